@@ -1,0 +1,1 @@
+"""The ``attribution`` command line."""

@@ -1,0 +1,107 @@
+"""Command-line options that set model parameters, declared in one table.
+
+Each option names the models it applies to and the constructor parameter it sets, so a
+model's options are parsed, checked and passed the same way for every subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers") from None
+        if len(values) != count:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers")
+        total = sum(values)
+        # Percentages (40,20,40) and fractions (0.4,0.2,0.4) are both accepted.
+        return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
+
+    return parse
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """One ``--flag`` and the constructor parameter(s) it sets, per model name."""
+
+    flag: str
+    help: str
+    targets: dict[str, str | tuple[str, ...]]
+    type: Callable[[str], Any] = float
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+MODEL_OPTIONS: list[ModelOption] = [
+    ModelOption(
+        "--half-life",
+        "time_decay half-life in days (default 7)",
+        {"time_decay": "half_life_days"},
+        metavar="DAYS",
+    ),
+    ModelOption(
+        "--position-weights",
+        "position_based first,middle,last shares, e.g. 40,20,40 or 0.3,0.4,0.3",
+        {"position_based": ("first", "middle", "last")},
+        type=_weights(3),
+        metavar="F,M,L",
+    ),
+    ModelOption(
+        "--w-weights",
+        "w_shaped first touch, lead creation, opportunity creation, other shares "
+        "(default 30,30,30,10)",
+        {"w_shaped": ("first_touch", "lead_creation", "opportunity_creation", "other")},
+        type=_weights(4),
+        metavar="FT,LC,OC,REST",
+    ),
+    ModelOption(
+        "--full-path-weights",
+        "full_path first touch, lead creation, opportunity creation, closed, other shares "
+        "(default 22.5,22.5,22.5,22.5,10)",
+        {"full_path": ("first_touch", "lead_creation", "opportunity_creation", "closed", "other")},
+        type=_weights(5),
+        metavar="FT,LC,OC,CW,REST",
+    ),
+]
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model parameters")
+    for option in MODEL_OPTIONS:
+        group.add_argument(
+            option.flag,
+            dest=option.dest,
+            type=option.type,
+            choices=option.choices,
+            metavar=option.metavar,
+            help=option.help,
+            default=None,
+            **option.extra,
+        )
+
+
+def model_parameters(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Constructor parameters per model name from the options given on the command line."""
+    parameters: dict[str, dict[str, Any]] = {}
+    for option in MODEL_OPTIONS:
+        value = getattr(args, option.dest, None)
+        if value is None:
+            continue
+        for model, target in option.targets.items():
+            if isinstance(target, tuple):
+                parameters.setdefault(model, {}).update(zip(target, value, strict=True))
+            else:
+                parameters.setdefault(model, {})[target] = value
+    return parameters

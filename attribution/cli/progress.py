@@ -1,0 +1,48 @@
+"""A progress bar on stderr that appears only for work longer than about a second."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from tqdm import tqdm
+
+DELAY_SECONDS = 1.0
+
+
+class Progress:
+    """Steps of a command; ``start(label)`` ends the previous step and begins the next."""
+
+    def __init__(self, total: int, *, quiet: bool) -> None:
+        self._bar = tqdm(
+            total=total,
+            delay=DELAY_SECONDS,
+            file=sys.stderr,
+            disable=quiet,
+            leave=False,
+            unit="step",
+            bar_format="{desc:<24} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+        )
+        self._started = False
+
+    def start(self, label: str) -> None:
+        if self._started:
+            self._bar.update(1)
+        self._started = True
+        self._bar.set_description_str(label, refresh=False)
+
+    def set_total(self, total: int) -> None:
+        self._bar.total = total
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._started and kind is None:
+            self._bar.update(1)
+        self._bar.close()

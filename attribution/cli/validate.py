@@ -1,0 +1,30 @@
+"""``attribution validate``: check the input and print the reconciliation, no models."""
+
+from __future__ import annotations
+
+import argparse
+
+from attribution.cli.inputs import add_input_arguments, load_from_args
+from attribution.cli.run import write_rejects
+from attribution.engine import reconcile
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check the input and print what would be credited",
+        description="Read and validate the input, then print the reconciliation: rows read, "
+        "rejected per reason, journeys, conversions, value, touches in the credit window.",
+    )
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent"
+    )
+    parser.set_defaults(handler=validate)
+
+
+def validate(args: argparse.Namespace) -> int:
+    loaded = load_from_args(args)
+    write_rejects(loaded, args)
+    print(reconcile(loaded, lookback_days=args.lookback).to_text())
+    return 0

@@ -1,0 +1,52 @@
+"""The one exception type for bad input, carrying where the problem is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of invalid input: where it is, what is wrong, and example rows."""
+
+    reason: str
+    source: str | None = None
+    column: str | None = None
+    rows: Sequence[int] = ()
+    count: int = 0
+    examples: Sequence[str] = field(default_factory=tuple)
+
+    def describe(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = (": ".join(where) + ": " if where else "") + self.reason
+        if self.count:
+            text += f" ({self.count} row{'s' if self.count != 1 else ''}"
+            if self.rows:
+                shown = ", ".join(str(r) for r in self.rows)
+                text += f"; e.g. row{'s' if len(self.rows) != 1 else ''} {shown}"
+            text += ")"
+        if self.examples:
+            text += "; e.g. " + ", ".join(self.examples)
+        return text
+
+
+class InputError(ValueError):
+    """Input that cannot be attributed as given. The message names file, column and rows."""
+
+    def __init__(self, problems: Problem | Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = (
+            (problems,) if isinstance(problems, Problem) else tuple(problems)
+        )
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0].describe()
+        lines = [f"{len(self.problems)} problems in the input:"]
+        lines += [f"  - {p.describe()}" for p in self.problems]
+        return "\n".join(lines)

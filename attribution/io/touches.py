@@ -1,0 +1,511 @@
+"""Load a touch table (and outcomes) into the encoded :class:`Journeys` substrate.
+
+Outcomes come either as columns of the touch table, constant within a journey (nulls
+are ignored; two different non-null values are a conflict), or as a separate table with
+one row per ``journey_id``. Journeys with touches but no outcome row did not convert.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from attribution.columns import (
+    OPTIONAL_TOUCH_ROLES,
+    OUTCOME_ROLES,
+    OUTCOME_TIME_ROLES,
+    REQUIRED_TOUCH_ROLES,
+    ColumnMap,
+)
+from attribution.errors import InputError, Problem
+from attribution.io.intake import Intake, Loaded
+from attribution.io.parse import (
+    NO_TIME,
+    Labels,
+    Parsed,
+    combined,
+    null_mask,
+    parse_flags,
+    parse_labels,
+    parse_numbers,
+    parse_times,
+)
+from attribution.io.sources import Source, SourceTable, read_source
+from attribution.io.validation import RowIssues, check_on_invalid
+from attribution.journeys import MISSING_LABEL, Journeys
+from attribution.kernels.segments import constant_per_journey, is_sorted, sort_order
+
+UNASSIGNED_TEAM = "unassigned"
+LABEL_ROLES = ("channel", "team", "campaign", "touch_type")
+DEFAULT_SEPARATOR = " > "
+
+
+class _Outcomes:
+    """Per-journey outcome arrays being assembled (indexed by touch journey code)."""
+
+    def __init__(self, n_journeys: int) -> None:
+        self.converted = np.zeros(n_journeys, np.int8)
+        self.has_converted = np.zeros(n_journeys, bool)
+        self.value = np.ones(n_journeys, np.float64)
+        self.has_value = np.zeros(n_journeys, bool)
+        self.times = {role: np.full(n_journeys, NO_TIME, np.int64) for role in OUTCOME_TIME_ROLES}
+        self.won = np.full(n_journeys, -1, np.int8)
+        self.value_given = False
+        self.converted_given = False
+        self.converted_at_given = False
+        self.derived_converted = False
+        self.without_outcome = 0
+        self.negative_value = np.zeros(n_journeys, bool)
+        self.missing_value = np.zeros(n_journeys, bool)
+
+
+def load_touches(
+    touches: Source,
+    outcomes: Source | None = None,
+    *,
+    columns: ColumnMap | None = None,
+    channel_teams: Mapping[str, str] | None = None,
+    on_invalid: str = "fail",
+    separator: str = DEFAULT_SEPARATOR,
+) -> Loaded:
+    """Read, validate and encode touches and outcomes.
+
+    ``on_invalid="fail"`` raises :class:`InputError` describing every problem found;
+    ``"skip"`` leaves the invalid rows (and every row of a journey whose outcome is
+    invalid) out of the journeys and returns them in ``Loaded.rejects`` with a reason.
+    """
+    check_on_invalid(on_invalid)
+    columns = columns or ColumnMap()
+    roles = REQUIRED_TOUCH_ROLES + OPTIONAL_TOUCH_ROLES + (() if outcomes is not None else OUTCOME_ROLES)
+    source = read_source(
+        touches,
+        what="touches",
+        columns=[columns.name(r) for r in roles],
+        dictionary_columns=[columns.name(r) for r in LABEL_ROLES],
+    )
+    table = source.table
+    _require_rows(source, "touches")
+    _require_columns(source, "touches", [columns.name(r) for r in REQUIRED_TOUCH_ROLES])
+    issues = RowIssues(source, "touches")
+
+    ids = combined(table[columns.journey_id])
+    issues.flag(null_mask(ids), columns.journey_id, "journey_id is null", show_value=False)
+    times = parse_times(combined(table[columns.timestamp]))
+    issues.flag(times.null, columns.timestamp, "timestamp is null", show_value=False)
+    issues.flag(times.invalid, columns.timestamp, f"timestamp {times.problem}")
+    labels = _labels(table, columns, issues, separator)
+    cost = _cost(table, columns, issues)
+
+    outcome_source: SourceTable | None = None
+    outcome_issues: RowIssues | None = None
+    outcome_ids: pa.Array | None = None
+    if outcomes is not None:
+        outcome_source = read_source(
+            outcomes,
+            what="outcomes",
+            columns=[columns.journey_id] + [columns.name(r) for r in OUTCOME_ROLES],
+        )
+        _require_rows(outcome_source, "outcomes")
+        _require_columns(outcome_source, "outcomes", [columns.journey_id])
+        ids, outcome_ids = _common_id_type(ids, combined(outcome_source.table[columns.journey_id]))
+    else:
+        ids, _ = _common_id_type(ids, None)
+    journey_code, unique_ids = _factorize(ids)
+    n_journeys = len(unique_ids)
+    bad_journey = np.zeros(n_journeys, bool)
+    if outcome_source is None:
+        result = _outcomes_from_touches(table, columns, issues, journey_code, n_journeys, bad_journey)
+    else:
+        assert outcome_ids is not None
+        outcome_issues, result = _outcomes_from_table(
+            outcome_source, outcome_ids, columns, unique_ids, bad_journey
+        )
+    _check_outcome_values(result, bad_journey)
+    _flag_bad_journeys(issues, journey_code, bad_journey, outcome_issues is not None, result)
+
+    problems = issues.problems() + (outcome_issues.problems() if outcome_issues else [])
+    if problems and on_invalid == "fail":
+        raise InputError(problems)
+
+    valid = ~issues.invalid
+    journeys = _encode(
+        valid, journey_code, unique_ids, times.values, labels, cost, result, channel_teams
+    )
+    rejected = issues.counts() + (outcome_issues.counts() if outcome_issues else Counter())
+    rejects = [issues.rejects(ids)] if issues.invalid.any() else []
+    if outcome_issues is not None and outcome_issues.invalid.any():
+        rejects.append(outcome_issues.rejects(outcome_ids))
+    notes = []
+    if result.derived_converted:
+        notes.append("converted derived from converted_at (a journey converted when it is set)")
+    if not result.value_given:
+        notes.append("no value column: each conversion is worth 1")
+    return Loaded(
+        journeys=journeys,
+        rejects=pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects(),
+        intake=Intake(
+            kind="touches",
+            touch_rows=table.num_rows,
+            outcome_rows=0 if outcome_source is None else outcome_source.table.num_rows,
+            rejected_touch_rows=int(issues.invalid.sum()),
+            rejected_outcome_rows=0 if outcome_issues is None else int(outcome_issues.invalid.sum()),
+            rejected_by_reason=rejected,
+            journeys_without_outcome=result.without_outcome,
+            notes=tuple(notes),
+        ),
+    )
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame(columns=["table", "source_file", "source_row", "journey_id", "reason"])
+
+
+def _require_rows(source: SourceTable, what: str) -> None:
+    if source.table.num_rows == 0:
+        raise InputError(Problem(f"the {what} input has no rows", source=source.label))
+
+
+def _require_columns(source: SourceTable, what: str, names: list[str]) -> None:
+    missing = [n for n in names if n not in source.table.column_names]
+    if missing:
+        raise InputError(
+            Problem(
+                f"{what} input is missing required column(s) {', '.join(repr(m) for m in missing)}; "
+                f"it has {', '.join(repr(c) for c in source.table.column_names) or 'no columns'} "
+                "(map other names with --column ROLE=NAME)",
+                source=source.label,
+            )
+        )
+
+
+def _labels(
+    table: pa.Table, columns: ColumnMap, issues: RowIssues, separator: str
+) -> dict[str, Labels | None]:
+    labels: dict[str, Labels | None] = {}
+    for role in LABEL_ROLES:
+        name = columns.name(role)
+        labels[role] = parse_labels(combined(table[name])) if name in table.column_names else None
+    channel = labels["channel"]
+    assert channel is not None
+    issues.flag(channel.codes < 0, columns.channel, "channel is null", show_value=False)
+    names = np.asarray(channel.names, dtype=object)
+    blank = np.array([not str(n).strip() for n in names], bool)
+    issues.flag(_rows_with(channel.codes, blank), columns.channel, "channel is empty")
+    if separator:
+        with_separator = np.array([separator.strip() in str(n) if separator.strip() else separator in str(n) for n in names], bool)
+        issues.flag(
+            _rows_with(channel.codes, with_separator),
+            columns.channel,
+            f"channel name contains the path separator {separator!r}",
+        )
+    return labels
+
+
+def _rows_with(codes: np.ndarray, bad_code: np.ndarray) -> np.ndarray:
+    if not bad_code.any():
+        return np.zeros(len(codes), bool)
+    return (codes >= 0) & bad_code[np.maximum(codes, 0)]
+
+
+def _cost(table: pa.Table, columns: ColumnMap, issues: RowIssues) -> np.ndarray | None:
+    if columns.cost not in table.column_names:
+        return None
+    cost = parse_numbers(combined(table[columns.cost]))
+    issues.flag(cost.invalid, columns.cost, f"cost {cost.problem}")
+    issues.flag(cost.values < 0, columns.cost, "cost is negative")
+    return np.where(cost.null, 0.0, cost.values)
+
+
+def _common_id_type(
+    ids: pa.Array, outcome_ids: pa.Array | None
+) -> tuple[pa.Array, pa.Array | None]:
+    """Touch and outcome journey ids of one type (text when the two tables disagree)."""
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(ids.type.value_type)
+    if outcome_ids is None:
+        return ids, None
+    if pa.types.is_dictionary(outcome_ids.type):
+        outcome_ids = outcome_ids.cast(outcome_ids.type.value_type)
+    if ids.type != outcome_ids.type:
+        if pa.types.is_integer(ids.type) and pa.types.is_integer(outcome_ids.type):
+            return ids.cast(pa.int64()), outcome_ids.cast(pa.int64())
+        return ids.cast(pa.string()), outcome_ids.cast(pa.string())
+    return ids, outcome_ids
+
+
+def _factorize(ids: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Journey codes in order of first appearance (-1 for null ids) and the unique ids."""
+    encoded = pc.dictionary_encode(ids)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary
+
+
+def _outcomes_from_touches(
+    table: pa.Table,
+    columns: ColumnMap,
+    issues: RowIssues,
+    journey_code: np.ndarray,
+    n_journeys: int,
+    bad_journey: np.ndarray,
+) -> _Outcomes:
+    result = _Outcomes(n_journeys)
+    usable = journey_code >= 0
+    for role in OUTCOME_ROLES:
+        name = columns.name(role)
+        if name not in table.column_names:
+            continue
+        parsed = _parse_outcome(role, combined(table[name]))
+        present = usable & ~parsed.null & ~parsed.invalid
+        values, seen, conflict = constant_per_journey(
+            journey_code, parsed.values, present, n_journeys
+        )
+        bad_rows = usable & parsed.invalid
+        issues.flag(bad_rows, name, f"{role} {parsed.problem}")
+        bad_journey[journey_code[bad_rows]] = True
+        if conflict.any():
+            conflict_rows = usable & conflict[np.maximum(journey_code, 0)]
+            issues.flag(conflict_rows, name, f"{role} differs between rows of the same journey")
+            bad_journey |= conflict
+        _store(result, role, values, seen)
+    _derive_converted(result, columns, source_label=issues.source.label)
+    return result
+
+
+def _parse_outcome(role: str, array: pa.Array) -> Parsed:
+    if role in ("converted", "won"):
+        return parse_flags(array)
+    if role == "value":
+        return parse_numbers(array)
+    return parse_times(array)
+
+
+def _store(result: _Outcomes, role: str, values: np.ndarray, seen: np.ndarray) -> None:
+    if role == "converted":
+        result.converted = np.where(seen, values, 0).astype(np.int8)
+        result.has_converted = seen
+        result.converted_given = True
+    elif role == "value":
+        result.value = np.where(seen, values, np.nan)
+        result.has_value = seen
+        result.value_given = True
+    elif role == "won":
+        result.won = np.where(seen, values, -1).astype(np.int8)
+    else:
+        result.times[role] = np.where(seen, values, NO_TIME).astype(np.int64)
+        result.converted_at_given |= role == "converted_at"
+
+
+def _derive_converted(result: _Outcomes, columns: ColumnMap, source_label: str) -> None:
+    if result.converted_given:
+        return
+    if not result.converted_at_given:
+        raise InputError(
+            Problem(
+                f"no {columns.converted!r} column and no {columns.converted_at!r} column to derive "
+                "it from: say which journeys converted (map another column with "
+                "--column converted=NAME)",
+                source=source_label,
+            )
+        )
+    result.converted = (result.times["converted_at"] != NO_TIME).astype(np.int8)
+    result.derived_converted = True
+
+
+def _outcomes_from_table(
+    source: SourceTable,
+    outcome_ids: pa.Array,
+    columns: ColumnMap,
+    unique_ids: pa.Array,
+    bad_journey: np.ndarray,
+) -> tuple[RowIssues, _Outcomes]:
+    table = source.table
+    issues = RowIssues(source, "outcomes")
+    issues.flag(null_mask(outcome_ids), columns.journey_id, "journey_id is null", show_value=False)
+    code = _lookup(outcome_ids, unique_ids)
+    duplicated = _duplicated(outcome_ids)
+    issues.flag(duplicated, columns.journey_id, "journey has more than one outcome row")
+    issues.flag(
+        (code < 0) & ~null_mask(outcome_ids),
+        columns.journey_id,
+        "outcome row has no touches (journey_id not in the touch table)",
+    )
+    n_journeys = len(unique_ids)
+    result = _Outcomes(n_journeys)
+    for role in OUTCOME_ROLES:
+        name = columns.name(role)
+        if name not in table.column_names:
+            continue
+        parsed = _parse_outcome(role, combined(table[name]))
+        issues.flag(parsed.invalid, name, f"{role} {parsed.problem}")
+        present = (code >= 0) & ~parsed.null & ~parsed.invalid & ~duplicated
+        values = np.zeros(n_journeys, parsed.values.dtype)
+        seen = np.zeros(n_journeys, bool)
+        values[code[present]] = parsed.values[present]
+        seen[code[present]] = True
+        _store(result, role, values, seen)
+    _derive_converted(result, columns, source_label=source.label)
+    found = np.zeros(n_journeys, bool)
+    ok_rows = (code >= 0) & ~duplicated
+    found[code[ok_rows]] = True
+    result.without_outcome = int((~found).sum())
+    # A journey whose outcome row is invalid cannot be credited: reject its touches too.
+    bad_rows = issues.invalid & (code >= 0)
+    bad_journey[code[bad_rows]] = True
+    return issues, result
+
+
+def _lookup(ids: pa.Array, unique_ids: pa.Array) -> np.ndarray:
+    index = pc.index_in(ids, value_set=unique_ids)
+    return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _duplicated(ids: pa.Array) -> np.ndarray:
+    codes = pc.dictionary_encode(ids).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    valid = codes >= 0
+    counts = np.bincount(codes[valid]) if valid.any() else np.zeros(0, np.int64)
+    return valid & (counts[np.maximum(codes, 0)] > 1) if len(counts) else np.zeros(len(ids), bool)
+
+
+def _check_outcome_values(result: _Outcomes, bad_journey: np.ndarray) -> None:
+    """Journey-level value checks; the offending journeys are marked bad."""
+    result.negative_value = result.has_value & (result.value < 0)
+    if result.value_given:
+        result.missing_value = (result.converted == 1) & ~result.has_value
+    bad_journey |= result.negative_value | result.missing_value
+
+
+def _flag_bad_journeys(
+    issues: RowIssues,
+    journey_code: np.ndarray,
+    bad_journey: np.ndarray,
+    separate_outcomes: bool,
+    result: _Outcomes,
+) -> None:
+    usable = journey_code >= 0
+    code = np.maximum(journey_code, 0)
+    issues.flag(usable & result.negative_value[code], None, "value is negative", show_value=False)
+    issues.flag(
+        usable & result.missing_value[code],
+        None,
+        "value is missing for a converted journey",
+        show_value=False,
+    )
+    text = (
+        "the journey's outcome row is invalid (see the outcomes rows)"
+        if separate_outcomes
+        else "another row of the same journey is invalid"
+    )
+    issues.flag(usable & bad_journey[code], None, text, show_value=False)
+
+
+def _encode(
+    valid: np.ndarray,
+    journey_code: np.ndarray,
+    unique_ids: pa.Array,
+    times: np.ndarray,
+    labels: dict[str, Labels | None],
+    cost: np.ndarray | None,
+    result: _Outcomes,
+    channel_teams: Mapping[str, str] | None,
+) -> Journeys:
+    rows = np.flatnonzero(valid)
+    code = journey_code[rows]
+    used = np.zeros(len(unique_ids), bool)
+    used[code] = True
+    compact = np.cumsum(used) - 1
+    code = compact[code]
+    n_journeys = int(used.sum())
+    timestamp = times[rows]
+    if is_sorted(code, timestamp):
+        order = np.arange(len(rows), dtype=np.int64)
+    else:
+        order = sort_order(code, timestamp, n_journeys)
+    rows = rows[order]
+    code = code[order]
+    counts = np.bincount(code, minlength=n_journeys)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+    channel_labels = labels["channel"]
+    assert channel_labels is not None
+    channel, channel_names = _sorted_codes(channel_labels.codes[rows], channel_labels.names)
+    team, team_names = _teams(rows, labels["team"], channel, channel_names, channel_teams)
+    campaign, campaign_names = _optional_labels(rows, labels["campaign"])
+    touch_type, touch_type_names = _optional_labels(rows, labels["touch_type"])
+
+    journey_index = np.flatnonzero(used)
+    converted = result.converted[journey_index] == 1
+    value = np.where(converted, np.nan_to_num(result.value[journey_index], nan=1.0), 0.0)
+    return Journeys(
+        channel=channel,
+        team=team,
+        campaign=campaign,
+        touch_type=touch_type,
+        timestamp=timestamp[order],
+        row=rows.astype(np.int64),
+        offsets=offsets,
+        journey_id=unique_ids.take(pa.array(journey_index)).to_numpy(zero_copy_only=False),
+        converted=converted,
+        weight=np.ones(n_journeys, np.float64),
+        value=value,
+        converted_at=result.times["converted_at"][journey_index],
+        lead_created_at=result.times["lead_created_at"][journey_index],
+        opportunity_created_at=result.times["opportunity_created_at"][journey_index],
+        closed_at=result.times["closed_at"][journey_index],
+        won=result.won[journey_index],
+        channel_names=channel_names,
+        team_names=team_names,
+        campaign_names=campaign_names,
+        touch_type_names=touch_type_names,
+        cost=None if cost is None else cost[rows],
+    )
+
+
+def _sorted_codes(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Recode so that only used labels remain, numbered in sorted label order.
+
+    Sorted codes make every output independent of the input row order; labels that are
+    equal as text (e.g. from different parquet dictionaries) share one code.
+    """
+    present = np.zeros(len(names), bool)
+    present[codes] = True
+    used_names = sorted({names[i] for i in np.flatnonzero(present)})
+    position = {name: i for i, name in enumerate(used_names)}
+    remap = np.array([position.get(name, -1) for name in names] or [0], dtype=np.int32)
+    return remap[codes], tuple(used_names)
+
+
+def _teams(
+    rows: np.ndarray,
+    team_labels: Labels | None,
+    channel: np.ndarray,
+    channel_names: tuple[str, ...],
+    channel_teams: Mapping[str, str] | None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Team of each touch: its team column, else the channel's mapped team, else unassigned."""
+    mapping = dict(channel_teams or {})
+    fallback = [mapping.get(name, UNASSIGNED_TEAM) for name in channel_names]
+    if team_labels is None:
+        return _sorted_codes(channel, fallback)
+    codes = team_labels.codes[rows]
+    names = list(team_labels.names)
+    missing = codes < 0
+    if missing.any():
+        offset = len(names)
+        names += fallback
+        codes = np.where(missing, offset + channel, codes)
+    return _sorted_codes(codes, names)
+
+
+def _optional_labels(
+    rows: np.ndarray, labels: Labels | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    if labels is None:
+        return np.zeros(len(rows), np.int32), (MISSING_LABEL,)
+    codes = labels.codes[rows]
+    names = [*labels.names, MISSING_LABEL]
+    return _sorted_codes(np.where(codes < 0, len(labels.names), codes), names)

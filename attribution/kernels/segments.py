@@ -1,0 +1,125 @@
+"""Kernels over journey segments: ordering, windowing and per-journey reductions."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Sentinel for a missing time (numpy's NaT as int64).
+NO_TIME = np.iinfo(np.int64).min
+
+
+@njit(cache=True)
+def lengths_of(offsets: np.ndarray) -> np.ndarray:
+    n = len(offsets) - 1
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        out[j] = offsets[j + 1] - offsets[j]
+    return out
+
+
+@njit(cache=True)
+def sort_order(journey: np.ndarray, timestamp: np.ndarray, n_journeys: int) -> np.ndarray:
+    """Stable order of rows by (journey code, timestamp); ties keep input order.
+
+    A counting sort on the journey code (linear time), then a stable sort of each
+    journey's timestamps where they are not already ascending.
+    """
+    n = len(journey)
+    counts = np.zeros(n_journeys + 1, np.int64)
+    for i in range(n):
+        counts[journey[i] + 1] += 1
+    for j in range(n_journeys):
+        counts[j + 1] += counts[j]
+    order = np.empty(n, np.int64)
+    position = counts[:-1].copy()
+    for i in range(n):
+        j = journey[i]
+        order[position[j]] = i
+        position[j] += 1
+    for j in range(n_journeys):
+        start, end = counts[j], counts[j + 1]
+        ascending = True
+        for k in range(start + 1, end):
+            if timestamp[order[k]] < timestamp[order[k - 1]]:
+                ascending = False
+                break
+        if not ascending:
+            segment = order[start:end].copy()
+            keys = timestamp[segment]
+            inner = np.argsort(keys, kind="mergesort")
+            for k in range(end - start):
+                order[start + k] = segment[inner[k]]
+    return order
+
+
+@njit(cache=True)
+def is_sorted(journey: np.ndarray, timestamp: np.ndarray) -> bool:
+    """True when rows are already ordered by (journey code, timestamp)."""
+    for i in range(1, len(journey)):
+        if journey[i] < journey[i - 1]:
+            return False
+        if journey[i] == journey[i - 1] and timestamp[i] < timestamp[i - 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def keep_mask_for_window(
+    timestamp: np.ndarray, offsets: np.ndarray, cutoff: np.ndarray, lookback: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which touches fall in the credit window, and why the others do not.
+
+    ``reason`` is 0 (kept), 1 (after the conversion time ``cutoff[j]``) or 2 (before the
+    lookback window that ends at the conversion time, or at the last touch when the
+    conversion time is unknown). ``lookback < 0`` means no lookback window.
+    """
+    n = len(timestamp)
+    keep = np.ones(n, np.bool_)
+    reason = np.zeros(n, np.int8)
+    for j in range(len(offsets) - 1):
+        start, end = offsets[j], offsets[j + 1]
+        if end == start:
+            continue
+        has_cutoff = cutoff[j] != NO_TIME
+        reference = NO_TIME
+        for k in range(start, end):
+            if has_cutoff and timestamp[k] > cutoff[j]:
+                keep[k] = False
+                reason[k] = 1
+            elif timestamp[k] > reference:
+                reference = timestamp[k]
+        if lookback < 0:
+            continue
+        if has_cutoff:
+            reference = cutoff[j]
+        earliest = reference - lookback
+        for k in range(start, end):
+            if reason[k] == 0 and timestamp[k] < earliest:
+                keep[k] = False
+                reason[k] = 2
+    return keep, reason
+
+
+@njit(cache=True)
+def constant_per_journey(
+    journey: np.ndarray, values: np.ndarray, present: np.ndarray, n_journeys: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reduce a column that must be constant within each journey.
+
+    Returns the journey's value, whether any row gave one, and whether two rows gave
+    different values (a conflict). Rows where ``present`` is false are ignored.
+    """
+    out = np.zeros(n_journeys, values.dtype)
+    seen = np.zeros(n_journeys, np.bool_)
+    conflict = np.zeros(n_journeys, np.bool_)
+    for i in range(len(journey)):
+        if not present[i]:
+            continue
+        j = journey[i]
+        if not seen[j]:
+            seen[j] = True
+            out[j] = values[i]
+        elif out[j] != values[i]:
+            conflict[j] = True
+    return out, seen, conflict

@@ -1,0 +1,32 @@
+"""Attribution models: one module per model family, all under :class:`AttributionModel`."""
+
+from attribution.models.base import AttributionModel, NoStatistics, Statistics, TouchCredit
+from attribution.models.influenced import Influenced
+from attribution.models.linear import Linear
+from attribution.models.milestones import FullPath, WShaped
+from attribution.models.position_based import InverseJ, JShaped, PositionBased
+from attribution.models.registry import RULE_MODELS, make_model, model_names, register
+from attribution.models.single_touch import FirstTouch, LastTouch, Sourced
+from attribution.models.time_decay import TimeDecay
+
+__all__ = [
+    "RULE_MODELS",
+    "AttributionModel",
+    "FirstTouch",
+    "FullPath",
+    "Influenced",
+    "InverseJ",
+    "JShaped",
+    "LastTouch",
+    "Linear",
+    "NoStatistics",
+    "PositionBased",
+    "Sourced",
+    "Statistics",
+    "TimeDecay",
+    "TouchCredit",
+    "WShaped",
+    "make_model",
+    "model_names",
+    "register",
+]

@@ -1,0 +1,122 @@
+"""Milestone models of B2B funnels (as in Marketo Measure).
+
+Milestone touches: FT, the first touch in the credit window; LC, the last touch at or
+before ``lead_created_at``; OC, the last touch at or before ``opportunity_created_at``;
+CW, the last touch at or before ``closed_at``.
+
+- ``w_shaped``: 30% each to FT, LC and OC, 10% split evenly over the other touches.
+- ``full_path``: 22.5% each to FT, LC, OC and CW, 10% split evenly over the others.
+
+Rules: a touch holding several milestones receives all their shares. A milestone is
+unknown when its time is missing or no credited touch is at or before it; the shares of
+unknown milestones, and the "other" share when every touch holds a milestone, are not
+given out, and the journey's weights are renormalised to sum to 1 (so what was not given
+out is spread in proportion to what was). Example: W-shaped with FT and LC on one touch
+and OC on a second, no others: 60/30 renormalised to 2/3 and 1/3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from typing import ClassVar
+
+from attribution.journeys import Journeys
+from attribution.kernels.rules import last_at_or_before, milestone_fractions
+from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.weights import check_weights
+
+
+def _milestone_positions(journeys: Journeys, milestones: tuple[str, ...]) -> np.ndarray:
+    columns = []
+    for milestone in milestones:
+        if milestone == "first_touch":
+            columns.append(np.where(journeys.lengths > 0, 0, -1).astype(np.int64))
+        else:
+            times = np.asarray(getattr(journeys, milestone))
+            columns.append(last_at_or_before(journeys.offsets, journeys.timestamp, times))
+    return np.stack(columns, axis=1)
+
+
+class _MilestoneModel(AttributionModel):
+    milestones: ClassVar[tuple[str, ...]]
+    other: float
+
+    def milestone_shares(self) -> tuple[float, ...]:
+        """The share of each milestone, in the order of ``milestones``."""
+        raise NotImplementedError
+
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        fractions = milestone_fractions(
+            journeys.offsets,
+            journeys.converted,
+            _milestone_positions(journeys, self.milestones),
+            np.asarray(self.milestone_shares(), dtype=np.float64),
+            float(self.other),
+        )
+        return TouchCredit.from_fractions(journeys, fractions)
+
+
+class WShaped(_MilestoneModel):
+    """FT / LC / OC shares and the share of the other touches (default 30/30/30/10)."""
+
+    name = "w_shaped"
+    milestones = ("first_touch", "lead_created_at", "opportunity_created_at")
+
+    def __init__(
+        self,
+        first_touch: float = 0.3,
+        lead_creation: float = 0.3,
+        opportunity_creation: float = 0.3,
+        other: float = 0.1,
+    ) -> None:
+        check_weights(
+            self.name,
+            {
+                "first_touch": first_touch,
+                "lead_creation": lead_creation,
+                "opportunity_creation": opportunity_creation,
+                "other": other,
+            },
+        )
+        self.first_touch = first_touch
+        self.lead_creation = lead_creation
+        self.opportunity_creation = opportunity_creation
+        self.other = other
+
+    def milestone_shares(self) -> tuple[float, ...]:
+        return (self.first_touch, self.lead_creation, self.opportunity_creation)
+
+
+class FullPath(_MilestoneModel):
+    """FT / LC / OC / CW shares and the others' share (default 22.5 x 4 / 10)."""
+
+    name = "full_path"
+    milestones = ("first_touch", "lead_created_at", "opportunity_created_at", "closed_at")
+
+    def __init__(
+        self,
+        first_touch: float = 0.225,
+        lead_creation: float = 0.225,
+        opportunity_creation: float = 0.225,
+        closed: float = 0.225,
+        other: float = 0.1,
+    ) -> None:
+        check_weights(
+            self.name,
+            {
+                "first_touch": first_touch,
+                "lead_creation": lead_creation,
+                "opportunity_creation": opportunity_creation,
+                "closed": closed,
+                "other": other,
+            },
+        )
+        self.first_touch = first_touch
+        self.lead_creation = lead_creation
+        self.opportunity_creation = opportunity_creation
+        self.closed = closed
+        self.other = other
+
+    def milestone_shares(self) -> tuple[float, ...]:
+        return (self.first_touch, self.lead_creation, self.opportunity_creation, self.closed)

@@ -1,0 +1,46 @@
+"""Single-touch models: all of a journey's credit to one touch.
+
+- ``first_touch``: the earliest touch in the credit window.
+- ``last_touch``: the latest touch at or before the conversion.
+- ``sourced``: the touch that opened the journey, i.e. its earliest touch before the
+  conversion *ignoring the lookback window*, because sourcing is about who opened the
+  journey however long ago. Without a lookback it equals ``first_touch``.
+
+Ties on the timestamp follow the substrate's order (input row order): the first such
+row is the first touch, the last one the last touch.
+"""
+
+from __future__ import annotations
+
+from attribution.journeys import Journeys
+from attribution.kernels.rules import first_touch_fractions, last_touch_fractions
+from attribution.models.base import AttributionModel, TouchCredit
+
+
+class FirstTouch(AttributionModel):
+    """Weight 1 on the first touch of each converted journey."""
+
+    name = "first_touch"
+
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        return TouchCredit.from_fractions(
+            journeys, first_touch_fractions(journeys.offsets, journeys.converted)
+        )
+
+
+class LastTouch(AttributionModel):
+    """Weight 1 on the last touch before the conversion."""
+
+    name = "last_touch"
+
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        return TouchCredit.from_fractions(
+            journeys, last_touch_fractions(journeys.offsets, journeys.converted)
+        )
+
+
+class Sourced(FirstTouch):
+    """Full value to the touch that opened the journey (lookback window not applied)."""
+
+    name = "sourced"
+    uses_lookback = False
