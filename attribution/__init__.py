@@ -2,7 +2,8 @@
 
 >>> import attribution as at
 >>> loaded = at.load("touches.parquet", "outcomes.parquet")  # doctest: +SKIP
->>> result = at.attribute(loaded, ["linear", at.models.TimeDecay(half_life_days=14)])  # doctest: +SKIP
+>>> models = ["linear", at.models.TimeDecay(half_life_days=14)]
+>>> result = at.attribute(loaded, models)  # doctest: +SKIP
 >>> result.credits  # doctest: +SKIP
 """
 

@@ -111,7 +111,7 @@ def attribute(
     rollup_dims = list(dict.fromkeys([by, *(check_dimensions(d) for d in also_by)]))
     resolved, notes = resolve_models(models, journeys, parameters)
     windows: dict[float | None, tuple[Journeys, WindowSummary]] = {}
-    groupings: dict[tuple[float | None, tuple[str, ...]], Grouping] = {}
+    groupings: dict[tuple[float | None, bool, tuple[str, ...]], Grouping] = {}
     frames: dict[tuple[str, ...], list[pd.DataFrame]] = {dims: [] for dims in rollup_dims}
     touch_frames: list[pd.DataFrame] = []
     totals: list[ModelTotals] = []
@@ -120,31 +120,28 @@ def attribute(
         if window_days not in windows:
             windowed, counts = journeys.window(window_days)
             windows[window_days] = (windowed, WindowSummary.of(window_days, windowed, counts))
-            for dims in rollup_dims:
-                groupings[window_days, dims] = Grouping.of(windowed, dims)
         windowed, summary = windows[window_days]
         if progress is not None:
             progress(label)
         model.fit(windowed)
-        credit = model.credit(windowed)
+        credited = windowed.converted_only if model.credits_converted_only else windowed
+        credit = model.credit(credited)
         for dims in rollup_dims:
+            key = (window_days, model.credits_converted_only, dims)
+            if key not in groupings:
+                groupings[key] = Grouping.of(windowed, dims, touches=credited)
             frame = roll_up(
-                windowed,
-                credit,
-                groupings[window_days, dims],
-                counts_groups_once=model.counts_groups_once,
+                credited, credit, groupings[key], counts_groups_once=model.counts_groups_once
             )
             frame = _with_channel_columns(frame, model, windowed)
             frame.insert(0, "model", label)
             frames[dims].append(frame)
-        totals.append(_totals(label, model, credit, summary))
+        totals.append(_totals(label, model, credit, summary, frames[by][-1]))
         notes.extend(f"{label}: {note}" for note in model.notes())
         if touch_credits:
-            touch_frames.append(_touch_frame(label, windowed, credit))
+            touch_frames.append(_touch_frame(label, credited, credit))
     rollups = {dims: pd.concat(parts, ignore_index=True) for dims, parts in frames.items()}
-    reconciliation = reconcile(
-        data, [summary for _, summary in windows.values()], totals, notes
-    )
+    reconciliation = reconcile(data, [summary for _, summary in windows.values()], totals, notes)
     return AttributionResult(
         credits=rollups[by],
         reconciliation=reconciliation,
@@ -197,20 +194,34 @@ def _with_channel_columns(
 
 
 def _totals(
-    label: str, model: AttributionModel, credit: TouchCredit, summary: WindowSummary
+    label: str,
+    model: AttributionModel,
+    credit: TouchCredit,
+    summary: WindowSummary,
+    primary: pd.DataFrame,
 ) -> ModelTotals:
+    """Totals of a model's credit; for a model that counts a group once per journey the
+    totals of its primary roll-up (a sum over touches would count a journey per touch)."""
+    if model.counts_groups_once:
+        conversions = float(primary["credited_conversions"].sum())
+        value = float(primary["credited_value"].sum())
+    else:
+        conversions, value = float(credit.conversions.sum()), float(credit.value.sum())
     return ModelTotals(
         model=label,
         conserving=model.conserving,
         lookback_days=summary.lookback_days,
-        touches_credited=int(np.count_nonzero((credit.value != 0) | (credit.conversions != 0))),
-        credited_conversions=float(credit.conversions.sum()),
-        credited_value=float(credit.value.sum()),
+        touches_credited=int(
+            np.count_nonzero(credit.value) or np.count_nonzero(credit.conversions)
+        ),
+        credited_conversions=conversions,
+        credited_value=value,
         expected_value=summary.creditable_value,
     )
 
 
 def _touch_frame(label: str, journeys: Journeys, credit: TouchCredit) -> pd.DataFrame:
+    """Credit of every touch of a converted journey."""
     touches = np.flatnonzero(np.repeat(journeys.converted, journeys.lengths))
     frame = pd.DataFrame(
         {

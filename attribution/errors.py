@@ -13,7 +13,7 @@ class Problem:
     reason: str
     source: str | None = None
     column: str | None = None
-    rows: Sequence[int] = ()
+    rows: Sequence[str] = ()
     count: int = 0
     examples: Sequence[str] = field(default_factory=tuple)
 

@@ -20,7 +20,12 @@ from functools import cached_property
 
 import numpy as np
 
-from attribution.kernels.segments import NO_TIME, keep_mask_for_window, lengths_of
+from attribution.kernels.segments import (
+    NO_TIME,
+    concatenated_ranges,
+    keep_mask_for_window,
+    lengths_of,
+)
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 #: Roll-up dimensions a touch can be grouped by.
@@ -87,14 +92,14 @@ class Journeys:
         return lengths_of(self.offsets)
 
     @cached_property
-    def touch_journey(self) -> np.ndarray:
-        """Journey index of every touch."""
-        return np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
-
-    @cached_property
     def conversions(self) -> np.ndarray:
         """Conversions per journey record: its weight when converted, else 0."""
         return np.where(self.converted, self.weight, 0.0)
+
+    @cached_property
+    def converted_value(self) -> np.ndarray:
+        """Value per journey record (0 when it did not convert)."""
+        return np.where(self.converted, self.value, 0.0)
 
     @cached_property
     def touch_conversions(self) -> np.ndarray:
@@ -104,7 +109,7 @@ class Journeys:
     @cached_property
     def touch_value(self) -> np.ndarray:
         """Each touch's journey value (0 in journeys that did not convert)."""
-        return np.repeat(np.where(self.converted, self.value, 0.0), self.lengths)
+        return np.repeat(self.converted_value, self.lengths)
 
     @property
     def total_conversions(self) -> float:
@@ -112,18 +117,22 @@ class Journeys:
 
     @property
     def total_value(self) -> float:
-        return float(np.where(self.converted, self.value, 0.0).sum())
+        return float(self.converted_value.sum())
 
     def codes(self, dimension: str) -> np.ndarray:
         """Touch codes of a roll-up dimension."""
         if dimension not in DIMENSIONS:
-            raise ValueError(f"unknown dimension {dimension!r}; choose from {', '.join(DIMENSIONS)}")
+            raise ValueError(
+                f"unknown dimension {dimension!r}; choose from {', '.join(DIMENSIONS)}"
+            )
         return np.asarray(getattr(self, dimension))
 
     def names(self, dimension: str) -> tuple[str, ...]:
         """Labels of a roll-up dimension's codes."""
         if dimension not in DIMENSIONS:
-            raise ValueError(f"unknown dimension {dimension!r}; choose from {', '.join(DIMENSIONS)}")
+            raise ValueError(
+                f"unknown dimension {dimension!r}; choose from {', '.join(DIMENSIONS)}"
+            )
         return tuple(getattr(self, f"{dimension}_names"))
 
     # ------------------------------------------------------------- reshaping
@@ -133,8 +142,15 @@ class Journeys:
         Codes and name tables are kept, so statistics of subsets can be merged.
         """
         journeys = np.asarray(journeys, dtype=np.int64)
-        touch_index = _ranges(self.offsets[journeys], self.offsets[journeys + 1])
+        touch_index = concatenated_ranges(self.offsets[journeys], self.offsets[journeys + 1])
         return self._take(touch_index, journeys)
+
+    @cached_property
+    def converted_only(self) -> Journeys:
+        """The converted journey records alone (with their touches)."""
+        if self.converted.all():
+            return self
+        return self.subset(np.flatnonzero(self.converted))
 
     def keep_touches(self, keep: np.ndarray) -> Journeys:
         """The same journey records with only the touches where ``keep`` is true."""
@@ -182,7 +198,7 @@ class Journeys:
             raise ValueError(f"lookback must be >= 0 days, got {lookback_days}")
         if lookback_days is not None and not self.has_times:
             raise ValueError("a lookback window needs touch timestamps; path tables have none")
-        lookback = -1 if lookback_days is None else int(round(lookback_days * NANOS_PER_DAY))
+        lookback = -1 if lookback_days is None else round(lookback_days * NANOS_PER_DAY)
         cutoff = np.where(self.converted, self.converted_at, NO_TIME)
         keep, reason = keep_mask_for_window(self.timestamp, self.offsets, cutoff, lookback)
         counts = WindowCounts(
@@ -210,13 +226,3 @@ def _weighted_count(mask: np.ndarray, journeys: Journeys) -> float:
     if not mask.any():
         return 0.0
     return float(np.repeat(journeys.weight, journeys.lengths)[mask].sum())
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, end)`` for each pair."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shifts = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return np.arange(total, dtype=np.int64) + shifts

@@ -101,11 +101,16 @@ class Reconciliation:
                     ("input", "outcome rows rejected", intake.rejected_outcome_rows),
                 ]
             rows += [
-                ("rejected", reason, count) for reason, count in sorted(intake.rejected_by_reason.items())
+                ("rejected", reason, count)
+                for reason, count in sorted(intake.rejected_by_reason.items())
             ]
             if intake.journeys_without_outcome:
                 rows.append(
-                    ("input", "journeys without an outcome row (not converted)", intake.journeys_without_outcome)
+                    (
+                        "input",
+                        "journeys without an outcome row (not converted)",
+                        intake.journeys_without_outcome,
+                    )
                 )
             if intake.rows_without_journeys:
                 rows.append(("input", "path rows with no journeys", intake.rows_without_journeys))
@@ -119,10 +124,18 @@ class Reconciliation:
         for window in self.windows:
             name = _window_name(window.lookback_days)
             rows += [
-                (name, "touches after conversion (never credited)", window.counts.after_conversion_rows),
+                (
+                    name,
+                    "touches after conversion (never credited)",
+                    window.counts.after_conversion_rows,
+                ),
                 (name, "touches outside the lookback window", window.counts.outside_lookback_rows),
                 (name, "touches in the credit window", window.touches_in_window),
-                (name, "converted journeys with no touch in the window", window.converted_without_touches),
+                (
+                    name,
+                    "converted journeys with no touch in the window",
+                    window.converted_without_touches,
+                ),
                 (name, "value of those journeys (not credited)", window.value_without_touches),
                 (name, "creditable value", window.creditable_value),
             ]
@@ -155,7 +168,11 @@ def _row_kind(intake: Intake) -> str:
 
 
 def _window_name(lookback_days: float | None) -> str:
-    return "window (no lookback)" if lookback_days is None else f"window (lookback {lookback_days:g} days)"
+    return (
+        "window (no lookback)"
+        if lookback_days is None
+        else f"window (lookback {lookback_days:g} days)"
+    )
 
 
 def _number(value: float) -> float | int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys import DIMENSIONS, Journeys
-from attribution.kernels.rollup import sum_by_group, sum_once_per_journey
+from attribution.kernels.rollup import mixed_radix, sum_by_group, sum_once_per_journey
 from attribution.models.base import TouchCredit
 
 CREDIT_COLUMNS = ("credited_conversions", "credited_value", "share")
@@ -28,9 +28,8 @@ def check_dimensions(by: Sequence[str]) -> tuple[str, ...]:
         raise ValueError("roll up by at least one dimension")
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
-        raise ValueError(
-            f"unknown roll-up dimension(s) {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
-        )
+        known = ", ".join(DIMENSIONS)
+        raise ValueError(f"unknown roll-up dimension(s) {', '.join(unknown)}; choose from {known}")
     if len(set(by)) != len(by):
         raise ValueError(f"roll-up dimensions repeat: {', '.join(by)}")
     return by
@@ -45,19 +44,23 @@ class Grouping:
     labels: pd.DataFrame
 
     @classmethod
-    def of(cls, journeys: Journeys, by: Sequence[str]) -> Grouping:
+    def of(cls, journeys: Journeys, by: Sequence[str], touches: Journeys | None = None) -> Grouping:
+        """Groups of every combination present in ``journeys``; group codes for the touches
+        of ``touches`` (a subset of the same journeys; default: ``journeys`` itself)."""
         by = check_dimensions(by)
+        touches = journeys if touches is None else touches
         sizes = [len(journeys.names(d)) for d in by]
-        combined = np.zeros(journeys.n_touches, np.int64)
-        for dimension, size in zip(by, sizes, strict=True):
-            combined = combined * size + journeys.codes(dimension)
-        if int(np.prod(sizes, dtype=np.float64)) <= 4 * max(journeys.n_touches, 1024):
-            present = np.bincount(combined, minlength=int(np.prod(sizes))) > 0
+        n_keys = int(np.prod(sizes, dtype=np.float64))
+        combined = _combined_codes(journeys, by, sizes)
+        target = combined if touches is journeys else _combined_codes(touches, by, sizes)
+        if n_keys <= 4 * max(journeys.n_touches, 1024):
+            present = np.bincount(combined, minlength=n_keys) > 0
             keys = np.flatnonzero(present)
             dense = np.cumsum(present) - 1
-            group = dense[combined]
+            group = dense[target]
         else:
-            keys, group = np.unique(combined, return_inverse=True)
+            keys = np.unique(combined)
+            group = np.searchsorted(keys, target)
         labels = {}
         remaining = keys.copy()
         for dimension, size in reversed(list(zip(by, sizes, strict=True))):
@@ -66,6 +69,15 @@ class Grouping:
             remaining //= size
         frame = pd.DataFrame({d: labels[d] for d in by})
         return cls(by, group.astype(np.int64), frame)
+
+
+def _combined_codes(journeys: Journeys, by: Sequence[str], sizes: Sequence[int]) -> np.ndarray:
+    """Mixed-radix code of each touch's combination of dimension codes."""
+    first, *rest = by
+    combined = journeys.codes(first).astype(np.int64)
+    for dimension, size in zip(rest, sizes[1:], strict=True):
+        combined = mixed_radix(combined, journeys.codes(dimension), size)
+    return combined
 
 
 def roll_up(

@@ -88,9 +88,13 @@ def channel_teams(path: str | None) -> dict[str, str] | None:
         try:
             mapping = json.loads(file.read_text())
         except json.JSONDecodeError as error:
-            raise InputError(Problem(f"team map is not valid JSON ({error})", source=path)) from None
+            raise InputError(
+                Problem(f"team map is not valid JSON ({error})", source=path)
+            ) from None
         if not isinstance(mapping, dict):
-            raise InputError(Problem("team map JSON must be an object {channel: team}", source=path))
+            raise InputError(
+                Problem("team map JSON must be an object {channel: team}", source=path)
+            )
         return {str(k): str(v) for k, v in mapping.items()}
     frame = pd.read_csv(file, dtype=str, sep=None, engine="python")
     if not {"channel", "team"} <= set(frame.columns):

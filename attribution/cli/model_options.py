@@ -74,6 +74,50 @@ MODEL_OPTIONS: list[ModelOption] = [
         type=_weights(5),
         metavar="FT,LC,OC,CW,REST",
     ),
+    ModelOption(
+        "--shapley-unobserved",
+        "shapley: rate of channel combinations never observed: mean_subsets (mean of the "
+        "one-smaller combinations, default), best_subset (best observed subset) or zero",
+        {"shapley": "unobserved"},
+        type=str,
+        choices=("mean_subsets", "best_subset", "zero"),
+    ),
+    ModelOption(
+        "--shapley-smoothing",
+        "shapley: shrink observed rates of sub-combinations toward the rule's estimate "
+        "with this many pseudo-journeys (default 0)",
+        {"shapley": "smoothing"},
+        metavar="K",
+    ),
+    ModelOption(
+        "--shapley-exact-limit",
+        "shapley: most active channels solved exactly over all 2^C combinations "
+        "(default 24; memory 5 x 8 x 2^C bytes)",
+        {"shapley": "exact_limit"},
+        type=int,
+        metavar="C",
+    ),
+    ModelOption(
+        "--shapley-sampling",
+        "shapley: above the exact limit, allow permutation sampling (default) or forbid "
+        "it (then an error suggests grouping channels)",
+        {"shapley": "sampling"},
+        type=str,
+        choices=("allow", "forbid"),
+    ),
+    ModelOption(
+        "--shapley-tolerance",
+        "shapley sampling: stop when every channel's standard error is at most this "
+        "fraction of the total (default 0.001)",
+        {"shapley": "tolerance"},
+        metavar="REL",
+    ),
+    ModelOption(
+        "--seed",
+        "random seed of sampled estimates (shapley above the exact limit; default 0)",
+        {"shapley": "seed"},
+        type=int,
+    ),
 ]
 
 

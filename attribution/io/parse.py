@@ -50,6 +50,15 @@ def _dictionary(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return codes, encoded.dictionary
 
 
+def _per_row(codes: np.ndarray, per_value: np.ndarray, fill: float) -> np.ndarray:
+    """Per-row values from per-distinct-value results (``fill`` where the code is -1)."""
+    if len(per_value) == 0:
+        return np.full(
+            len(codes), fill, dtype=np.result_type(per_value.dtype, np.min_scalar_type(fill))
+        )
+    return np.where(codes >= 0, per_value[np.maximum(codes, 0)], fill)
+
+
 def parse_times(array: pa.Array) -> Parsed:
     """Datetimes as int64 nanoseconds since the epoch, UTC.
 
@@ -62,7 +71,9 @@ def parse_times(array: pa.Array) -> Parsed:
         array = array.cast(kind.value_type)
         kind = array.type
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        target = pa.timestamp("ns", tz=kind.tz) if pa.types.is_timestamp(kind) else pa.timestamp("ns")
+        target = (
+            pa.timestamp("ns", tz=kind.tz) if pa.types.is_timestamp(kind) else pa.timestamp("ns")
+        )
         try:
             nanos = array.cast(target).cast(pa.int64())
         except pa.ArrowInvalid:
@@ -74,7 +85,7 @@ def parse_times(array: pa.Array) -> Parsed:
         texts = pd.Series(dictionary.to_numpy(zero_copy_only=False), dtype=object)
         parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
         per_value = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
-        values = np.where(codes >= 0, per_value[np.maximum(codes, 0)], NO_TIME)
+        values = _per_row(codes, per_value, NO_TIME)
         invalid = (codes >= 0) & (values == NO_TIME)
         return Parsed(values, nulls, invalid, "cannot be parsed as a timestamp")
     return Parsed(
@@ -112,7 +123,7 @@ def parse_numbers(array: pa.Array) -> Parsed:
         codes, dictionary = _dictionary(array)
         texts = pd.Series(dictionary.to_numpy(zero_copy_only=False), dtype=object)
         per_value = pd.to_numeric(texts.str.strip(), errors="coerce").to_numpy(dtype=float)
-        values = np.where(codes >= 0, per_value[np.maximum(codes, 0)], np.nan)
+        values = _per_row(codes, per_value, np.nan)
         invalid = (codes >= 0) & ~np.isfinite(values)
         return Parsed(values, nulls, invalid, "is not a finite number")
     return Parsed(np.full(len(array), np.nan), nulls, ~nulls, f"must be numeric, not {kind}")
@@ -137,15 +148,13 @@ def parse_flags(array: pa.Array) -> Parsed:
         codes, dictionary = _dictionary(array)
         texts = [str(t).strip().lower() for t in dictionary.to_pylist()]
         per_value = np.array(
-            [1 if t in _TRUE else 0 if t in _FALSE else -2 for t in texts] or [0], np.int8
+            [1 if t in _TRUE else 0 if t in _FALSE else -2 for t in texts], np.int8
         )
-        values = np.where(codes >= 0, per_value[np.maximum(codes, 0)], -1).astype(np.int8)
+        values = _per_row(codes, per_value, -1).astype(np.int8)
         invalid = values == -2
         values[invalid] = -1
         return Parsed(values, nulls, invalid, "must be true/false, yes/no or 1/0")
-    return Parsed(
-        np.full(len(array), -1, np.int8), nulls, ~nulls, f"must be boolean, not {kind}"
-    )
+    return Parsed(np.full(len(array), -1, np.int8), nulls, ~nulls, f"must be boolean, not {kind}")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from attribution.io.sources import Source, read_source
 from attribution.io.touches import DEFAULT_SEPARATOR, UNASSIGNED_TEAM, _empty_rejects, _sorted_codes
 from attribution.io.validation import RowIssues, check_on_invalid
 from attribution.journeys import MISSING_LABEL, Journeys
+from attribution.kernels.segments import concatenated_ranges
 
 
 def load_paths(
@@ -61,13 +62,26 @@ def load_paths(
     if pa.types.is_dictionary(path.type):
         path = path.cast(path.type.value_type)
     path = path.cast(pa.string())
-    issues.flag(np.asarray(path.is_null().to_numpy(zero_copy_only=False), bool), columns.path, "path is null", show_value=False)
-    pieces = pc.utf8_trim_whitespace(pc.split_pattern(path.fill_null(""), separator.strip()).flatten())
+    issues.flag(
+        np.asarray(path.is_null().to_numpy(zero_copy_only=False), bool),
+        columns.path,
+        "path is null",
+        show_value=False,
+    )
+    pieces = pc.utf8_trim_whitespace(
+        pc.split_pattern(path.fill_null(""), separator.strip()).flatten()
+    )
     lengths = pc.list_value_length(pc.split_pattern(path.fill_null(""), separator.strip()))
     lengths = lengths.to_numpy(zero_copy_only=False).astype(np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    empty_piece = np.asarray(pc.equal(pc.utf8_length(pieces), 0).to_numpy(zero_copy_only=False), bool)
-    row_has_empty = np.add.reduceat(empty_piece.astype(np.int64), offsets[:-1]) > 0 if len(empty_piece) else np.zeros(0, bool)
+    empty_piece = np.asarray(
+        pc.equal(pc.utf8_length(pieces), 0).to_numpy(zero_copy_only=False), bool
+    )
+    row_has_empty = (
+        np.add.reduceat(empty_piece.astype(np.int64), offsets[:-1]) > 0
+        if len(empty_piece)
+        else np.zeros(0, bool)
+    )
     issues.flag(row_has_empty, columns.path, "path has an empty channel name")
 
     conversions = _count(table, columns.total_conversions, issues)
@@ -97,7 +111,9 @@ def load_paths(
             rejected_outcome_rows=0,
             rejected_by_reason=issues.counts(),
             rows_without_journeys=int(no_journeys.sum()),
-            notes=() if value_name in table.column_names else ("no total_conversion_value column: each conversion is worth 1",),
+            notes=()
+            if value_name in table.column_names
+            else ("no total_conversion_value column: each conversion is worth 1",),
         ),
     )
 
@@ -128,16 +144,21 @@ def _records(
     order = np.lexsort((~record_converted, record_row))
     record_row, record_converted = record_row[order], record_converted[order]
     lengths = offsets[record_row + 1] - offsets[record_row]
-    starts = np.repeat(offsets[record_row], lengths)
-    within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
-        np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
-    )
-    touch_index = starts + within
+    touch_index = concatenated_ranges(offsets[record_row], offsets[record_row + 1])
+    within = touch_index - np.repeat(offsets[record_row], lengths)
     names = pieces.to_numpy(zero_copy_only=False)
-    channel_labels, channel_codes = np.unique(names[touch_index].astype(str), return_inverse=True) if len(touch_index) else (np.array([], str), np.zeros(0, np.int64))
-    channel, channel_names = _sorted_codes(channel_codes.astype(np.int64), [str(c) for c in channel_labels])
+    channel_labels, channel_codes = (
+        np.unique(names[touch_index].astype(str), return_inverse=True)
+        if len(touch_index)
+        else (np.array([], str), np.zeros(0, np.int64))
+    )
+    channel, channel_names = _sorted_codes(
+        channel_codes.astype(np.int64), [str(c) for c in channel_labels]
+    )
     mapping = dict(channel_teams or {})
-    team, team_names = _sorted_codes(channel.astype(np.int64), [mapping.get(c, UNASSIGNED_TEAM) for c in channel_names])
+    team, team_names = _sorted_codes(
+        channel.astype(np.int64), [mapping.get(c, UNASSIGNED_TEAM) for c in channel_names]
+    )
     n_records = len(record_row)
     record_offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
     no_time = np.full(n_records, NO_TIME, np.int64)

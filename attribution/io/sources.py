@@ -12,6 +12,7 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 
 from attribution.errors import InputError, Problem
 
-Source = str | Path | pd.DataFrame | pa.Table
+Source: TypeAlias = "str | Path | pd.DataFrame | pa.Table"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -145,7 +146,9 @@ def _read_parquet_file(
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(Problem(f"not a readable parquet file ({error})", source=str(path))) from None
+        raise InputError(
+            Problem(f"not a readable parquet file ({error})", source=str(path))
+        ) from None
     names = schema.names if columns is None else [c for c in columns if c in schema.names]
     dictionary = [c for c in dictionary_columns if c in names and _is_string(schema.field(c).type)]
     return pq.read_table(path, columns=names, read_dictionary=dictionary or None)
@@ -181,7 +184,9 @@ def _read_folder(
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise InputError(
-            Problem(f"files of the folder have incompatible column types ({error})", source=str(path))
+            Problem(
+                f"files of the folder have incompatible column types ({error})", source=str(path)
+            )
         ) from None
     starts = np.cumsum([0] + [t.num_rows for t in tables[:-1]]).astype(np.int64)
     return SourceTable(combined, str(path), tuple(files), starts, False)
@@ -189,9 +194,11 @@ def _read_folder(
 
 def _undictionary(table: pa.Table) -> pa.Table:
     """Dictionary columns of several files can only be concatenated once unified."""
-    return table.unify_dictionaries() if any(
-        pa.types.is_dictionary(f.type) for f in table.schema
-    ) else table
+    return (
+        table.unify_dictionaries()
+        if any(pa.types.is_dictionary(f.type) for f in table.schema)
+        else table
+    )
 
 
 def _hive_partition_values(file_path: Path, root: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ one row per ``journey_id``. Journeys with touches but no outcome row did not con
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,13 @@ from attribution.io.parse import (
 from attribution.io.sources import Source, SourceTable, read_source
 from attribution.io.validation import RowIssues, check_on_invalid
 from attribution.journeys import MISSING_LABEL, Journeys
-from attribution.kernels.segments import constant_per_journey, is_sorted, sort_order
+from attribution.kernels.segments import (
+    constant_per_journey,
+    increasing_runs,
+    is_sorted,
+    recode,
+    sort_order,
+)
 
 UNASSIGNED_TEAM = "unassigned"
 LABEL_ROLES = ("channel", "team", "campaign", "touch_type")
@@ -81,7 +87,11 @@ def load_touches(
     """
     check_on_invalid(on_invalid)
     columns = columns or ColumnMap()
-    roles = REQUIRED_TOUCH_ROLES + OPTIONAL_TOUCH_ROLES + (() if outcomes is not None else OUTCOME_ROLES)
+    roles = (
+        REQUIRED_TOUCH_ROLES
+        + OPTIONAL_TOUCH_ROLES
+        + (() if outcomes is not None else OUTCOME_ROLES)
+    )
     source = read_source(
         touches,
         what="touches",
@@ -119,13 +129,16 @@ def load_touches(
     n_journeys = len(unique_ids)
     bad_journey = np.zeros(n_journeys, bool)
     if outcome_source is None:
-        result = _outcomes_from_touches(table, columns, issues, journey_code, n_journeys, bad_journey)
+        result = _outcomes_from_touches(
+            table, columns, issues, journey_code, n_journeys, bad_journey
+        )
     else:
         assert outcome_ids is not None
         outcome_issues, result = _outcomes_from_table(
             outcome_source, outcome_ids, columns, unique_ids, bad_journey
         )
-    _check_outcome_values(result, bad_journey)
+    if outcome_issues is None:
+        _check_outcome_values(result, bad_journey)
     _flag_bad_journeys(issues, journey_code, bad_journey, outcome_issues is not None, result)
 
     problems = issues.problems() + (outcome_issues.problems() if outcome_issues else [])
@@ -153,7 +166,9 @@ def load_touches(
             touch_rows=table.num_rows,
             outcome_rows=0 if outcome_source is None else outcome_source.table.num_rows,
             rejected_touch_rows=int(issues.invalid.sum()),
-            rejected_outcome_rows=0 if outcome_issues is None else int(outcome_issues.invalid.sum()),
+            rejected_outcome_rows=0
+            if outcome_issues is None
+            else int(outcome_issues.invalid.sum()),
             rejected_by_reason=rejected,
             journeys_without_outcome=result.without_outcome,
             notes=tuple(notes),
@@ -171,12 +186,12 @@ def _require_rows(source: SourceTable, what: str) -> None:
 
 
 def _require_columns(source: SourceTable, what: str, names: list[str]) -> None:
-    missing = [n for n in names if n not in source.table.column_names]
+    missing = ", ".join(repr(n) for n in names if n not in source.table.column_names)
     if missing:
+        present = ", ".join(repr(c) for c in source.table.column_names) or "no columns"
         raise InputError(
             Problem(
-                f"{what} input is missing required column(s) {', '.join(repr(m) for m in missing)}; "
-                f"it has {', '.join(repr(c) for c in source.table.column_names) or 'no columns'} "
+                f"{what} input is missing required column(s) {missing}; it has {present} "
                 "(map other names with --column ROLE=NAME)",
                 source=source.label,
             )
@@ -197,7 +212,13 @@ def _labels(
     blank = np.array([not str(n).strip() for n in names], bool)
     issues.flag(_rows_with(channel.codes, blank), columns.channel, "channel is empty")
     if separator:
-        with_separator = np.array([separator.strip() in str(n) if separator.strip() else separator in str(n) for n in names], bool)
+        with_separator = np.array(
+            [
+                separator.strip() in str(n) if separator.strip() else separator in str(n)
+                for n in names
+            ],
+            bool,
+        )
         issues.flag(
             _rows_with(channel.codes, with_separator),
             columns.channel,
@@ -239,7 +260,15 @@ def _common_id_type(
 
 
 def _factorize(ids: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """Journey codes in order of first appearance (-1 for null ids) and the unique ids."""
+    """Journey codes in order of first appearance (-1 for null ids) and the unique ids.
+
+    Integer ids already grouped in increasing runs (the usual export order) are coded in
+    one pass; anything else is hashed.
+    """
+    if pa.types.is_integer(ids.type) and ids.null_count == 0:
+        ok, codes, firsts = increasing_runs(ids.to_numpy().astype(np.int64, copy=False))
+        if ok:
+            return codes, pa.array(firsts, ids.type)
     encoded = pc.dictionary_encode(ids)
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, encoded.dictionary
@@ -342,6 +371,8 @@ def _outcomes_from_table(
             continue
         parsed = _parse_outcome(role, combined(table[name]))
         issues.flag(parsed.invalid, name, f"{role} {parsed.problem}")
+        if role == "value":
+            issues.flag(parsed.values < 0, name, "value is negative")
         present = (code >= 0) & ~parsed.null & ~parsed.invalid & ~duplicated
         values = np.zeros(n_journeys, parsed.values.dtype)
         seen = np.zeros(n_journeys, bool)
@@ -349,6 +380,17 @@ def _outcomes_from_table(
         seen[code[present]] = True
         _store(result, role, values, seen)
     _derive_converted(result, columns, source_label=source.label)
+    if result.value_given and columns.value in table.column_names:
+        converted_row = np.zeros(table.num_rows, bool)
+        known = code >= 0
+        converted_row[known] = result.converted[code[known]] == 1
+        value_null = null_mask(combined(table[columns.value]))
+        issues.flag(
+            converted_row & value_null,
+            columns.value,
+            "value is missing for a converted journey",
+            show_value=False,
+        )
     found = np.zeros(n_journeys, bool)
     ok_rows = (code >= 0) & ~duplicated
     found[code[ok_rows]] = True
@@ -360,11 +402,28 @@ def _outcomes_from_table(
 
 
 def _lookup(ids: pa.Array, unique_ids: pa.Array) -> np.ndarray:
+    """Position of each id among ``unique_ids`` (-1 where absent)."""
+    if pa.types.is_integer(ids.type) and ids.null_count == 0 and _increasing(unique_ids):
+        keys = unique_ids.to_numpy()
+        values = ids.to_numpy()
+        position = np.minimum(np.searchsorted(keys, values), max(len(keys) - 1, 0))
+        found = keys[position] == values if len(keys) else np.zeros(len(values), bool)
+        return np.where(found, position, -1).astype(np.int64)
     index = pc.index_in(ids, value_set=unique_ids)
     return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def _increasing(ids: pa.Array) -> bool:
+    if not pa.types.is_integer(ids.type) or ids.null_count:
+        return False
+    values = ids.to_numpy()
+    return bool(np.all(values[1:] > values[:-1]))
+
+
 def _duplicated(ids: pa.Array) -> np.ndarray:
+    """Rows whose (non-null) id occurs more than once."""
+    if _increasing(ids):
+        return np.zeros(len(ids), bool)
     codes = pc.dictionary_encode(ids).indices.fill_null(-1).to_numpy(zero_copy_only=False)
     valid = codes >= 0
     counts = np.bincount(codes[valid]) if valid.any() else np.zeros(0, np.int64)
@@ -413,29 +472,42 @@ def _encode(
     result: _Outcomes,
     channel_teams: Mapping[str, str] | None,
 ) -> Journeys:
-    rows = np.flatnonzero(valid)
-    code = journey_code[rows]
-    used = np.zeros(len(unique_ids), bool)
-    used[code] = True
-    compact = np.cumsum(used) - 1
-    code = compact[code]
-    n_journeys = int(used.sum())
-    timestamp = times[rows]
-    if is_sorted(code, timestamp):
-        order = np.arange(len(rows), dtype=np.int64)
+    in_input_order = bool(valid.all())
+    if in_input_order:
+        rows = np.arange(len(valid), dtype=np.int64)
+        code, timestamp = journey_code, times
+        used = np.ones(len(unique_ids), bool)
     else:
+        rows = np.flatnonzero(valid)
+        code = journey_code[rows]
+        used = np.zeros(len(unique_ids), bool)
+        used[code] = True
+        code = (np.cumsum(used) - 1)[code]
+        timestamp = times[rows]
+    n_journeys = int(used.sum())
+    if not is_sorted(code, timestamp):
         order = sort_order(code, timestamp, n_journeys)
-    rows = rows[order]
-    code = code[order]
+        rows, code, timestamp = rows[order], code[order], timestamp[order]
+        in_input_order = False
+
+    def at_rows(values: np.ndarray) -> np.ndarray:
+        return values if in_input_order else values[rows]
+
     counts = np.bincount(code, minlength=n_journeys)
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
     channel_labels = labels["channel"]
     assert channel_labels is not None
-    channel, channel_names = _sorted_codes(channel_labels.codes[rows], channel_labels.names)
-    team, team_names = _teams(rows, labels["team"], channel, channel_names, channel_teams)
-    campaign, campaign_names = _optional_labels(rows, labels["campaign"])
-    touch_type, touch_type_names = _optional_labels(rows, labels["touch_type"])
+    channel, channel_names = _sorted_codes(at_rows(channel_labels.codes), channel_labels.names)
+    team_labels = labels["team"]
+    team, team_names = _teams(
+        None if team_labels is None else (at_rows(team_labels.codes), team_labels.names),
+        channel,
+        channel_names,
+        channel_teams,
+    )
+    campaign, campaign_names = _optional_labels(len(rows), labels["campaign"], at_rows)
+    touch_type, touch_type_names = _optional_labels(len(rows), labels["touch_type"], at_rows)
 
     journey_index = np.flatnonzero(used)
     converted = result.converted[journey_index] == 1
@@ -445,10 +517,12 @@ def _encode(
         team=team,
         campaign=campaign,
         touch_type=touch_type,
-        timestamp=timestamp[order],
-        row=rows.astype(np.int64),
+        timestamp=timestamp,
+        row=rows,
         offsets=offsets,
-        journey_id=unique_ids.take(pa.array(journey_index)).to_numpy(zero_copy_only=False),
+        journey_id=(
+            unique_ids if used.all() else unique_ids.take(pa.array(journey_index))
+        ).to_numpy(zero_copy_only=False),
         converted=converted,
         weight=np.ones(n_journeys, np.float64),
         value=value,
@@ -461,7 +535,7 @@ def _encode(
         team_names=team_names,
         campaign_names=campaign_names,
         touch_type_names=touch_type_names,
-        cost=None if cost is None else cost[rows],
+        cost=None if cost is None else at_rows(cost),
     )
 
 
@@ -471,17 +545,15 @@ def _sorted_codes(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, tupl
     Sorted codes make every output independent of the input row order; labels that are
     equal as text (e.g. from different parquet dictionaries) share one code.
     """
-    present = np.zeros(len(names), bool)
-    present[codes] = True
+    present = np.bincount(codes, minlength=len(names)) > 0
     used_names = sorted({names[i] for i in np.flatnonzero(present)})
     position = {name: i for i, name in enumerate(used_names)}
     remap = np.array([position.get(name, -1) for name in names] or [0], dtype=np.int32)
-    return remap[codes], tuple(used_names)
+    return recode(codes, remap), tuple(used_names)
 
 
 def _teams(
-    rows: np.ndarray,
-    team_labels: Labels | None,
+    team_labels: tuple[np.ndarray, list[str]] | None,
     channel: np.ndarray,
     channel_names: tuple[str, ...],
     channel_teams: Mapping[str, str] | None,
@@ -491,8 +563,7 @@ def _teams(
     fallback = [mapping.get(name, UNASSIGNED_TEAM) for name in channel_names]
     if team_labels is None:
         return _sorted_codes(channel, fallback)
-    codes = team_labels.codes[rows]
-    names = list(team_labels.names)
+    codes, names = team_labels[0], list(team_labels[1])
     missing = codes < 0
     if missing.any():
         offset = len(names)
@@ -502,10 +573,10 @@ def _teams(
 
 
 def _optional_labels(
-    rows: np.ndarray, labels: Labels | None
+    n_rows: int, labels: Labels | None, at_rows: Callable[[np.ndarray], np.ndarray]
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     if labels is None:
-        return np.zeros(len(rows), np.int32), (MISSING_LABEL,)
-    codes = labels.codes[rows]
+        return np.zeros(n_rows, np.int32), (MISSING_LABEL,)
+    codes = at_rows(labels.codes)
     names = [*labels.names, MISSING_LABEL]
     return _sorted_codes(np.where(codes < 0, len(labels.names), codes), names)

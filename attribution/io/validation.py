@@ -63,7 +63,11 @@ class RowIssues:
                 continue
             first = rows[:EXAMPLE_ROWS]
             examples: tuple[str, ...] = ()
-            if column is not None and self.show_values[index] and column in self.source.table.column_names:
+            if (
+                column is not None
+                and self.show_values[index]
+                and column in self.source.table.column_names
+            ):
                 values = text_of(_column(self.source.table, column), first)
                 examples = tuple(f"{v}" for v in dict.fromkeys(values))
             found.append(
@@ -85,7 +89,7 @@ class RowIssues:
     def counts(self) -> Counter[str]:
         """Rejected rows per reason text."""
         used = self.reason[self.reason >= 0]
-        tally = np.bincount(used, minlength=len(self.labels)) if len(used) else []
+        tally = np.bincount(used, minlength=len(self.labels))
         return Counter({self.reason_text(i): int(c) for i, c in enumerate(tally) if c})
 
     def rejects(self, journey_ids: pa.Array | None) -> pd.DataFrame:

@@ -52,3 +52,12 @@ def sum_once_per_journey(
                 out_value[g] += best_value[g]
                 seen_in[g] = -1
     return out_conversions, out_value
+
+
+@njit(cache=True)
+def mixed_radix(high: np.ndarray, low: np.ndarray, base: int) -> np.ndarray:
+    """``high * base + low`` elementwise, as int64 (one digit of a mixed-radix code)."""
+    out = np.empty(len(low), np.int64)
+    for i in range(len(low)):
+        out[i] = high[i] * base + low[i]
+    return out

@@ -18,6 +18,16 @@ def lengths_of(offsets: np.ndarray) -> np.ndarray:
     return out
 
 
+def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, e) for s, e in zip(starts, ends)])`` without the loop."""
+    lengths = np.asarray(ends - starts, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shifts = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.arange(total, dtype=np.int64) + shifts
+
+
 @njit(cache=True)
 def sort_order(journey: np.ndarray, timestamp: np.ndarray, n_journeys: int) -> np.ndarray:
     """Stable order of rows by (journey code, timestamp); ties keep input order.
@@ -123,3 +133,38 @@ def constant_per_journey(
         elif out[j] != values[i]:
             conflict[j] = True
     return out, seen, conflict
+
+
+@njit(cache=True)
+def increasing_runs(ids: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Codes of integer ids that come in runs of strictly increasing value.
+
+    Returns (ok, code per row, id per code). ``ok`` is false when a run's id is not
+    larger than the previous run's (the ids are then not known to be unique per run, and
+    the caller falls back to hashing).
+    """
+    n = len(ids)
+    codes = np.empty(n, np.int64)
+    firsts = np.empty(n, np.int64)
+    if n == 0:
+        return True, codes, firsts[:0]
+    code = 0
+    firsts[0] = ids[0]
+    codes[0] = 0
+    for i in range(1, n):
+        if ids[i] != ids[i - 1]:
+            if ids[i] < ids[i - 1]:
+                return False, codes[:0], firsts[:0]
+            code += 1
+            firsts[code] = ids[i]
+        codes[i] = code
+    return True, codes, firsts[: code + 1]
+
+
+@njit(cache=True)
+def recode(codes: np.ndarray, remap: np.ndarray) -> np.ndarray:
+    """``remap[codes]`` as int32."""
+    out = np.empty(len(codes), np.int32)
+    for i in range(len(codes)):
+        out[i] = remap[codes[i]]
+    return out

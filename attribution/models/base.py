@@ -50,11 +50,6 @@ class TouchCredit:
     conversions: np.ndarray
     value: np.ndarray
 
-    @classmethod
-    def from_fractions(cls, journeys: Journeys, fractions: np.ndarray) -> TouchCredit:
-        """Credit that gives each touch ``fraction`` of its journey's conversions and value."""
-        return cls(fractions * journeys.touch_conversions, fractions * journeys.touch_value)
-
 
 class AttributionModel(ABC):
     """Base class of all models.
@@ -68,6 +63,10 @@ class AttributionModel(ABC):
     - ``uses_lookback``: the model sees the lookback-windowed touches (``sourced`` does not:
       it credits the touch that opened the journey, however long ago).
     - ``needs_times``: the model needs real touch timestamps (not available for paths).
+    - ``credits_converted_only``: credit only ever lands on touches of converted journeys,
+      so the engine may give :meth:`credit` just those journeys (``fit`` always sees
+      every journey). A model that can credit touches of journeys that did not convert
+      sets it to False.
     """
 
     name: ClassVar[str]
@@ -75,6 +74,7 @@ class AttributionModel(ABC):
     counts_groups_once: ClassVar[bool] = False
     uses_lookback: ClassVar[bool] = True
     needs_times: ClassVar[bool] = False
+    credits_converted_only: ClassVar[bool] = True
 
     def statistics(self, journeys: Journeys) -> Statistics:
         """Sufficient statistics of a partition of whole journeys (none by default)."""
@@ -102,7 +102,9 @@ class AttributionModel(ABC):
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as scikit-learn reports them."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+        return {
+            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+        }
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from attribution.journeys import Journeys
-from attribution.kernels.rules import linear_fractions
+from attribution.kernels.rules import linear_credit
 from attribution.models.base import AttributionModel, TouchCredit
 
 
@@ -13,6 +13,6 @@ class Linear(AttributionModel):
     name = "linear"
 
     def credit(self, journeys: Journeys) -> TouchCredit:
-        return TouchCredit.from_fractions(
-            journeys, linear_fractions(journeys.offsets, journeys.converted)
+        return TouchCredit(
+            *linear_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
         )

@@ -17,12 +17,12 @@ and OC on a second, no others: 60/30 renormalised to 2/3 and 1/3.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import ClassVar
 
+import numpy as np
+
 from attribution.journeys import Journeys
-from attribution.kernels.rules import last_at_or_before, milestone_fractions
+from attribution.kernels.rules import last_at_or_before, milestone_credit
 from attribution.models.base import AttributionModel, TouchCredit
 from attribution.models.weights import check_weights
 
@@ -35,7 +35,7 @@ def _milestone_positions(journeys: Journeys, milestones: tuple[str, ...]) -> np.
         else:
             times = np.asarray(getattr(journeys, milestone))
             columns.append(last_at_or_before(journeys.offsets, journeys.timestamp, times))
-    return np.stack(columns, axis=1)
+    return np.stack(columns)
 
 
 class _MilestoneModel(AttributionModel):
@@ -47,14 +47,16 @@ class _MilestoneModel(AttributionModel):
         raise NotImplementedError
 
     def credit(self, journeys: Journeys) -> TouchCredit:
-        fractions = milestone_fractions(
-            journeys.offsets,
-            journeys.converted,
-            _milestone_positions(journeys, self.milestones),
-            np.asarray(self.milestone_shares(), dtype=np.float64),
-            float(self.other),
+        return TouchCredit(
+            *milestone_credit(
+                journeys.offsets,
+                journeys.conversions,
+                journeys.converted_value,
+                _milestone_positions(journeys, self.milestones),
+                np.asarray(self.milestone_shares(), dtype=np.float64),
+                float(self.other),
+            )
         )
-        return TouchCredit.from_fractions(journeys, fractions)
 
 
 class WShaped(_MilestoneModel):

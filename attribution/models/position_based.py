@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from attribution.journeys import Journeys
-from attribution.kernels.rules import milestone_fractions
+from attribution.kernels.rules import milestone_credit
 from attribution.models.base import AttributionModel, TouchCredit
 from attribution.models.weights import check_weights
 
@@ -30,15 +30,17 @@ class PositionBased(AttributionModel):
 
     def credit(self, journeys: Journeys) -> TouchCredit:
         lengths = journeys.lengths
-        positions = np.stack([np.where(lengths > 0, 0, -1), lengths - 1], axis=1)
-        fractions = milestone_fractions(
-            journeys.offsets,
-            journeys.converted,
-            positions.astype(np.int64),
-            np.array([self.first, self.last]),
-            float(self.middle),
+        positions = np.stack([np.where(lengths > 0, 0, -1), lengths - 1]).astype(np.int64)
+        return TouchCredit(
+            *milestone_credit(
+                journeys.offsets,
+                journeys.conversions,
+                journeys.converted_value,
+                positions,
+                np.array([self.first, self.last]),
+                float(self.middle),
+            )
         )
-        return TouchCredit.from_fractions(journeys, fractions)
 
 
 class JShaped(PositionBased):

@@ -10,6 +10,8 @@ from attribution.models.influenced import Influenced
 from attribution.models.linear import Linear
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
+from attribution.models.shapley import Shapley
+from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
 from attribution.models.single_touch import FirstTouch, LastTouch, Sourced
 from attribution.models.time_decay import TimeDecay
 
@@ -29,7 +31,11 @@ RULE_MODELS: tuple[type[AttributionModel], ...] = (
 )
 
 #: Data-driven models (learned from converting and non-converting journeys).
-DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = ()
+DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = (
+    Shapley,
+    ShapleySimplified,
+    ShapleyOrdered,
+)
 
 _FACTORIES: dict[str, Callable[..., AttributionModel]] = {
     m.name: m for m in RULE_MODELS + DATA_DRIVEN_MODELS

@@ -13,7 +13,7 @@ row is the first touch, the last one the last touch.
 from __future__ import annotations
 
 from attribution.journeys import Journeys
-from attribution.kernels.rules import first_touch_fractions, last_touch_fractions
+from attribution.kernels.rules import first_touch_credit, last_touch_credit
 from attribution.models.base import AttributionModel, TouchCredit
 
 
@@ -23,8 +23,8 @@ class FirstTouch(AttributionModel):
     name = "first_touch"
 
     def credit(self, journeys: Journeys) -> TouchCredit:
-        return TouchCredit.from_fractions(
-            journeys, first_touch_fractions(journeys.offsets, journeys.converted)
+        return TouchCredit(
+            *first_touch_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
         )
 
 
@@ -34,8 +34,8 @@ class LastTouch(AttributionModel):
     name = "last_touch"
 
     def credit(self, journeys: Journeys) -> TouchCredit:
-        return TouchCredit.from_fractions(
-            journeys, last_touch_fractions(journeys.offsets, journeys.converted)
+        return TouchCredit(
+            *last_touch_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from attribution.journeys import NANOS_PER_DAY, Journeys
-from attribution.kernels.rules import time_decay_fractions
+from attribution.kernels.rules import time_decay_credit
 from attribution.models.base import AttributionModel, TouchCredit
 
 
@@ -29,10 +29,12 @@ class TimeDecay(AttributionModel):
     def credit(self, journeys: Journeys) -> TouchCredit:
         if not journeys.has_times:
             raise ValueError("time_decay needs touch timestamps; path tables have none")
-        fractions = time_decay_fractions(
-            journeys.offsets,
-            journeys.converted,
-            journeys.timestamp,
-            float(self.half_life_days * NANOS_PER_DAY),
+        return TouchCredit(
+            *time_decay_credit(
+                journeys.offsets,
+                journeys.conversions,
+                journeys.converted_value,
+                journeys.timestamp,
+                float(self.half_life_days * NANOS_PER_DAY),
+            )
         )
-        return TouchCredit.from_fractions(journeys, fractions)

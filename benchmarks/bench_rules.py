@@ -1,0 +1,87 @@
+"""Load, encode and every rule-based model on a large synthetic dataset.
+
+    python -m benchmarks.bench_rules --journeys 1000000 --channels 12 --repeats 5
+
+Reports the median of ``--repeats`` warm runs (numba's on-disk cache compiled once by a
+warm-up run) for reading the parquet files, the whole load (read, validate, encode),
+each rule model alone and all of them together in one ``attribute`` call (rolled up by
+channel and team), and the peak memory of a fresh process doing load + all rule models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import attribution as at
+from attribution.io.sources import read_source
+from attribution.models.registry import RULE_MODELS
+from benchmarks.harness import dataset, machine, peak_memory_mb, run_child, timed
+
+RULE_NAMES = [model.name for model in RULE_MODELS]
+
+
+def peak_child(touches: str, outcomes: str) -> None:
+    """Load and run all rule models once; print the peak memory as JSON."""
+    loaded = at.load(touches, outcomes)
+    at.attribute(loaded, RULE_NAMES)
+    print(json.dumps({"peak_mb": peak_memory_mb()}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--journeys", type=int, default=1_000_000)
+    parser.add_argument("--channels", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--peak-child", nargs=2, metavar=("TOUCHES", "OUTCOMES"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.peak_child:
+        peak_child(*args.peak_child)
+        return
+
+    touches, outcomes = dataset(args.journeys, args.channels)
+    loaded = at.load(touches, outcomes)
+    at.attribute(loaded, RULE_NAMES)  # warm-up: compiles or loads the numba cache
+    journeys = loaded.journeys
+    print(f"Machine: {machine()}")
+    print(
+        f"Data: {journeys.n_journeys:,} journeys, {journeys.n_touches:,} touches, "
+        f"{journeys.n_channels} channels, {int(journeys.converted.sum()):,} converted; "
+        f"median of {args.repeats} warm runs\n"
+    )
+
+    def read() -> None:
+        read_source(touches, what="touches")
+        read_source(outcomes, what="outcomes")
+
+    rows = [
+        ("read parquet (touches + outcomes)", timed(read, args.repeats)[0]),
+        (
+            "load = read + validate + encode",
+            timed(lambda: at.load(touches, outcomes), args.repeats)[0],
+        ),
+    ]
+    for name in RULE_NAMES:
+        rows.append(
+            (f"model {name}", timed(lambda n=name: at.attribute(loaded, [n]), args.repeats)[0])
+        )
+    rows.append(
+        (
+            "all rule models (one attribute call)",
+            timed(lambda: at.attribute(loaded, RULE_NAMES), args.repeats)[0],
+        )
+    )
+    peak = json.loads(
+        run_child("benchmarks.bench_rules", "--peak-child", str(touches), str(outcomes))
+    )
+    print("| step | median seconds |")
+    print("|---|---:|")
+    for label, seconds in rows:
+        print(f"| {label} | {seconds:.3f} |")
+    print(f"\nPeak memory of a fresh process (load + all rule models): {peak['peak_mb']:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

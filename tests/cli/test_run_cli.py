@@ -1,0 +1,304 @@
+"""``attribution run`` and ``attribution validate`` end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from attribution.cli.main import main
+from tests.builders import J, touches_frame
+
+JOURNEYS = [
+    J(["paid_search", "webinar", "sdr_call"], value=1000, teams=["marketing", "marketing", "sdr"]),
+    J(["direct", "webinar"], converted=False, teams=["marketing", "marketing"]),
+    J(["webinar", "ae_meeting"], value=250, teams=["marketing", "sales"]),
+    J(["partner_referral"], value=500, teams=["partner"]),
+]
+TOTAL = 1750
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    frame = touches_frame(JOURNEYS)
+    touches = frame.drop(columns=["converted", "value"])
+    outcomes = frame.groupby("journey_id", as_index=False)[["converted", "value"]].first()
+    touches.to_parquet(tmp_path / "touches.parquet")
+    outcomes.to_parquet(tmp_path / "outcomes.parquet")
+    return tmp_path
+
+
+def run(*args: str | Path) -> int:
+    return main([str(a) for a in args])
+
+
+def test_run_writes_every_format(data: Path) -> None:
+    for suffix in ("csv", "parquet", "json"):
+        out = data / f"credits.{suffix}"
+        code = run(
+            "run",
+            data / "touches.parquet",
+            "--outcomes",
+            data / "outcomes.parquet",
+            "--out",
+            out,
+            "--quiet",
+        )
+        assert code == 0
+        frame = (
+            pd.read_csv(out)
+            if suffix == "csv"
+            else pd.read_parquet(out)
+            if suffix == "parquet"
+            else pd.DataFrame(json.loads(out.read_text()))
+        )
+        assert list(frame.columns[:5]) == [
+            "model",
+            "channel",
+            "team",
+            "credited_conversions",
+            "credited_value",
+        ]
+        totals = frame.groupby("model")["credited_value"].sum()
+        for model, total in totals.items():
+            if model != "influenced":
+                assert total == pytest.approx(TOTAL, rel=1e-12), model
+        assert totals["influenced"] == pytest.approx(1000 * 3 + 250 * 2 + 500)
+
+
+def test_run_prints_channel_and_team_tables(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--models",
+        "linear,first_touch",
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "Credited value by channel" in captured.out
+    assert "Credited value by team" in captured.out
+    team_table = captured.out.split("Credited value by team")[1]
+    assert "marketing" in team_table and "partner" in team_table
+    assert "TOTAL" in captured.out and "1,750" in captured.out
+    assert "Reconciliation" in captured.err and "status" in captured.err
+
+
+def test_model_options(data: Path) -> None:
+    out = data / "credits.csv"
+    base = [
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--out",
+        out,
+        "--quiet",
+        "--by",
+        "channel",
+    ]
+    run(*base, "--models", "position_based", "--position-weights", "10,80,10")
+    frame = pd.read_csv(out).set_index("channel")["credited_value"]
+    assert frame["webinar"] == pytest.approx(800 + 125)  # middle of 3 touches, and 50% of 2
+    run(*base, "--models", "time_decay", "--half-life", "1")
+    decay = pd.read_csv(out).set_index("channel")["credited_value"]
+    # Touches one day apart: weights 1/4, 1/2, 1 -> 1000/7 * (1, 2, 4).
+    assert decay["sdr_call"] == pytest.approx(4000 / 7)
+
+
+def test_touch_credits_and_reconciliation_files(data: Path) -> None:
+    touches_out, rec_out = data / "touches_credit.parquet", data / "rec.csv"
+    code = run(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--models",
+        "linear",
+        "--out",
+        data / "c.csv",
+        "--touch-credits",
+        touches_out,
+        "--reconciliation",
+        rec_out,
+        "--quiet",
+    )
+    assert code == 0
+    touches = pd.read_parquet(touches_out)
+    assert touches.groupby("journey_id")["credited_value"].sum().to_dict() == pytest.approx(
+        {"j0": 1000, "j2": 250, "j3": 500}
+    )
+    assert {"input_row", "timestamp", "channel", "team"} <= set(touches.columns)
+    rec = pd.read_csv(rec_out)
+    assert {"section", "item", "value"} == set(rec.columns)
+    assert "ok" in rec["value"].astype(str).tolist()
+
+
+def test_skip_writes_rejects_next_to_the_output(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touches = pd.read_parquet(data / "touches.parquet")
+    touches.loc[1, "channel"] = None
+    touches.to_parquet(data / "bad.parquet")
+    code = run(
+        "run",
+        data / "bad.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--out",
+        data / "c.csv",
+    )
+    assert code == 2
+    assert "channel is null" in capsys.readouterr().err
+    code = run(
+        "run",
+        data / "bad.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--out",
+        data / "c.csv",
+        "--on-invalid",
+        "skip",
+    )
+    assert code == 0
+    rejects = pd.read_csv(data / "c.rejects.csv")
+    assert rejects["reason"].tolist() == ["channel: channel is null"]
+    assert "1 invalid row(s) skipped" in capsys.readouterr().err
+    run(
+        "run",
+        data / "bad.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--out",
+        data / "c.csv",
+        "--on-invalid",
+        "skip",
+        "--rejects",
+        data / "mine.parquet",
+        "--quiet",
+    )
+    assert len(pd.read_parquet(data / "mine.parquet")) == 1
+
+
+def test_columns_and_team_map(data: Path) -> None:
+    touches = pd.read_parquet(data / "touches.parquet").rename(
+        columns={"journey_id": "opp", "channel": "source"}
+    )
+    touches.drop(columns=["team"]).to_csv(data / "renamed.csv", index=False)
+    outcomes = pd.read_parquet(data / "outcomes.parquet").rename(
+        columns={"journey_id": "opp", "value": "amount"}
+    )
+    outcomes.to_csv(data / "outcomes.csv", index=False)
+    (data / "teams.json").write_text(json.dumps({"webinar": "marketing", "sdr_call": "sdr"}))
+    code = run(
+        "run",
+        data / "renamed.csv",
+        "--outcomes",
+        data / "outcomes.csv",
+        "--column",
+        "journey_id=opp",
+        "--column",
+        "channel=source",
+        "--value-column",
+        "amount",
+        "--team-map",
+        data / "teams.json",
+        "--by",
+        "team",
+        "--models",
+        "linear",
+        "--out",
+        data / "t.csv",
+        "--quiet",
+    )
+    assert code == 0
+    teams = pd.read_csv(data / "t.csv").set_index("team")["credited_value"]
+    assert teams.sum() == pytest.approx(TOTAL)
+    assert set(teams.index) == {"marketing", "sdr", "unassigned"}
+
+
+def test_paths_input(tmp_path: Path) -> None:
+    (tmp_path / "paths.csv").write_text("path;total_conversions;total_null\n=evil > b;2;1\nb;1;3\n")
+    code = run(
+        "run",
+        tmp_path / "paths.csv",
+        "--paths",
+        "--out",
+        tmp_path / "c.csv",
+        "--quiet",
+        "--by",
+        "channel",
+    )
+    assert code == 0
+    frame = pd.read_csv(tmp_path / "c.csv")
+    assert "time_decay" not in set(frame["model"])
+    assert "'=evil" in set(frame["channel"])  # escaped against formula injection
+
+
+def test_bad_options_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    touches = data / "touches.parquet"
+    assert run("run", touches, "--models", "nonsense") == 2
+    assert "unknown model 'nonsense'" in capsys.readouterr().err
+    assert run("run", touches, "--by", "region") == 2
+    assert "unknown roll-up dimension" in capsys.readouterr().err
+    assert run("run", touches, "--out", data / "x.xlsx") == 2
+    assert run("run", touches, "--column", "journey_id") == 2
+    assert run("run", touches, "--models", "w_shaped", "--w-weights", "50,50,50,50") == 2
+    assert "sum to 1" in capsys.readouterr().err
+
+
+def test_validate_prints_the_reconciliation(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        "validate",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--lookback",
+        "1",
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "touch rows read" in out and "touches outside the lookback window" in out
+    assert "value in" in out and "1,750" in out
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "attribution", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_exit_codes_and_no_traceback(data: Path) -> None:
+    ok = cli(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--quiet",
+        "--models",
+        "linear",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""
+    missing = cli("run", data / "absent.parquet")
+    assert missing.returncode == 2
+    assert "absent.parquet" in missing.stderr and "not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad_time = data / "bad.csv"
+    pd.DataFrame(
+        {"journey_id": [1], "timestamp": ["soon"], "channel": ["a"], "converted": [True]}
+    ).to_csv(bad_time, index=False)
+    failed = cli("validate", bad_time)
+    assert failed.returncode == 2
+    assert "column 'timestamp'" in failed.stderr and "'soon'" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    usage = cli("run")
+    assert usage.returncode == 2 and "INPUT" in usage.stderr

@@ -1,0 +1,234 @@
+"""Every kind of invalid input gives a clear error naming where and what; ``skip`` mode
+moves the rows to the rejects with a reason instead, and the counts reconcile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution.errors import InputError
+from tests.builders import J, touches_frame
+
+
+def good() -> pd.DataFrame:
+    return touches_frame(
+        [J(["a", "b"], value=10), J(["b", "c", "a"], converted=False), J(["c"], value=5)]
+    )
+
+
+def error_of(frame: pd.DataFrame, tmp_path: Path, **options: object) -> str:
+    path = tmp_path / "touches.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        at.load(path, **options)  # type: ignore[arg-type]
+    return str(caught.value)
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    message = error_of(good().drop(columns=["channel"]), tmp_path)
+    assert "touches.csv" in message
+    assert "missing required column(s) 'channel'" in message
+    assert "'timestamp'" in message  # it lists the columns it has
+
+
+def test_configured_column_names(tmp_path: Path) -> None:
+    frame = good().rename(columns={"journey_id": "opportunity_id", "value": "amount"})
+    columns = at.ColumnMap(journey_id="opportunity_id", value="amount")
+    loaded = at.load(frame, columns=columns)
+    assert loaded.journeys.total_value == 15
+    message = error_of(frame, tmp_path)
+    assert "'journey_id'" in message
+
+
+def test_unparseable_timestamp_names_row_and_value(tmp_path: Path) -> None:
+    frame = good().astype({"timestamp": str})
+    frame.loc[3, "timestamp"] = "yesterday"
+    message = error_of(frame, tmp_path)
+    assert "column 'timestamp'" in message
+    assert "cannot be parsed as a timestamp" in message
+    assert "row 4" in message  # 1-based data row of the file
+    assert "'yesterday'" in message
+
+
+def test_null_journey_id_and_channel(tmp_path: Path) -> None:
+    frame = good()
+    frame.loc[1, "journey_id"] = None
+    frame.loc[4, "channel"] = None
+    message = error_of(frame, tmp_path)
+    assert "journey_id is null" in message and "row 2" in message
+    assert "channel is null" in message and "row 5" in message
+
+
+def test_negative_and_non_finite_values(tmp_path: Path) -> None:
+    frame = good()
+    frame.loc[frame["journey_id"] == "j0", "value"] = -10.0
+    message = error_of(frame, tmp_path)
+    assert "value is negative" in message
+    frame = good()
+    frame.loc[frame["journey_id"] == "j2", "value"] = np.inf
+    message = error_of(frame, tmp_path)
+    assert "column 'value'" in message and "not a finite number" in message
+
+
+def test_conflicting_outcomes_name_the_column(tmp_path: Path) -> None:
+    frame = good()
+    frame.loc[0, "value"] = 99.0  # j0 has two rows with values 99 and 10
+    message = error_of(frame, tmp_path)
+    assert "value differs between rows of the same journey" in message
+    assert "row 1" in message
+
+
+def test_outcome_rows_without_touches(tmp_path: Path) -> None:
+    touches = good().drop(columns=["converted", "value"])
+    outcomes = pd.DataFrame({"journey_id": ["j0", "j1", "j2", "ghost"], "converted": [1, 0, 1, 1]})
+    outcomes.to_parquet(tmp_path / "outcomes.parquet")
+    with pytest.raises(InputError) as caught:
+        at.load(touches, tmp_path / "outcomes.parquet")
+    message = str(caught.value)
+    assert "outcomes" in message and "outcomes.parquet" in message
+    assert "outcome row has no touches" in message and "row 4" in message
+    assert "'ghost'" in message
+
+
+def test_duplicate_outcome_rows(tmp_path: Path) -> None:
+    touches = good().drop(columns=["converted", "value"])
+    outcomes = pd.DataFrame({"journey_id": ["j0", "j0", "j1", "j2"], "converted": [1, 1, 0, 1]})
+    with pytest.raises(InputError, match="more than one outcome row"):
+        at.load(touches, outcomes)
+
+
+def test_empty_input(tmp_path: Path) -> None:
+    message = error_of(good().iloc[:0], tmp_path)
+    assert "has no rows" in message and "touches.csv" in message
+
+
+def test_channel_containing_the_separator(tmp_path: Path) -> None:
+    frame = good()
+    frame.loc[0, "channel"] = "paid > search"
+    message = error_of(frame, tmp_path)
+    assert "contains the path separator ' > '" in message
+    assert "'paid > search'" in message
+    # A different separator makes the same name valid.
+    assert at.load(frame, separator="|").journeys.n_touches == len(frame)
+
+
+def test_missing_converted_column(tmp_path: Path) -> None:
+    message = error_of(good().drop(columns=["converted", "converted_at"]), tmp_path)
+    assert "'converted'" in message and "converted_at" in message
+
+
+def test_converted_derived_from_converted_at() -> None:
+    frame = good().drop(columns=["converted"])
+    frame["converted_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    frame.loc[frame["journey_id"] == "j0", "converted_at"] = pd.Timestamp("2024-02-01", tz="UTC")
+    loaded = at.load(frame)
+    assert loaded.journeys.converted.tolist() == [True, False, False]
+    assert any("derived" in note for note in loaded.intake.notes)
+
+
+def test_missing_value_of_a_converted_journey(tmp_path: Path) -> None:
+    frame = good()
+    frame.loc[frame["journey_id"] == "j2", "value"] = np.nan
+    message = error_of(frame, tmp_path)
+    assert "value is missing for a converted journey" in message
+
+
+def test_unknown_file_and_type(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        at.load(tmp_path / "absent.parquet")
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(InputError, match="unsupported touches file type"):
+        at.load(tmp_path / "data.xlsx")
+
+
+def test_all_problems_are_reported_together(tmp_path: Path) -> None:
+    frame = good().astype({"timestamp": str})
+    frame.loc[0, "timestamp"] = "not a time"
+    frame.loc[2, "channel"] = None
+    message = error_of(frame, tmp_path)
+    assert message.startswith("2 problems") or message.count("\n  - ") >= 2
+
+
+def test_skip_mode_rejects_with_reasons_and_reconciles(tmp_path: Path) -> None:
+    frame = good().astype({"timestamp": str})
+    frame.loc[3, "timestamp"] = "yesterday"  # j1 (non-converting) loses one touch
+    frame.loc[0, "value"] = 99.0  # j0 conflicts: both its rows are rejected
+    path = tmp_path / "touches.csv"
+    frame.to_csv(path, index=False)
+    loaded = at.load(path, on_invalid="skip")
+    rejects = loaded.rejects
+    assert sorted(rejects["source_row"].tolist()) == [1, 2, 4]
+    assert set(rejects["journey_id"]) == {"j0", "j1"}
+    reasons = dict(zip(rejects["source_row"], rejects["reason"], strict=True))
+    assert "differs between rows" in reasons[1] and "differs between rows" in reasons[2]
+    assert "cannot be parsed" in reasons[4]
+    assert rejects["input.timestamp"].tolist().count("yesterday") == 1
+    intake = loaded.intake
+    assert intake.touch_rows == len(frame)
+    assert intake.rejected_touch_rows == 3
+    assert sum(intake.rejected_by_reason.values()) == 3
+    assert loaded.journeys.n_touches == len(frame) - 3
+    assert loaded.journeys.total_value == 5  # only j2 still converts
+
+
+def test_skip_mode_rejects_outcome_rows_and_their_touches() -> None:
+    touches = good().drop(columns=["converted", "value"])
+    outcomes = pd.DataFrame(
+        {
+            "journey_id": ["j0", "j1", "j2", "ghost"],
+            "converted": [1, 0, 1, 1],
+            "value": [10, 0, -5, 1],
+        }
+    )
+    loaded = at.load(touches, outcomes, on_invalid="skip")
+    rejected = loaded.rejects
+    outcome_rows = rejected[rejected["table"] == "outcomes"]
+    assert sorted(outcome_rows["journey_id"]) == ["ghost", "j2"]
+    assert "value is negative" in outcome_rows.set_index("journey_id").loc["j2", "reason"]
+    touch_rows = rejected[rejected["table"] == "touches"]
+    assert set(touch_rows["journey_id"]) == {"j2"}
+    assert set(touch_rows["reason"]) == {
+        "the journey's outcome row is invalid (see the outcomes rows)"
+    }
+    assert loaded.journeys.total_value == 10
+    assert loaded.intake.rejected_outcome_rows == 2
+
+
+def test_reconciliation_accounts_for_every_touch(tmp_path: Path) -> None:
+    journeys = [
+        J(["a", "b", "c"], value=10, days=[0, 5, 9], milestones={"converted_at": 8}),
+        J(["a", "b"], value=20, days=[0, 30], milestones={"converted_at": 31}),
+        J(["c", "c"], converted=False, days=[0, 1]),
+        J(["d"], value=7, days=[3], milestones={"converted_at": 1}),
+    ]
+    frame = touches_frame(journeys)
+    frame = pd.concat([frame, frame.iloc[[0]].assign(channel=None)], ignore_index=True)
+    loaded = at.load(frame, on_invalid="skip")
+    result = at.attribute(loaded, ["linear"], lookback_days=10)
+    rec = result.reconciliation
+    window = rec.windows[0]
+    assert rec.intake is not None
+    # 9 rows: 1 rejected, 2 after conversion (c on day 9, d), 1 outside lookback (a on day 0
+    # of the second journey), 5 in the window.
+    assert rec.intake.rejected_touch_rows == 1
+    assert window.counts.after_conversion_rows == 2
+    assert window.counts.outside_lookback_rows == 1
+    assert window.touches_in_window == 5
+    assert (
+        rec.intake.rejected_touch_rows
+        + window.counts.after_conversion_rows
+        + window.counts.outside_lookback_rows
+        + window.touches_in_window
+        == rec.intake.touch_rows
+    )
+    # d converted before its only touch: its value cannot be credited, and is reported.
+    assert window.converted_without_touches == 1 and window.value_without_touches == 7
+    assert rec.value_in == 37
+    (linear,) = rec.models
+    assert linear.credited_value == 30 and linear.status == "ok"
+    text = rec.to_text()
+    assert "touches after conversion" in text and "value of those journeys" in text
