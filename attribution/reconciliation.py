@@ -151,15 +151,44 @@ class Reconciliation:
         return pd.DataFrame(rows, columns=["section", "item", "value"])
 
     def to_text(self) -> str:
-        """A readable report for the terminal."""
+        """A readable report for the terminal: counts by section, then one line per model."""
         lines = ["Reconciliation"]
         section = None
         for item_section, item, value in self.to_frame().itertuples(index=False):
+            if str(item_section).startswith("model "):
+                continue
             if item_section != section:
                 section = item_section
                 lines.append(f"  {section}")
             text = _format(value)
             lines.append(f"    {item:<52} {text}" if item else f"    {text}")
+        if self.models:
+            lines.append("  models")
+            header = (
+                "model",
+                "touches credited",
+                "conversions",
+                "credited value",
+                "difference",
+                "status",
+            )
+            rows = [
+                (
+                    m.model,
+                    _format(m.touches_credited),
+                    _format(m.credited_conversions),
+                    _format(m.credited_value),
+                    _format(m.difference),
+                    m.status,
+                )
+                for m in self.models
+            ]
+            widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+            for row in [header, *rows]:
+                cells = [str(row[0]).ljust(widths[0])]
+                cells += [str(c).rjust(w) for c, w in zip(row[1:-1], widths[1:-1], strict=True)]
+                cells.append(str(row[-1]))
+                lines.append("    " + "  ".join(cells))
         return "\n".join(lines)
 
 
@@ -184,4 +213,4 @@ def _format(value: object) -> str:
         return str(value)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.6f}"
+    return f"{value:,.6f}".rstrip("0")

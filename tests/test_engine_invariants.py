@@ -115,17 +115,25 @@ def test_rule_credits_of_partitions_add_up(journeys: list[J], data: st.DataObjec
     (a later Dask backend's unit of work) sums to the credit of the whole."""
     loaded = at.load(touches_frame(journeys))
     whole = loaded.journeys
-    chosen = data.draw(st.lists(st.booleans(), min_size=whole.n_journeys, max_size=whole.n_journeys))
+    chosen = data.draw(
+        st.lists(st.booleans(), min_size=whole.n_journeys, max_size=whole.n_journeys)
+    )
     mask = np.array(chosen)
     parts = [whole.subset(np.flatnonzero(mask)), whole.subset(np.flatnonzero(~mask))]
     names = [m.name for m in RULE_MODELS if not m.counts_groups_once]
     expected = at.attribute(whole, names, by=("channel",)).credits
     summed = (
-        pd.concat([at.attribute(part, names, by=("channel",)).credits for part in parts if part.n_touches])
+        pd.concat(
+            [at.attribute(part, names, by=("channel",)).credits for part in parts if part.n_touches]
+        )
         .groupby(["model", "channel"])[["credited_conversions", "credited_value"]]
         .sum()
     )
     for row in expected.itertuples():
-        got = summed.loc[(row.model, row.channel)] if (row.model, row.channel) in summed.index else None
+        got = (
+            summed.loc[(row.model, row.channel)]
+            if (row.model, row.channel) in summed.index
+            else None
+        )
         got_value = 0.0 if got is None else got["credited_value"]
         assert abs(got_value - row.credited_value) <= 1e-9 * max(1.0, row.credited_value)

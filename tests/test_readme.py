@@ -19,7 +19,7 @@ def two_commands() -> list[str]:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    main_command, test_command = two_commands()
+    _, test_command = two_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci_lines
     assert "pytest" in test_command and "pip install -e '.[test]'" in test_command

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from attribution import __version__
-from attribution.cli import run, validate
+from attribution.cli import compare, run, simulate, validate
 from attribution.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_parser(subparsers)
     validate.add_parser(subparsers)
+    simulate.add_parser(subparsers)
+    compare.add_parser(subparsers)
     return parser
 
 

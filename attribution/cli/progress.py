@@ -1,4 +1,5 @@
-"""A progress bar on stderr that appears only for work longer than about a second."""
+"""A progress bar on stderr that appears only for work longer than about a second, and
+only on a terminal (logs and pipes get no control characters)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class Progress:
             total=total,
             delay=DELAY_SECONDS,
             file=sys.stderr,
-            disable=quiet,
+            disable=quiet or not sys.stderr.isatty(),
             leave=False,
             unit="step",
             bar_format="{desc:<24} {bar} {n_fmt}/{total_fmt} [{elapsed}]",

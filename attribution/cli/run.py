@@ -13,6 +13,7 @@ from attribution.cli.progress import Progress
 from attribution.engine import attribute, resolve_models
 from attribution.io.intake import Loaded
 from attribution.io.writers import output_format, write_table
+from attribution.models.markov import Markov, check_transitions_path, write_transitions
 from attribution.models.registry import model_names
 from attribution.rollup import check_dimensions
 
@@ -46,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--reconciliation", metavar="FILE", help="also write the reconciliation table"
     )
+    parser.add_argument(
+        "--transitions",
+        metavar="FILE",
+        help="also write the markov model's transitions: a table (.parquet, .csv, .json) "
+        "or a networkx DiGraph with probabilities and counts on the edges (.graphml)",
+    )
     add_model_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -59,12 +66,20 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.out, args.touch_credits, args.reconciliation):
         if path:
             output_format(path)
+    if args.transitions:
+        check_transitions_path(args.transitions)
     parameters = model_parameters(args)
     with Progress(total=3, quiet=args.quiet) as progress:
         progress.start("reading input")
         loaded = load_from_args(args)
         write_rejects(loaded, args)
         models, skipped = resolve_models(args.models, loaded.journeys, parameters)
+        markov = [model for model in models.values() if isinstance(model, Markov)]
+        if args.transitions and not markov:
+            raise ValueError(
+                "--transitions writes the transitions of the markov model, which is not "
+                "among --models; add markov to --models"
+            )
         unused = sorted(set(parameters) - set(models))
         for name in unused:
             print(f"note: options for {name} ignored: it is not among --models", file=sys.stderr)
@@ -81,13 +96,15 @@ def run(args: argparse.Namespace) -> int:
         progress.start("writing output")
         if args.out:
             write_table(result.credits, args.out)
-        else:
-            print(credit_report(result.rollups, by))
         if args.touch_credits:
             assert result.touch_credits is not None
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
+        if args.transitions:
+            write_transitions(markov[0], args.transitions)
+    if not args.out:
+        print(credit_report(result.rollups, by))
     reconciliation = result.reconciliation
     if not args.quiet:
         print(reconciliation.to_text(), file=sys.stderr)

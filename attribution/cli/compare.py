@@ -1,0 +1,85 @@
+"""``attribution compare``: every model's channel credit side by side, and against a truth."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from attribution.cli.inputs import add_input_arguments, load_from_args
+from attribution.cli.model_options import add_model_arguments, model_parameters
+from attribution.cli.progress import Progress
+from attribution.cli.run import write_rejects
+from attribution.compare import compare, read_truth
+from attribution.engine import attribute, resolve_models
+from attribution.io.writers import output_format
+from attribution.models.registry import model_names
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare models' channel credit with each other and with a known truth",
+        description="Run the chosen models, then show per channel and model the credited "
+        "value and its share, how far apart the models are (total variation distance of "
+        "their channel shares) and, with --truth, each model's error against the true "
+        "shares: total variation distance 1/2 sum |share - true share| and Spearman rank "
+        "correlation.",
+        epilog="With --out FILE and --truth, FILE gets one row per model (model, "
+        "share_error_tvd, rank_correlation), FILE's <stem>.shares<ext> the channel x model "
+        "shares and <stem>.agreement<ext> the model x model distances. Without --truth, "
+        "FILE gets the shares and <stem>.agreement<ext> the distances.",
+    )
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--truth",
+        metavar="FILE",
+        help="true channel shares (.parquet, .csv, .json with channel and true_share or "
+        "true_value), e.g. the truth.parquet of 'attribution simulate'",
+    )
+    parser.add_argument(
+        "--models",
+        default="all",
+        help=f"comma-separated models, or 'all' (default); known: {', '.join(model_names())}",
+    )
+    parser.add_argument("--out", metavar="FILE", help="write the tables (.parquet, .csv, .json)")
+    parser.add_argument(
+        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent"
+    )
+    add_model_arguments(parser)
+    parser.set_defaults(handler=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    if args.out:
+        output_format(args.out)
+    truth = read_truth(args.truth) if args.truth else None
+    parameters = model_parameters(args)
+    with Progress(total=3, quiet=args.quiet) as progress:
+        progress.start("reading input")
+        loaded = load_from_args(args)
+        write_rejects(loaded, args)
+        models, skipped = resolve_models(args.models, loaded.journeys, parameters)
+        progress.set_total(2 + len(models))
+        result = attribute(
+            loaded, models, by=("channel",), lookback_days=args.lookback, progress=progress.start
+        )
+        progress.start("comparing")
+        comparison = compare(result.credits, truth)
+        written = comparison.write(args.out) if args.out else []
+    if written:
+        if not args.quiet:
+            for path in written:
+                print(f"wrote {path}", file=sys.stderr)
+            for note in comparison.notes:
+                print(f"note: {note}", file=sys.stderr)
+    else:
+        print(comparison.to_text())
+    if not args.quiet:
+        for note in skipped:
+            print(f"note: {note}", file=sys.stderr)
+    reconciliation = result.reconciliation
+    if not reconciliation.ok:
+        bad = [m.model for m in reconciliation.models if m.status == "MISMATCH"]
+        print(f"error: credits do not reconcile for {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
