@@ -221,8 +221,9 @@ def _totals(
 
 
 def _touch_frame(label: str, journeys: Journeys, credit: TouchCredit) -> pd.DataFrame:
-    """Credit of every touch of a converted journey."""
-    touches = np.flatnonzero(np.repeat(journeys.converted, journeys.lengths))
+    """Credit of every touch of a converted journey, and of any other touch with credit."""
+    in_converted = np.repeat(journeys.converted, journeys.lengths)
+    touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
     frame = pd.DataFrame(
         {
             "model": label,

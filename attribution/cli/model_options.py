@@ -118,6 +118,28 @@ MODEL_OPTIONS: list[ModelOption] = [
         {"shapley": "seed"},
         type=int,
     ),
+    ModelOption(
+        "--markov-order",
+        "markov: order k of the chain, states are the last k channels (default 1)",
+        {"markov": "order"},
+        type=int,
+        metavar="K",
+    ),
+    ModelOption(
+        "--markov-repeats",
+        "markov: keep consecutive touches of one channel as transitions (default) or "
+        "collapse them into one touch",
+        {"markov": "repeats"},
+        type=str,
+        choices=("keep", "collapse"),
+    ),
+    ModelOption(
+        "--markov-max-states",
+        "markov: refuse chains with more states than this (default 250000)",
+        {"markov": "max_states"},
+        type=int,
+        metavar="N",
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 from attribution.models.base import AttributionModel, NoStatistics, Statistics, TouchCredit
 from attribution.models.influenced import Influenced
 from attribution.models.linear import Linear
+from attribution.models.markov import Markov
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
 from attribution.models.registry import RULE_MODELS, make_model, model_names, register
@@ -19,6 +20,7 @@ __all__ = [
     "JShaped",
     "LastTouch",
     "Linear",
+    "Markov",
     "NoStatistics",
     "PositionBased",
     "Sourced",

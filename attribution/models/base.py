@@ -56,8 +56,11 @@ class AttributionModel(ABC):
 
     Class attributes describe how the engine treats a model's credit:
 
-    - ``conserving``: each converted journey's credits sum to its value (checked and
-      reported in the reconciliation). ``influenced`` is the exception.
+    - ``conserving``: the credits sum to the value (and conversions) of the converted
+      journeys with a touch in the window, checked in the reconciliation. Rule-based
+      models conserve journey by journey too; data-driven ones only in total (a Markov
+      channel's credit is spread over the journeys it appears in). ``influenced`` does
+      not conserve, by design.
     - ``counts_groups_once``: in a roll-up, a group (channel, team, …) receives a
       journey's credit once however many of its touches the journey has.
     - ``uses_lookback``: the model sees the lookback-windowed touches (``sourced`` does not:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from attribution.cli import progress
 from attribution.cli.main import main
+from attribution.journeys import Journeys
+from attribution.models import Linear, TouchCredit, registry
 from tests.builders import J, touches_frame
 
 JOURNEYS = [
@@ -302,3 +306,46 @@ def test_exit_codes_and_no_traceback(data: Path) -> None:
     assert "Traceback" not in failed.stderr
     usage = cli("run")
     assert usage.returncode == 2 and "INPUT" in usage.stderr
+
+
+class _Leaky(Linear):
+    """A deliberately broken model: claims to conserve but loses 1% of every credit."""
+
+    name = "leaky"
+
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        credit = super().credit(journeys)
+        return TouchCredit(credit.conversions * 0.99, credit.value * 0.99)
+
+
+def test_credits_that_do_not_reconcile_exit_1(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(registry._FACTORIES, "leaky", _Leaky)
+    code = run(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--models",
+        "linear,leaky",
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "MISMATCH" in err and "do not reconcile for leaky" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    with progress.Progress(total=2, quiet=False) as bar:
+        bar.start("reading input")
+        bar.start("linear")
+    assert ("0/2" in stream.getvalue()) == terminal

@@ -1,0 +1,335 @@
+"""Markov-chain attribution (Anderl et al. 2016), of any order, solved exactly.
+
+**Chain.** States ``start``, channel states (tuples of the last ``order`` channels;
+the first ``order - 1`` steps of a journey use the shorter tuples, shown as
+``(start) > a``), and absorbing ``conversion`` / ``null``. Transition probabilities are
+the weighted transition counts of all journeys with touches, converted or not (each
+journey counts ``weight`` times). Journeys without a touch in the credit window are not
+part of the chain. Details: :mod:`attribution.models.markov_chain`.
+
+**Repeats** (``repeats``): ``"keep"`` (default) counts consecutive touches of one
+channel as transitions (a self-loop at order 1, a state such as ``a > a`` at order 2);
+``"collapse"`` merges them into one touch before building states. At order 1 both give
+the same ``P``, removal effects and credit: the transitions between different channels
+are the same, and self-loops do not change absorption probabilities. From order 2 they
+differ (``keep`` remembers that a channel repeated). ChannelAttribution's
+``markov_model`` drops every transition from a state to itself: at order 1 that is
+``"collapse"`` (so also ``"keep"``); at order ``k >= 2`` it shortens runs of one channel
+longer than ``k`` to ``k`` (its states are sliding windows), which neither option
+reproduces for such runs; on paths with no consecutive repeats all three agree.
+
+**Removal effects and credit.** ``P`` = probability of absorbing in ``conversion`` from
+``start``, solved exactly (sparse LU for small chains, block BiCGSTAB to a relative
+residual of ``tolerance`` for large ones; the residual is always verified). Removing
+channel ``c`` redirects every transition into a state containing ``c`` to ``null``:
+``RE_c = 1 - P_-c / P``. Channel ``c`` is credited
+
+    A_c = RE_c / Σ_j RE_j × total conversions     (and × total value for value),
+
+totals over converted journeys with touches. ``Σ_j RE_j > 0`` whenever there is a
+conversion: a converting journey's first touch ``c`` has ``RE_c > 0`` (every path
+through its first state is lost), so there is no division by zero. ``P`` equals the
+observed conversion rate of the journeys with touches (see the chain module); it is
+reported in the notes with the number of states, the solver and the residual.
+
+**Touch-level split** (teams, campaigns, touches). ``A_c`` is divided among the converted
+journeys that contain ``c`` in proportion to their conversions (for credited
+conversions) or their value (for credited value), and within a journey equally among
+its touches of ``c``: the removal effect counts a journey once however often ``c``
+occurs in it. Credited conversions and value of each channel therefore sum to ``A_c``
+exactly, and over channels to the totals; a converted journey's own credits need not sum
+to its value (the model credits channels, not journeys), but the totals do, which is
+what the reconciliation checks. Fallbacks: if the converted journeys with
+``c`` have no value, value is split by conversions; a channel with ``RE_c > 0`` but no
+touch in any converted journey (it leads to states that convert without ever being in
+a converted journey itself) has its credit split over its touches in the journeys that
+did not convert, by journey count; both are named in the notes. The per-channel sums
+these rules need are part of the sufficient statistics, so ``credit`` can run per
+partition after a fit on merged statistics.
+
+**Edge cases.** A channel whose states cannot reach ``conversion`` has ``RE = 0`` and no
+credit. One channel only: ``RE = 1``, it gets everything. Every journey converting:
+``null`` is never reached and ``P = 1``; removal effects are still well defined. No
+conversion at all: :class:`NoConversionsError`. Journeys of one touch are the walk
+``start -> (c) -> conversion | null``. A chain with more than ``max_states`` transient
+states: :class:`StateLimitError` naming the count.
+
+**Compared with ChannelAttribution** (``markov_model``): the same quantity (it credits
+each simulated converting path to every channel it visited, which estimates ``P - P_-c``)
+estimated by simulation, so with noise; its simulated paths stop after the longest
+observed path (counted as not converting), and it credits value with value-specific
+removal effects (values drawn per conversion from the last state), not ``share × total
+value``; its higher-order states start with the first full window instead of the padded
+tuples used here, which gives the same walk distribution, hence the same ``P`` and
+removal effects, on paths without repeats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from attribution.io.writers import write_table
+from attribution.journeys import Journeys
+from attribution.kernels.markov import BY_CONVERSIONS, BY_JOURNEYS, BY_VALUE, split_credit
+from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.markov_chain import (
+    CONVERSION_LABEL,
+    NULL_LABEL,
+    REPEATS,
+    START_LABEL,
+    NoConversionsError,
+    StateLimitError,
+    TransitionCounts,
+    build_chain,
+    count_journeys,
+    index_transitions,
+    solve_chain,
+    state_labels,
+    state_limit_message,
+)
+from attribution.models.markov_solver import METHODS, SolverError
+
+__all__ = [
+    "Markov",
+    "NoConversionsError",
+    "SolverError",
+    "StateLimitError",
+    "TransitionCounts",
+    "write_transitions",
+]
+
+#: Transition-matrix export formats: tables, or a networkx graph as GraphML.
+TRANSITION_FORMATS = (".parquet", ".csv", ".json", ".graphml")
+
+
+class Markov(AttributionModel):
+    """Removal-effect credit from the absorbing Markov chain (see the module docstring).
+
+    Parameters: ``order`` (k >= 1), ``repeats`` (``"keep"`` or ``"collapse"``),
+    ``max_states`` (limit on transient states, start included), ``solver``
+    (``"auto"``: sparse LU up to 200 states, block BiCGSTAB above; or ``"direct"`` /
+    ``"iterative"``) and ``tolerance`` (largest relative residual accepted).
+
+    Learned: ``statistics_`` (merged :class:`TransitionCounts`), ``n_states_``,
+    ``n_live_states_`` (states that can reach conversion), ``conversion_probability_``
+    (``P``), ``conversion_rate_`` (observed), ``removal_effects_``,
+    ``channel_conversions_`` and ``channel_value_`` (``A_c``, by channel code),
+    ``solver_`` and ``residual_``.
+    """
+
+    name = "markov"
+    #: A channel with removal effect > 0 but no touch in a converted journey is credited
+    #: on its touches in journeys that did not convert (see the module docstring).
+    credits_converted_only: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        order: int = 1,
+        repeats: str = "keep",
+        max_states: int = 250_000,
+        solver: str = "auto",
+        tolerance: float = 1e-13,
+    ) -> None:
+        if isinstance(order, bool) or int(order) != order or order < 1:
+            raise ValueError(f"markov order must be an integer >= 1, got {order!r}")
+        if repeats not in REPEATS:
+            raise ValueError(f"markov repeats must be one of {', '.join(REPEATS)}, got {repeats!r}")
+        if isinstance(max_states, bool) or int(max_states) != max_states or max_states < 1:
+            raise ValueError(f"max_states must be an integer >= 1, got {max_states!r}")
+        if solver not in METHODS:
+            raise ValueError(f"markov solver must be one of {', '.join(METHODS)}, got {solver!r}")
+        if not (np.isfinite(tolerance) and tolerance > 0):
+            raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
+        self.order = int(order)
+        self.repeats = repeats
+        self.max_states = int(max_states)
+        self.solver = solver
+        self.tolerance = float(tolerance)
+
+    # ----------------------------------------------------------------- fitting
+    def statistics(self, journeys: Journeys) -> TransitionCounts:
+        """Transition counts and per-channel sums of a partition of whole journeys."""
+        return count_journeys(journeys, self.order, self.repeats == "collapse", self.max_states)
+
+    def fit_statistics(self, statistics: TransitionCounts) -> Markov:
+        if (statistics.order, statistics.collapse) != (self.order, self.repeats == "collapse"):
+            raise ValueError(
+                f"statistics of order {statistics.order} (collapse={statistics.collapse}) "
+                f"do not match this model (order {self.order}, repeats={self.repeats!r})"
+            )
+        chain = build_chain(statistics)
+        if chain.n_states > self.max_states:
+            raise StateLimitError(
+                state_limit_message(
+                    chain.n_states, self.max_states, self.order, statistics.n_channels
+                )
+            )
+        solution = solve_chain(chain, method=self.solver, tolerance=self.tolerance)
+        removal = solution.removal_effects
+        share = removal / removal.sum()
+        self.statistics_ = statistics
+        self.channel_names_ = statistics.channel_names
+        self.n_states_ = chain.n_states
+        self.n_live_states_ = int(chain.live.sum())
+        self.conversion_probability_ = solution.probability
+        self.conversion_rate_ = statistics.conversions / statistics.journeys
+        self.removal_effects_ = removal
+        self.channel_conversions_ = share * statistics.conversions
+        self.channel_value_ = share * statistics.value
+        self.solver_ = solution.method
+        self.residual_ = solution.residual
+        self._set_split_rates(statistics)
+        return self
+
+    def _set_split_rates(self, statistics: TransitionCounts) -> None:
+        """Per-channel rate and basis of the touch split (see the module docstring)."""
+        credited = self.removal_effects_ > 0
+        in_converted = statistics.conversions_with > 0
+        with_value = statistics.value_with > 0
+        basis_conversions = np.where(in_converted, BY_CONVERSIONS, BY_JOURNEYS)
+        basis_value = np.where(
+            with_value, BY_VALUE, np.where(in_converted, BY_CONVERSIONS, BY_JOURNEYS)
+        )
+        amounts = np.stack(
+            (statistics.value_with, statistics.conversions_with, statistics.weight_with)
+        )
+        channels = np.arange(statistics.n_channels)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate_conversions = self.channel_conversions_ / amounts[basis_conversions, channels]
+            rate_value = self.channel_value_ / amounts[basis_value, channels]
+        self.rate_conversions_ = np.where(credited, rate_conversions, 0.0)
+        self.rate_value_ = np.where(credited & (self.channel_value_ != 0), rate_value, 0.0)
+        self.basis_conversions_ = basis_conversions.astype(np.int64)
+        self.basis_value_ = basis_value.astype(np.int64)
+        names = statistics.channel_names
+        fallbacks = {
+            str(names[c]): "no touch in a converted journey"
+            for c in np.flatnonzero(credited & (basis_value == BY_JOURNEYS))
+        }
+        fallbacks.update(
+            (str(names[c]), "no value")
+            for c in np.flatnonzero(
+                credited & (basis_value == BY_CONVERSIONS) & (self.channel_value_ != 0)
+            )
+        )
+        self.split_fallbacks_ = fallbacks
+
+    # ------------------------------------------------------------------ credit
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        if tuple(journeys.channel_names) != self.channel_names_:
+            raise ValueError(
+                "these journeys code channels differently from the ones the model was fitted on"
+            )
+        conversions, value = split_credit(
+            np.ascontiguousarray(journeys.channel, dtype=np.int32),
+            np.ascontiguousarray(journeys.offsets, dtype=np.int64),
+            np.ascontiguousarray(journeys.converted, dtype=np.bool_),
+            np.ascontiguousarray(journeys.weight, dtype=np.float64),
+            np.ascontiguousarray(journeys.value, dtype=np.float64),
+            self.rate_conversions_,
+            self.basis_conversions_,
+            self.rate_value_,
+            self.basis_value_,
+        )
+        return TouchCredit(conversions, value)
+
+    def channel_columns(self) -> dict[str, np.ndarray]:
+        return {"removal_effect": self.removal_effects_}
+
+    def notes(self) -> tuple[str, ...]:
+        notes = [
+            f"order {self.order}, repeats {self.repeats}: {self.n_states_:,} transient "
+            f"states ({self.n_live_states_:,} can reach conversion), solved by "
+            f"{self.solver_}, largest relative residual {self.residual_:.1e}; "
+            f"P(conversion) = {self.conversion_probability_:.6g}, observed conversion "
+            f"rate {self.conversion_rate_:.6g}"
+        ]
+        for channel, reason in self.split_fallbacks_.items():
+            if reason == "no value":
+                notes.append(
+                    f"{channel}: its converted journeys have no value, so its credited "
+                    "value is split over its touches by conversions"
+                )
+            else:
+                notes.append(
+                    f"{channel}: removal effect > 0 but no touch in a converted journey, so "
+                    "its credit is split over its touches in journeys that did not convert"
+                )
+        return tuple(notes)
+
+    # ------------------------------------------------------------------ export
+    def transition_table(self) -> pd.DataFrame:
+        """Every observed transition: ``from_state``, ``to_state``, ``count``, ``probability``.
+
+        ``count`` is weighted (journeys per path record); ``probability`` is ``count``
+        over all transitions out of ``from_state``. Absorbing states are
+        ``(conversion)`` and ``(null)``.
+        """
+        statistics = self.statistics_
+        states, source, target = index_transitions(statistics)
+        labels = np.asarray(
+            [
+                *state_labels(states, self.order, statistics.channel_names),
+                CONVERSION_LABEL,
+                NULL_LABEL,
+            ],
+            dtype=object,
+        )
+        visits = np.bincount(source, weights=statistics.count, minlength=len(states))
+        return pd.DataFrame(
+            {
+                "from_state": labels[source],
+                "to_state": labels[target],
+                "count": statistics.count,
+                "probability": statistics.count / visits[source],
+            }
+        )
+
+    def transition_graph(self) -> nx.DiGraph:
+        """The chain as a networkx DiGraph: nodes are state labels (attribute ``kind``:
+        start, channel, conversion or null), edges carry ``count`` and ``probability``."""
+        graph = nx.DiGraph(order=self.order, repeats=self.repeats)
+        table = self.transition_table()
+        for label in pd.unique(pd.concat([table["from_state"], table["to_state"]])):
+            graph.add_node(label, kind=_kind(str(label)))
+        for source, target, count, probability in zip(
+            table["from_state"],
+            table["to_state"],
+            table["count"],
+            table["probability"],
+            strict=True,
+        ):
+            graph.add_edge(source, target, count=float(count), probability=float(probability))
+        return graph
+
+
+def _kind(label: str) -> str:
+    if label == CONVERSION_LABEL:
+        return "conversion"
+    if label == NULL_LABEL:
+        return "null"
+    return "start" if label == START_LABEL else "channel"
+
+
+def check_transitions_path(path: str | Path) -> str:
+    """The export format of a ``--transitions`` path (by extension), or a clear error."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TRANSITION_FORMATS:
+        raise ValueError(
+            f"cannot tell the transition-matrix format of {str(path)!r}: use "
+            f"{', '.join(TRANSITION_FORMATS)}"
+        )
+    return suffix
+
+
+def write_transitions(model: Markov, path: str | Path) -> None:
+    """Write a fitted model's transitions: a table, or a GraphML DiGraph for ``.graphml``."""
+    if check_transitions_path(path) == ".graphml":
+        nx.write_graphml(model.transition_graph(), str(path))
+    else:
+        write_table(model.transition_table(), path)
