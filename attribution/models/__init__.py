@@ -6,11 +6,20 @@ from attribution.models.linear import Linear
 from attribution.models.markov import Markov
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
-from attribution.models.registry import RULE_MODELS, make_model, model_names, register
+from attribution.models.registry import (
+    DATA_DRIVEN_MODELS,
+    RULE_MODELS,
+    make_model,
+    model_names,
+    register,
+)
+from attribution.models.shapley import Shapley
+from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
 from attribution.models.single_touch import FirstTouch, LastTouch, Sourced
 from attribution.models.time_decay import TimeDecay
 
 __all__ = [
+    "DATA_DRIVEN_MODELS",
     "RULE_MODELS",
     "AttributionModel",
     "FirstTouch",
@@ -23,6 +32,9 @@ __all__ = [
     "Markov",
     "NoStatistics",
     "PositionBased",
+    "Shapley",
+    "ShapleyOrdered",
+    "ShapleySimplified",
     "Sourced",
     "Statistics",
     "TimeDecay",

@@ -8,6 +8,7 @@ from typing import Any
 from attribution.models.base import AttributionModel
 from attribution.models.influenced import Influenced
 from attribution.models.linear import Linear
+from attribution.models.markov import Markov
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
 from attribution.models.shapley import Shapley
@@ -32,6 +33,7 @@ RULE_MODELS: tuple[type[AttributionModel], ...] = (
 
 #: Data-driven models (learned from converting and non-converting journeys).
 DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = (
+    Markov,
     Shapley,
     ShapleySimplified,
     ShapleyOrdered,

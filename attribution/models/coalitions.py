@@ -1,0 +1,96 @@
+"""Coalition counts: the sufficient statistics of the data-driven Shapley model.
+
+A journey's *coalition* is the set of distinct channels among its touches in the credit
+window. For every coalition ``T`` observed in a partition of whole journeys the counts
+hold ``n(T)`` (journeys, i.e. the sum of record weights), ``conversions(T)`` and
+``value(T)``. They are sums over journeys, so two partitions merge by adding the counts
+of equal coalitions, and the merged counts give exactly the fit of the whole.
+
+Journeys with no touch left in the window have the empty coalition; they are left out
+(they cannot receive credit, and the engine reports their value as not creditable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from attribution.journeys import Journeys
+from attribution.kernels.shapley import MAX_MASK_CHANNELS, coalition_groups, journey_masks
+
+
+def check_channel_count(n_channels: int, model: str) -> None:
+    """Coalitions are 63-bit masks: refuse more channels with a way out."""
+    if n_channels > MAX_MASK_CHANNELS:
+        raise ValueError(
+            f"{model} supports at most {MAX_MASK_CHANNELS} channels in the credit window, "
+            f"the data has {n_channels}; group channels (e.g. a channel_group column mapped "
+            "to the channel role) or use shapley_simplified, which has no such limit"
+        )
+
+
+@dataclass(frozen=True)
+class CoalitionCounts:
+    """Journeys, conversions and value per observed coalition (bit mask), sorted by mask."""
+
+    masks: np.ndarray
+    journeys: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+    channel_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, journeys: Journeys) -> CoalitionCounts:
+        """Counts of one partition of whole journeys."""
+        return cls.with_journey_index(journeys)[0]
+
+    @classmethod
+    def with_journey_index(cls, journeys: Journeys) -> tuple[CoalitionCounts, np.ndarray]:
+        """Counts, and each journey's index among the coalitions (-1: no touches)."""
+        check_channel_count(journeys.n_channels, "shapley")
+        masks, weight, conversions, value, index = coalition_groups(
+            journey_masks(journeys.offsets, journeys.channel),
+            np.asarray(journeys.weight, np.float64),
+            np.asarray(journeys.conversions, np.float64),
+            np.asarray(journeys.converted_value, np.float64),
+        )
+        return cls(masks, weight, conversions, value, journeys.channel_names), index
+
+    def merge(self, other: CoalitionCounts) -> CoalitionCounts:
+        """Counts of the union of two partitions (same channel codes required)."""
+        if self.channel_names != other.channel_names:
+            raise ValueError("cannot merge coalition counts encoded with different channels")
+        return self._reduce(
+            np.concatenate((self.masks, other.masks)),
+            np.concatenate((self.journeys, other.journeys)),
+            np.concatenate((self.conversions, other.conversions)),
+            np.concatenate((self.value, other.value)),
+            self.channel_names,
+        )
+
+    @classmethod
+    def _reduce(
+        cls,
+        masks: np.ndarray,
+        weight: np.ndarray,
+        conversions: np.ndarray,
+        value: np.ndarray,
+        channel_names: tuple[str, ...],
+    ) -> CoalitionCounts:
+        keep = masks != 0
+        unique, inverse = np.unique(masks[keep], return_inverse=True)
+        size = len(unique)
+        return cls(
+            masks=unique.astype(np.int64),
+            journeys=np.bincount(inverse, weight[keep], minlength=size),
+            conversions=np.bincount(inverse, conversions[keep], minlength=size),
+            value=np.bincount(inverse, value[keep], minlength=size),
+            channel_names=channel_names,
+        )
+
+    @property
+    def active_channels(self) -> np.ndarray:
+        """Codes of the channels that occur in at least one coalition, ascending."""
+        union = int(np.bitwise_or.reduce(self.masks)) if len(self.masks) else 0
+        return np.array([c for c in range(len(self.channel_names)) if union >> c & 1], np.int64)
