@@ -15,21 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NAMED_CHANNELS = (
-    "paid_search",
-    "paid_social",
-    "organic_search",
-    "webinar",
-    "events",
-    "content_syndication",
-    "email_nurture",
-    "sdr_call",
-    "sdr_email",
-    "ae_meeting",
-    "partner_referral",
-    "direct",
-)
-TEAMS = ("marketing", "sdr", "sales", "partner")
+from attribution.simulate.scenarios import CHANNELS
+
+#: The twelve B2B channels of the simulator, and their teams.
+NAMED_CHANNELS = tuple(channel.name for channel in CHANNELS)
+NAMED_TEAMS = {channel.name: channel.team for channel in CHANNELS}
 NANOS_PER_DAY = 86_400 * 10**9
 
 
@@ -50,6 +40,12 @@ def channel_names(n_channels: int) -> list[str]:
     if n_channels <= len(NAMED_CHANNELS):
         return list(NAMED_CHANNELS[:n_channels])
     return [f"channel_{i:02d}" for i in range(n_channels)]
+
+
+def channel_teams(names: list[str]) -> list[str]:
+    """The simulator's team of each named channel; numbered channels rotate over teams."""
+    teams = sorted(set(NAMED_TEAMS.values()))
+    return [NAMED_TEAMS.get(name, teams[i % len(teams)]) for i, name in enumerate(names)]
 
 
 def generate(
@@ -75,16 +71,16 @@ def generate(
     within = np.cumsum(gaps) - np.repeat(np.cumsum(gaps)[offsets[:-1]], lengths)
     timestamp = np.repeat(start, lengths) + within
     names = channel_names(n_channels)
-    teams = [TEAMS[i % len(TEAMS)] for i in range(n_channels)]
+    team_names, team_of_channel = np.unique(channel_teams(names), return_inverse=True)
     journey_id = np.repeat(np.arange(n_journeys, dtype=np.int64), lengths)
     touches = pd.DataFrame(
         {
             "journey_id": journey_id,
             "timestamp": pd.to_datetime(timestamp, utc=True),
-            "channel": pd.Categorical.from_codes(channel, categories=names),
-            "team": pd.Categorical.from_codes(channel % len(TEAMS), categories=list(TEAMS))
-            if n_channels >= len(TEAMS)
-            else pd.Categorical([teams[c] for c in channel]),
+            "channel": pd.Categorical.from_codes(channel, categories=pd.Index(names)),
+            "team": pd.Categorical.from_codes(
+                team_of_channel[channel], categories=pd.Index(team_names.tolist())
+            ),
         }
     )
     last = timestamp[offsets[1:] - 1]

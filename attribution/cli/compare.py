@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from attribution.cli.inputs import add_input_arguments, load_from_args
-from attribution.cli.model_options import add_model_arguments, model_parameters
+from attribution.cli.inputs import add_input_arguments
+from attribution.cli.pipeline import add_model_selection, credit, exit_status
 from attribution.cli.progress import Progress
-from attribution.cli.run import write_rejects
 from attribution.compare import compare, read_truth
-from attribution.engine import attribute, resolve_models
 from attribution.io.writers import output_format
-from attribution.models.registry import model_names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,16 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="true channel shares (.parquet, .csv, .json with channel and true_share or "
         "true_value), e.g. the truth.parquet of 'attribution simulate'",
     )
-    parser.add_argument(
-        "--models",
-        default="all",
-        help=f"comma-separated models, or 'all' (default); known: {', '.join(model_names())}",
-    )
     parser.add_argument("--out", metavar="FILE", help="write the tables (.parquet, .csv, .json)")
-    parser.add_argument(
-        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent"
-    )
-    add_model_arguments(parser)
+    add_model_selection(parser)
     parser.set_defaults(handler=run_compare)
 
 
@@ -53,16 +42,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.out:
         output_format(args.out)
     truth = read_truth(args.truth) if args.truth else None
-    parameters = model_parameters(args)
     with Progress(total=3, quiet=args.quiet) as progress:
-        progress.start("reading input")
-        loaded = load_from_args(args)
-        write_rejects(loaded, args)
-        models, skipped = resolve_models(args.models, loaded.journeys, parameters)
-        progress.set_total(2 + len(models))
-        result = attribute(
-            loaded, models, by=("channel",), lookback_days=args.lookback, progress=progress.start
-        )
+        result, skipped = credit(args, progress, by=("channel",))
         progress.start("comparing")
         comparison = compare(result.credits, truth)
         written = comparison.write(args.out) if args.out else []
@@ -77,9 +58,4 @@ def run_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         for note in skipped:
             print(f"note: {note}", file=sys.stderr)
-    reconciliation = result.reconciliation
-    if not reconciliation.ok:
-        bad = [m.model for m in reconciliation.models if m.status == "MISMATCH"]
-        print(f"error: credits do not reconcile for {', '.join(bad)}", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(result.reconciliation)

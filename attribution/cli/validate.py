@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from attribution.cli.inputs import add_input_arguments, load_from_args
-from attribution.cli.run import write_rejects
+from attribution.cli.pipeline import write_rejects
 from attribution.engine import reconcile
 
 

@@ -72,19 +72,11 @@ class WShaped(_MilestoneModel):
         opportunity_creation: float = 0.3,
         other: float = 0.1,
     ) -> None:
-        check_weights(
-            self.name,
-            {
-                "first_touch": first_touch,
-                "lead_creation": lead_creation,
-                "opportunity_creation": opportunity_creation,
-                "other": other,
-            },
-        )
         self.first_touch = first_touch
         self.lead_creation = lead_creation
         self.opportunity_creation = opportunity_creation
         self.other = other
+        check_weights(self.name, self.get_params())
 
     def milestone_shares(self) -> tuple[float, ...]:
         return (self.first_touch, self.lead_creation, self.opportunity_creation)
@@ -104,21 +96,12 @@ class FullPath(_MilestoneModel):
         closed: float = 0.225,
         other: float = 0.1,
     ) -> None:
-        check_weights(
-            self.name,
-            {
-                "first_touch": first_touch,
-                "lead_creation": lead_creation,
-                "opportunity_creation": opportunity_creation,
-                "closed": closed,
-                "other": other,
-            },
-        )
         self.first_touch = first_touch
         self.lead_creation = lead_creation
         self.opportunity_creation = opportunity_creation
         self.closed = closed
         self.other = other
+        check_weights(self.name, self.get_params())
 
     def milestone_shares(self) -> tuple[float, ...]:
         return (self.first_touch, self.lead_creation, self.opportunity_creation, self.closed)

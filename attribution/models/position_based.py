@@ -23,10 +23,10 @@ class PositionBased(AttributionModel):
     name = "position_based"
 
     def __init__(self, first: float = 0.4, middle: float = 0.2, last: float = 0.4) -> None:
-        check_weights(self.name, {"first": first, "middle": middle, "last": last})
         self.first = first
         self.middle = middle
         self.last = last
+        check_weights(self.name, self.get_params())
 
     def credit(self, journeys: Journeys) -> TouchCredit:
         lengths = journeys.lengths
