@@ -204,6 +204,13 @@ def compare(credits: pd.DataFrame, truth: pd.DataFrame | None = None) -> Compari
     if true_share is not None:
         only_truth = [c for c in true_share.index if c not in value.index]
         only_data = [c for c in channels if c not in true_share.index]
+        if channels and not set(channels) & set(true_share.index):
+            raise InputError(
+                Problem(
+                    "the truth shares no channel with the data (truth: "
+                    f"{', '.join(map(str, true_share.index[:5]))}; data: {', '.join(channels[:5])})"
+                )
+            )
         if only_truth:
             notes.append(
                 f"channel(s) {', '.join(only_truth)} are in the truth but credited by no "
@@ -303,7 +310,7 @@ def read_truth(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     readers: dict[str, Callable[[Path], pd.DataFrame]] = {
         ".parquet": pd.read_parquet,
-        ".csv": pd.read_csv,
+        ".csv": lambda p: pd.read_csv(p, dtype={"channel": str}, keep_default_na=False),
         ".json": lambda p: pd.read_json(p, orient="records"),
     }
     reader = readers.get(path.suffix.lower())

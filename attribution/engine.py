@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution.io.intake import Loaded
-from attribution.journeys import DIMENSIONS, Journeys
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.io.intake import Intake, Loaded
+from attribution.journeys import DIMENSIONS, MISSING_LABEL, Journeys
+from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
 from attribution.models.registry import make_model, model_names
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
 from attribution.rollup import Grouping, check_dimensions, roll_up
@@ -96,9 +96,10 @@ def attribute(
 ) -> AttributionResult:
     """Credit the converted journeys' value to touches with each model, and roll it up.
 
-    ``models``: ``None`` or ``"all"`` (every registered model that fits the input), a
-    comma-separated string or a sequence of names and model objects, or a mapping of
-    labels to models. ``by``: the dimensions of the roll-up (any combination of
+    ``models``: ``None`` or ``"all"`` (every registered model that fits the input; one
+    that cannot run on this data, e.g. Markov without conversions, is left out with a
+    note), a comma-separated string or a sequence of names and model objects, or a
+    mapping of labels to models. ``by``: the dimensions of the roll-up (any combination of
     channel, team, campaign, touch_type). ``lookback_days``: touches earlier than this
     many days before the conversion are not credited. ``also_by``: further roll-ups
     computed from the same credits (each exact, also for models that count a group
@@ -107,9 +108,14 @@ def attribute(
     e.g. ``{"time_decay": {"half_life_days": 3}}``.
     """
     journeys = data.journeys if isinstance(data, Loaded) else data
+    intake = data.intake if isinstance(data, Loaded) else None
     by = check_dimensions(by)
     rollup_dims = list(dict.fromkeys([by, *(check_dimensions(d) for d in also_by)]))
     resolved, notes = resolve_models(models, journeys, parameters)
+    every_model = models is None or models == "all"
+    for dimension in {d for dims in rollup_dims for d in dims}:
+        if journeys.names(dimension) == (MISSING_LABEL,):
+            notes.append(f"the input has no {dimension}: every touch is in group {MISSING_LABEL}")
     windows: dict[float | None, tuple[Journeys, WindowSummary]] = {}
     groupings: dict[tuple[float | None, bool, tuple[str, ...]], Grouping] = {}
     frames: dict[tuple[str, ...], list[pd.DataFrame]] = {dims: [] for dims in rollup_dims}
@@ -123,13 +129,19 @@ def attribute(
         windowed, summary = windows[window_days]
         if progress is not None:
             progress(label)
-        model.fit(windowed)
         credited = windowed.converted_only if model.credits_converted_only else windowed
-        credit = model.credit(credited)
+        try:
+            credit = model.fit(windowed).credit(credited)
+        except ModelNotApplicable as error:
+            if not every_model:
+                raise
+            notes.append(f"{label} left out: {error}")
+            continue
         for dims in rollup_dims:
             key = (window_days, model.credits_converted_only, dims)
             if key not in groupings:
-                groupings[key] = Grouping.of(windowed, dims, touches=credited)
+                # Groups are those of the whole input, so every model lists the same ones.
+                groupings[key] = Grouping.of(journeys, dims, touches=credited)
             frame = roll_up(
                 credited, credit, groupings[key], counts_groups_once=model.counts_groups_once
             )
@@ -139,17 +151,22 @@ def attribute(
         totals.append(_totals(label, model, credit, summary, frames[by][-1]))
         notes.extend(f"{label}: {note}" for note in model.notes())
         if touch_credits:
-            touch_frames.append(_touch_frame(label, credited, credit))
-    rollups = {dims: pd.concat(parts, ignore_index=True) for dims, parts in frames.items()}
+            touch_frames.append(_touch_frame(label, credited, credit, intake))
+    rollups = {dims: _concat(parts) for dims, parts in frames.items()}
     reconciliation = reconcile(data, [summary for _, summary in windows.values()], totals, notes)
+    fitted = {t.model: resolved[t.model] for t in totals}
     return AttributionResult(
         credits=rollups[by],
         reconciliation=reconciliation,
-        models=resolved,
+        models=fitted,
         by=by,
         rollups=rollups,
-        touch_credits=pd.concat(touch_frames, ignore_index=True) if touch_credits else None,
+        touch_credits=_concat(touch_frames) if touch_credits else None,
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def reconcile(
@@ -175,6 +192,7 @@ def reconcile(
         value_in=journeys.total_value,
         touches_valid=journeys.n_touches,
         windows=tuple(windows),
+        duplicate_touches=journeys.duplicate_touches,
         models=tuple(totals),
         notes=tuple(list(intake.notes if intake else ()) + list(notes)),
     )
@@ -211,26 +229,28 @@ def _totals(
         model=label,
         conserving=model.conserving,
         lookback_days=summary.lookback_days,
-        touches_credited=int(
-            np.count_nonzero(credit.value) or np.count_nonzero(credit.conversions)
-        ),
+        touches_credited=int(np.count_nonzero((credit.value != 0) | (credit.conversions != 0))),
         credited_conversions=conversions,
         credited_value=value,
         expected_value=summary.creditable_value,
     )
 
 
-def _touch_frame(label: str, journeys: Journeys, credit: TouchCredit) -> pd.DataFrame:
-    """Credit of every touch of a converted journey, and of any other touch with credit."""
+def _touch_frame(
+    label: str, journeys: Journeys, credit: TouchCredit, intake: Intake | None
+) -> pd.DataFrame:
+    """Credit of every touch of a converted journey, and of any other touch with credit,
+    with its origin (file and row, as in the rejects file)."""
     in_converted = np.repeat(journeys.converted, journeys.lengths)
     touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
     frame = pd.DataFrame(
-        {
-            "model": label,
-            "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches],
-            "input_row": journeys.row[touches],
-        }
+        {"model": label, "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches]}
     )
+    rows = journeys.row[touches]
+    if intake is not None:
+        frame["source_file"], frame["source_row"] = intake.source_of(rows)
+    else:
+        frame["input_row"] = rows
     if journeys.has_times:
         frame["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
     else:

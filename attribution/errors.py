@@ -27,8 +27,7 @@ class Problem:
         if self.count:
             text += f" ({self.count} row{'s' if self.count != 1 else ''}"
             if self.rows:
-                shown = ", ".join(str(r) for r in self.rows)
-                text += f"; e.g. row{'s' if len(self.rows) != 1 else ''} {shown}"
+                text += f"; e.g. {', '.join(self.rows)}"
             text += ")"
         if self.examples:
             text += "; e.g. " + ", ".join(self.examples)

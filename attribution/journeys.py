@@ -15,6 +15,7 @@ partition of whole journeys and merged: :meth:`Journeys.subset` cuts such partit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -23,6 +24,7 @@ import numpy as np
 from attribution.kernels.segments import (
     NO_TIME,
     concatenated_ranges,
+    duplicate_touches,
     keep_mask_for_window,
     lengths_of,
 )
@@ -95,6 +97,23 @@ class Journeys:
     def conversions(self) -> np.ndarray:
         """Conversions per journey record: its weight when converted, else 0."""
         return np.where(self.converted, self.weight, 0.0)
+
+    @cached_property
+    def duplicate_touches(self) -> int:
+        """Touches identical to an earlier one of the same journey in time, channel, team,
+        campaign and touch type (each is still credited as the input says)."""
+        if not self.has_times:
+            return 0
+        return int(
+            duplicate_touches(
+                self.offsets,
+                self.timestamp,
+                self.channel,
+                self.team,
+                self.campaign,
+                self.touch_type,
+            )
+        )
 
     @cached_property
     def converted_value(self) -> np.ndarray:
@@ -194,11 +213,15 @@ class Journeys:
         did not convert are windowed relative to their last touch, so data-driven models
         see the same window on both kinds of journey.
         """
-        if lookback_days is not None and lookback_days < 0:
-            raise ValueError(f"lookback must be >= 0 days, got {lookback_days}")
+        if lookback_days is not None and not (math.isfinite(lookback_days) and lookback_days >= 0):
+            raise ValueError(
+                f"the lookback must be a finite number of days >= 0, got {lookback_days}"
+            )
         if lookback_days is not None and not self.has_times:
             raise ValueError("a lookback window needs touch timestamps; path tables have none")
-        lookback = -1 if lookback_days is None else round(lookback_days * NANOS_PER_DAY)
+        nanos = None if lookback_days is None else lookback_days * NANOS_PER_DAY
+        # A lookback beyond int64 nanoseconds is longer than any span of times: no window.
+        lookback = -1 if nanos is None or nanos >= 2.0**63 else round(nanos)
         cutoff = np.where(self.converted, self.converted_at, NO_TIME)
         keep, reason = keep_mask_for_window(self.timestamp, self.offsets, cutoff, lookback)
         counts = WindowCounts(

@@ -79,6 +79,7 @@ class Reconciliation:
     value_in: float
     touches_valid: int
     windows: tuple[WindowSummary, ...]
+    duplicate_touches: int = 0
     models: tuple[ModelTotals, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -87,7 +88,19 @@ class Reconciliation:
         return all(m.status != "MISMATCH" for m in self.models)
 
     def to_frame(self) -> pd.DataFrame:
-        """The reconciliation as (section, item, value) rows."""
+        """The reconciliation as rows of ``section``, ``item``, ``value`` (numbers) and
+        ``text`` (statuses and notes)."""
+        rows = self._rows()
+        return pd.DataFrame(
+            {
+                "section": [r[0] for r in rows],
+                "item": [r[1] for r in rows],
+                "value": [_numeric(r[2]) for r in rows],
+                "text": [None if _numeric(r[2]) == r[2] else str(r[2]) for r in rows],
+            }
+        )
+
+    def _rows(self) -> list[tuple[str, str, object]]:
         rows: list[tuple[str, str, object]] = []
         intake = self.intake
         if intake is not None:
@@ -99,6 +112,11 @@ class Reconciliation:
                 rows += [
                     ("input", "outcome rows read", intake.outcome_rows),
                     ("input", "outcome rows rejected", intake.rejected_outcome_rows),
+                ]
+            if intake.rejected_journeys:
+                rows += [
+                    ("input", "journeys rejected", intake.rejected_journeys),
+                    ("input", "value of rejected journeys (not credited)", intake.rejected_value),
                 ]
             rows += [
                 ("rejected", reason, count)
@@ -116,6 +134,11 @@ class Reconciliation:
                 rows.append(("input", "path rows with no journeys", intake.rows_without_journeys))
         rows += [
             ("journeys", "touches kept", self.touches_valid),
+            (
+                "journeys",
+                "of which duplicates of another touch (credited each)",
+                self.duplicate_touches,
+            ),
             ("journeys", "journey records", self.journeys),
             ("journeys", "journeys", _number(self.journeys_weighted)),
             ("journeys", "conversions", _number(self.converted_journeys)),
@@ -148,13 +171,13 @@ class Reconciliation:
                 (f"model {model.model}", "status", model.status),
             ]
         rows += [("notes", "", note) for note in self.notes]
-        return pd.DataFrame(rows, columns=["section", "item", "value"])
+        return rows
 
     def to_text(self) -> str:
         """A readable report for the terminal: counts by section, then one line per model."""
         lines = ["Reconciliation"]
         section = None
-        for item_section, item, value in self.to_frame().itertuples(index=False):
+        for item_section, item, value in self._rows():
             if str(item_section).startswith("model "):
                 continue
             if item_section != section:
@@ -192,6 +215,13 @@ class Reconciliation:
         return "\n".join(lines)
 
 
+def _numeric(value: object) -> float | None:
+    """A row's value as a number, or None for text (statuses, notes)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 def _row_kind(intake: Intake) -> str:
     return "path" if intake.kind == "paths" else "touch"
 
@@ -213,4 +243,5 @@ def _format(value: object) -> str:
         return str(value)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.6f}".rstrip("0")
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

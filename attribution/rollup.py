@@ -1,8 +1,9 @@
 """Roll-ups: touch credits summed by any combination of dimensions.
 
 A group is a combination of dimension labels (e.g. channel x team) that occurs on at
-least one touch in the credit window; groups a model credits nothing still appear, with
-0, so models can be compared row by row. ``share`` is the group's credited value over
+least one touch of the input; groups a model credits nothing (none of their touches in
+its credit window, or no credit given) still appear, with 0, so every model lists the
+same groups and models can be compared row by row. ``share`` is the group's credited value over
 the model's total credited value.
 """
 

@@ -174,3 +174,17 @@ def test_read_truth(tmp_path: Path) -> None:
     (tmp_path / "broken.parquet").write_text("not parquet")
     with pytest.raises(InputError, match="cannot read the truth"):
         read_truth(tmp_path / "broken.parquet")
+
+
+def test_truth_csv_keeps_channel_names_as_text(tmp_path: Path) -> None:
+    from attribution.compare import read_truth
+
+    (tmp_path / "truth.csv").write_text("channel,true_share\n001,0.25\n010,0.75\n")
+    assert read_truth(tmp_path / "truth.csv")["channel"].tolist() == ["001", "010"]
+
+
+def test_truth_without_a_common_channel_is_an_error() -> None:
+    credits = pd.DataFrame({"model": ["m"], "channel": ["a"], "credited_value": [1.0]})
+    truth = pd.DataFrame({"channel": ["z"], "true_share": [1.0]})
+    with pytest.raises(InputError, match="shares no channel"):
+        compare(credits, truth)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,20 +21,35 @@ CHANNELS = ("paid_search", "webinar", "sdr_call", "direct")
 
 @st.composite
 def journey_sets(draw: st.DrawFn) -> list[J]:
+    """Random journeys: distinct touch times (ties are covered by their own tests), values
+    including 0, and lead/opportunity milestones anywhere around the touches."""
     n = draw(st.integers(2, 12))
     journeys = []
     for i in range(n):
         length = draw(st.integers(1, 6))
         path = draw(st.lists(st.sampled_from(CHANNELS), min_size=length, max_size=length))
         gaps = draw(st.lists(st.floats(0.01, 20), min_size=length, max_size=length))
+        days = list(np.cumsum(gaps))
         converted = i == 0 or (i != 1 and draw(st.booleans()))
-        value = draw(st.floats(1, 1e5))
-        journeys.append(J(path, converted=converted, value=value, days=list(np.cumsum(gaps))))
+        value = draw(st.one_of(st.just(0.0), st.floats(1, 1e5))) if i else draw(st.floats(1, 1e5))
+        milestones = {}
+        for name in ("lead_created_at", "opportunity_created_at"):
+            if draw(st.booleans()):
+                milestones[name] = draw(st.floats(-5, days[-1] + 5))
+        journeys.append(J(path, converted=converted, value=value, days=days, milestones=milestones))
     return journeys
 
 
-def run(frame: pd.DataFrame, touch_credits: bool = False) -> at.AttributionResult:
-    return at.attribute(at.load(frame), "all", by=("channel",), touch_credits=touch_credits)
+def run(
+    frame: pd.DataFrame, touch_credits: bool = False, lookback_days: float | None = None
+) -> at.AttributionResult:
+    return at.attribute(
+        at.load(frame),
+        "all",
+        by=("channel",),
+        touch_credits=touch_credits,
+        lookback_days=lookback_days,
+    )
 
 
 def credits_by_channel(result: at.AttributionResult) -> dict[tuple[str, str], float]:
@@ -45,11 +61,14 @@ def credits_by_channel(result: at.AttributionResult) -> dict[tuple[str, str], fl
 
 
 @settings(max_examples=40, deadline=None)
-@given(journey_sets())
-def test_conservation(journeys: list[J]) -> None:
-    result = run(touches_frame(journeys), touch_credits=True)
+@given(journey_sets(), st.one_of(st.none(), st.floats(0, 40)))
+def test_conservation(journeys: list[J], lookback_days: float | None) -> None:
+    # Without converted_at the lookback window ends at the last touch, so every converted
+    # journey keeps a touch and the whole value is creditable.
+    result = run(touches_frame(journeys), touch_credits=True, lookback_days=lookback_days)
     total = sum(j.value for j in journeys if j.converted)
     assert result.reconciliation.ok
+    assert {t.model for t in result.reconciliation.models} == set(model_names())
     for totals in result.reconciliation.models:
         if totals.conserving:
             assert abs(totals.credited_value - total) <= 1e-9 * total
@@ -59,7 +78,7 @@ def test_conservation(journeys: list[J]) -> None:
     # Rule-based conserving models conserve journey by journey.
     touches = result.touch_credits
     assert touches is not None
-    expected = {f"j{i}": j.value for i, j in enumerate(journeys) if j.converted}
+    expected = {f"j{i}": j.value for i, j in enumerate(journeys) if j.converted and j.value}
     for model in RULE_MODELS:
         if not model.conserving:
             continue
@@ -71,9 +90,11 @@ def test_conservation(journeys: list[J]) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(journey_sets(), st.randoms(use_true_random=False))
-def test_row_order_does_not_matter(journeys: list[J], random: object) -> None:
+@given(journey_sets(), st.randoms(use_true_random=False), st.booleans())
+def test_row_order_does_not_matter(journeys: list[J], random: object, integer_ids: bool) -> None:
     frame = touches_frame(journeys)
+    if integer_ids:
+        frame["journey_id"] = frame["journey_id"].str[1:].astype(int) * 7
     shuffled = frame.sample(frac=1.0, random_state=random.randint(0, 2**31))  # type: ignore[attr-defined]
     first = credits_by_channel(run(frame))
     second = credits_by_channel(run(shuffled))
@@ -137,3 +158,42 @@ def test_rule_credits_of_partitions_add_up(journeys: list[J], data: st.DataObjec
         )
         got_value = 0.0 if got is None else got["credited_value"]
         assert abs(got_value - row.credited_value) <= 1e-9 * max(1.0, row.credited_value)
+
+
+def test_all_leaves_out_models_that_cannot_run_and_says_why() -> None:
+    frame = touches_frame(
+        [J(["paid_search", "webinar"], converted=False), J(["direct"], converted=False)]
+    )
+    result = at.attribute(at.load(frame), "all", by=("channel",))
+    notes = "\n".join(result.reconciliation.notes)
+    assert "markov left out" in notes and "converted" in notes
+    assert "markov" not in result.models and "markov" not in set(result.credits["model"])
+    assert "linear" in result.models
+    # Asked for by name, the model's own error stops the run.
+    with pytest.raises(ValueError, match="converted"):
+        at.attribute(at.load(frame), ["markov"])
+
+
+def test_every_model_lists_the_same_groups() -> None:
+    # With a lookback, first_touch loses the old touch's channel; sourced keeps it. Both
+    # list every channel of the input, with 0 where they credit nothing.
+    journey = J(["old", "recent"], value=10, days=[0, 50])
+    result = at.attribute(
+        at.load(touches_frame([journey])),
+        ["first_touch", "sourced"],
+        by=("channel",),
+        lookback_days=30,
+    )
+    by_model = result.credits.groupby("model")["channel"].apply(list).to_dict()
+    assert by_model == {"first_touch": ["old", "recent"], "sourced": ["old", "recent"]}
+    values = result.credits.set_index(["model", "channel"])["credited_value"].to_dict()
+    assert values == {
+        ("first_touch", "old"): 0,
+        ("first_touch", "recent"): 10,
+        ("sourced", "old"): 10,
+        ("sourced", "recent"): 0,
+    }
+    notes = at.attribute(
+        at.load(touches_frame([journey])), ["linear"], by=("campaign",)
+    ).reconciliation.notes
+    assert any("no campaign" in note for note in notes)

@@ -43,7 +43,7 @@ def run_compare(args: argparse.Namespace) -> int:
         output_format(args.out)
     truth = read_truth(args.truth) if args.truth else None
     with Progress(total=3, quiet=args.quiet) as progress:
-        result, skipped = credit(args, progress, by=("channel",))
+        result = credit(args, progress, by=("channel",))
         progress.start("comparing")
         comparison = compare(result.credits, truth)
         written = comparison.write(args.out) if args.out else []
@@ -56,6 +56,7 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison.to_text())
     if not args.quiet:
-        for note in skipped:
-            print(f"note: {note}", file=sys.stderr)
+        for note in result.reconciliation.notes:
+            if " left out" in note:
+                print(f"note: {note}", file=sys.stderr)
     return exit_status(result.reconciliation)

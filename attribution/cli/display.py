@@ -31,6 +31,11 @@ def _total_index(by: tuple[str, ...]) -> pd.Index:
 
 def credit_report(rollups: dict[tuple[str, ...], pd.DataFrame], by: tuple[str, ...]) -> str:
     """Credited value per single dimension of ``by``, then per combination if small."""
+    if all(frame.empty for frame in rollups.values()):
+        return (
+            "Nothing was credited: no model ran, or no touch is in the credit window "
+            "(see the reconciliation)."
+        )
     sections = []
     for dimension in by:
         frame = rollups[(dimension,)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def column_map(args: argparse.Namespace) -> ColumnMap:
 
 
 def channel_teams(path: str | None) -> dict[str, str] | None:
+    """The channel-to-team map of ``--team-map`` (CSV with channel,team, or JSON object)."""
     if path is None:
         return None
     file = Path(path)
@@ -87,18 +89,38 @@ def channel_teams(path: str | None) -> dict[str, str] | None:
     if file.suffix.lower() == ".json":
         try:
             mapping = json.loads(file.read_text())
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise InputError(
                 Problem(f"team map is not valid JSON ({error})", source=path)
             ) from None
-        if not isinstance(mapping, dict):
+        if not isinstance(mapping, dict) or not all(
+            isinstance(team, str) and team.strip() for team in mapping.values()
+        ):
             raise InputError(
-                Problem("team map JSON must be an object {channel: team}", source=path)
+                Problem('team map JSON must be an object {"channel": "team", ...}', source=path)
             )
-        return {str(k): str(v) for k, v in mapping.items()}
-    frame = pd.read_csv(file, dtype=str, sep=None, engine="python")
+        return {str(k): v for k, v in mapping.items()}
+    try:
+        frame = pd.read_csv(file, dtype=str, sep=None, engine="python", keep_default_na=False)
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        csv.Error,
+    ) as error:
+        raise InputError(Problem(f"team map CSV cannot be read ({error})", source=path)) from None
     if not {"channel", "team"} <= set(frame.columns):
         raise InputError(Problem("team map CSV needs columns 'channel' and 'team'", source=path))
+    repeated = sorted(set(frame["channel"][frame["channel"].duplicated()]))
+    if repeated:
+        raise InputError(
+            Problem(f"team map lists a channel twice: {', '.join(repeated)}", source=path)
+        )
+    blank = frame["channel"][frame["team"].str.strip() == ""]
+    if len(blank):
+        raise InputError(
+            Problem(f"team map has no team for {', '.join(blank)}", source=path, column="team")
+        )
     return dict(zip(frame["channel"], frame["team"], strict=True))
 
 

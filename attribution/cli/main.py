@@ -1,12 +1,14 @@
 """Entry point of the ``attribution`` command.
 
 Exit status: 0 on success, 2 on bad input or options (the message on stderr, no
-traceback), 1 when a conserving model's credits do not reconcile.
+traceback), 1 when a conserving model's credits do not reconcile, 3 on an internal error
+(a bug; ``ATTRIBUTION_DEBUG=1`` shows its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +17,8 @@ from attribution.cli import compare, run, simulate, validate
 from attribution.errors import InputError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+DEBUG_VARIABLE = "ATTRIBUTION_DEBUG"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except InputError as error:
+    except (InputError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(
+            f"internal error (a bug: please report it with the command that caused it): "
+            f"{type(error).__name__}: {error}; set {DEBUG_VARIABLE}=1 for the traceback",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

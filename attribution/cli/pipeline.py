@@ -11,7 +11,7 @@ from pathlib import Path
 from attribution.cli.inputs import load_from_args, rejects_path
 from attribution.cli.model_options import add_model_arguments, model_parameters
 from attribution.cli.progress import Progress
-from attribution.engine import AttributionResult, attribute, resolve_models
+from attribution.engine import AttributionResult, attribute
 from attribution.io.intake import Loaded
 from attribution.io.writers import write_table
 from attribution.models.registry import model_names
@@ -47,26 +47,28 @@ def credit(
     by: Sequence[str],
     touch_credits: bool = False,
     also_by: Sequence[Sequence[str]] = (),
-) -> tuple[AttributionResult, list[str]]:
-    """Load the input, run the chosen models; the result and notes on models left out."""
+) -> AttributionResult:
+    """Load the input and run the chosen models (notes on models left out are in the
+    result's reconciliation)."""
     parameters = model_parameters(args)
     progress.start("reading input")
     loaded = load_from_args(args)
     write_rejects(loaded, args)
-    models, skipped = resolve_models(args.models, loaded.journeys, parameters)
-    for name in sorted(set(parameters) - set(models)):
-        print(f"note: options for {name} ignored: it is not among --models", file=sys.stderr)
-    progress.set_total(2 + len(models))
+    names = requested_models(args)
+    progress.set_total(2 + len(names if names is not None else model_names()))
     result = attribute(
         loaded,
-        models,
+        args.models,
         by=by,
         lookback_days=args.lookback,
         touch_credits=touch_credits,
         also_by=also_by,
+        parameters=parameters,
         progress=progress.start,
     )
-    return result, skipped
+    for name in sorted(set(parameters) - set(result.models)):
+        print(f"note: options for {name} ignored: it did not run", file=sys.stderr)
+    return result
 
 
 def write_rejects(loaded: Loaded, args: argparse.Namespace) -> None:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 "among --models; add markov to --models"
             )
     with Progress(total=3, quiet=args.quiet) as progress:
-        result, skipped = credit(
+        result = credit(
             args,
             progress,
             by=by,
@@ -78,13 +78,13 @@ def run(args: argparse.Namespace) -> int:
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
-        if args.transitions:
-            markov = next(m for m in result.models.values() if isinstance(m, Markov))
-            write_transitions(markov, args.transitions)
+        markov = [m for m in result.models.values() if isinstance(m, Markov)]
+        if args.transitions and markov:
+            write_transitions(markov[0], args.transitions)
+        elif args.transitions:
+            print("note: markov did not run, so no transitions were written", file=sys.stderr)
     if not args.out:
         print(credit_report(result.rollups, by))
     if not args.quiet:
         print(result.reconciliation.to_text(), file=sys.stderr)
-        for note in skipped:
-            print(f"note: {note}", file=sys.stderr)
     return exit_status(result.reconciliation)

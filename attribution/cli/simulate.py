@@ -10,6 +10,17 @@ from attribution.cli.progress import Progress
 from attribution.simulate import SCENARIOS, simulate
 
 
+def _seed(text: str) -> int:
+    """A seed for numpy's generators: an integer >= 0."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {seed}")
+    return seed
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     listing = "\n".join(
         f"  {name:<17} {s.description} ({s.journeys:,} journeys, seed {s.seed})"
@@ -39,7 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--journeys", type=int, metavar="N", help="buyers to simulate (default: the preset's)"
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed (default: the preset's)")
+    parser.add_argument(
+        "--seed", type=_seed, metavar="S", help="random seed >= 0 (default: the preset's)"
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
     parser.add_argument(
         "--no-truth", action="store_true", help="skip the ground truth (faster; no truth.parquet)"

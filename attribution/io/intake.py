@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from attribution.journeys import Journeys
@@ -24,9 +25,22 @@ class Intake:
     rejected_touch_rows: int
     rejected_outcome_rows: int
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    rejected_journeys: int = 0
+    rejected_value: float = 0.0
     journeys_without_outcome: int = 0
     rows_without_journeys: int = 0
+    files: tuple[str, ...] = ()
+    file_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    in_memory: bool = True
     notes: tuple[str, ...] = ()
+
+    def source_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Source file and row (1-based within the file; 0-based position for in-memory
+        inputs) of touch-table rows, as in the rejects file."""
+        if self.in_memory or not self.files:
+            return np.full(len(rows), self.files[0] if self.files else "", dtype=object), rows
+        index = np.searchsorted(self.file_starts, rows, side="right") - 1
+        return np.asarray(self.files, dtype=object)[index], rows - self.file_starts[index] + 1
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,23 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
+#: What a time outside numpy's nanosecond range is reported as.
+OUT_OF_RANGE = "is outside the supported range (years 1678-2261)"
+_NS_PER_US = 1_000
+_US_LIMIT = np.iinfo(np.int64).max // _NS_PER_US
+
+
 @dataclass(frozen=True)
 class Parsed:
-    """Parsed values with masks: ``null`` (absent in the input), ``invalid`` (present but bad)."""
+    """Parsed values with masks: ``null`` (absent in the input), ``invalid`` (present but
+    bad, described by ``problem``) and, for times, ``out_of_range`` (a valid time that
+    nanoseconds since 1970 cannot hold, such as a CRM's 9999-12-31 placeholder)."""
 
     values: np.ndarray
     null: np.ndarray
     invalid: np.ndarray
     problem: str = ""
+    out_of_range: np.ndarray | None = None
 
 
 def combined(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -84,10 +93,14 @@ def parse_times(array: pa.Array) -> Parsed:
         codes, dictionary = _dictionary(array)
         texts = pd.Series(dictionary.to_numpy(zero_copy_only=False), dtype=object)
         parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
-        per_value = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        micros = parsed.to_numpy(dtype="datetime64[us]").view(np.int64)
+        unparsed = micros == NO_TIME
+        too_far = ~unparsed & (np.abs(micros) >= _US_LIMIT)
+        per_value = np.where(unparsed | too_far, NO_TIME, micros * _NS_PER_US)
         values = _per_row(codes, per_value, NO_TIME)
-        invalid = (codes >= 0) & (values == NO_TIME)
-        return Parsed(values, nulls, invalid, "cannot be parsed as a timestamp")
+        invalid = (codes >= 0) & _per_row(codes, unparsed, False).astype(bool)
+        out_of_range = (codes >= 0) & _per_row(codes, too_far, False).astype(bool)
+        return Parsed(values, nulls, invalid, "cannot be parsed as a timestamp", out_of_range)
     return Parsed(
         np.full(len(array), NO_TIME, np.int64),
         nulls,
@@ -100,9 +113,9 @@ def _times_out_of_range(array: pa.Array, nulls: np.ndarray) -> Parsed:
     seconds = array.cast(pa.timestamp("s", tz=getattr(array.type, "tz", None)))
     raw = seconds.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     limit = np.iinfo(np.int64).max // 1_000_000_000
-    invalid = (~nulls) & (np.abs(raw) >= limit)
-    values = np.where(invalid | nulls, NO_TIME, raw * 1_000_000_000)
-    return Parsed(values, nulls, invalid, "is outside the supported range (years 1678-2261)")
+    too_far = (~nulls) & (np.abs(raw) >= limit)
+    values = np.where(too_far | nulls, NO_TIME, raw * 1_000_000_000)
+    return Parsed(values, nulls, np.zeros(len(array), bool), "", too_far)
 
 
 def parse_numbers(array: pa.Array) -> Parsed:
@@ -113,7 +126,9 @@ def parse_numbers(array: pa.Array) -> Parsed:
         array = array.cast(kind.value_type)
         kind = array.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        values = array.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+        # Unsafe cast: integers beyond 2^53 become the nearest float instead of an error.
+        floats = array.cast(pa.float64(), safe=False)
+        values = floats.fill_null(np.nan).to_numpy(zero_copy_only=False)
         invalid = (~nulls) & ~np.isfinite(values)
         return Parsed(values, nulls, invalid, "is not a finite number")
     if pa.types.is_boolean(kind):

@@ -66,7 +66,7 @@ def load_paths(
         np.asarray(path.is_null().to_numpy(zero_copy_only=False), bool),
         columns.path,
         "path is null",
-        show_value=False,
+        show="none",
     )
     pieces = pc.utf8_trim_whitespace(
         pc.split_pattern(path.fill_null(""), separator.strip()).flatten()
@@ -89,6 +89,12 @@ def load_paths(
     value_name = columns.total_conversion_value
     if value_name in table.column_names:
         value = _count(table, value_name, issues)
+        issues.flag(
+            (conversions == 0) & (value > 0),
+            value_name,
+            f"{value_name} is positive but {columns.total_conversions} is 0 "
+            "(the value would be lost)",
+        )
     else:
         value = conversions.copy()
     problems = issues.problems()
@@ -102,7 +108,7 @@ def load_paths(
     )
     return Loaded(
         journeys=journeys,
-        rejects=issues.rejects(None) if issues.invalid.any() else _empty_rejects(),
+        rejects=issues.rejects() if issues.invalid.any() else _empty_rejects(),
         intake=Intake(
             kind="paths",
             touch_rows=table.num_rows,
@@ -111,6 +117,9 @@ def load_paths(
             rejected_outcome_rows=0,
             rejected_by_reason=issues.counts(),
             rows_without_journeys=int(no_journeys.sum()),
+            files=source.files,
+            file_starts=source.file_starts,
+            in_memory=source.in_memory,
             notes=()
             if value_name in table.column_names
             else ("no total_conversion_value column: each conversion is worth 1",),
@@ -120,7 +129,7 @@ def load_paths(
 
 def _count(table: pa.Table, name: str, issues: RowIssues) -> np.ndarray:
     parsed = parse_numbers(combined(table[name]))
-    issues.flag(parsed.null, name, f"{name} is null", show_value=False)
+    issues.flag(parsed.null, name, f"{name} is null", show="none")
     issues.flag(parsed.invalid, name, f"{name} {parsed.problem}")
     issues.flag(parsed.values < 0, name, f"{name} is negative")
     return np.where(parsed.null | parsed.invalid, 0.0, parsed.values)

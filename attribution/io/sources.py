@@ -233,16 +233,29 @@ def _check_same_columns(tables: list[pa.Table], files: list[str], what: str) -> 
 
 
 def sniff_delimiter(path: Path) -> str:
-    """``;`` when the header line is semicolon-delimited, else ``,``."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = handle.readline()
-    return ";" if header.count(";") > header.count(",") else ","
+    """The delimiter of the header line: tab, ``;`` or (default) ``,``."""
+    header = _header_line(path)
+    counts = {delimiter: header.count(delimiter) for delimiter in ("\t", ";", ",")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _header_line(path: Path) -> str:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return handle.readline()
+    except UnicodeDecodeError as error:
+        raise InputError(Problem(f"CSV is not UTF-8 text ({error})", source=str(path))) from None
 
 
 def _read_csv(path: Path, columns: Sequence[str] | None) -> pa.Table:
     delimiter = sniff_delimiter(path)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), [])
+    header = next(csv.reader([_header_line(path)], delimiter=delimiter), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(
+            Problem(f"CSV has duplicate column names: {', '.join(repeated)}", source=str(path))
+        )
     include = None if columns is None else [c for c in columns if c in header]
     try:
         return pacsv.read_csv(

@@ -8,7 +8,7 @@ one row per ``journey_id``. Journeys with touches but no outcome row did not con
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from attribution.errors import InputError, Problem
 from attribution.io.intake import Intake, Loaded
 from attribution.io.parse import (
     NO_TIME,
+    OUT_OF_RANGE,
     Labels,
     Parsed,
     combined,
@@ -64,10 +65,7 @@ class _Outcomes:
         self.value_given = False
         self.converted_given = False
         self.converted_at_given = False
-        self.derived_converted = False
         self.without_outcome = 0
-        self.negative_value = np.zeros(n_journeys, bool)
-        self.missing_value = np.zeros(n_journeys, bool)
 
 
 def load_touches(
@@ -82,16 +80,14 @@ def load_touches(
     """Read, validate and encode touches and outcomes.
 
     ``on_invalid="fail"`` raises :class:`InputError` describing every problem found;
-    ``"skip"`` leaves the invalid rows (and every row of a journey whose outcome is
-    invalid) out of the journeys and returns them in ``Loaded.rejects`` with a reason.
+    ``"skip"`` rejects every row of a journey with an invalid touch or outcome row (so no
+    journey is credited on partial data) and returns the rows in ``Loaded.rejects`` with
+    a reason; rows whose journey id is null are rejected on their own.
     """
     check_on_invalid(on_invalid)
     columns = columns or ColumnMap()
-    roles = (
-        REQUIRED_TOUCH_ROLES
-        + OPTIONAL_TOUCH_ROLES
-        + (() if outcomes is not None else OUTCOME_ROLES)
-    )
+    separate = outcomes is not None
+    roles = REQUIRED_TOUCH_ROLES + OPTIONAL_TOUCH_ROLES + (() if separate else OUTCOME_ROLES)
     source = read_source(
         touches,
         what="touches",
@@ -101,60 +97,58 @@ def load_touches(
     table = source.table
     _require_rows(source, "touches")
     _require_columns(source, "touches", [columns.name(r) for r in REQUIRED_TOUCH_ROLES])
-    issues = RowIssues(source, "touches")
-
-    ids = combined(table[columns.journey_id])
-    issues.flag(null_mask(ids), columns.journey_id, "journey_id is null", show_value=False)
-    times = parse_times(combined(table[columns.timestamp]))
-    issues.flag(times.null, columns.timestamp, "timestamp is null", show_value=False)
-    issues.flag(times.invalid, columns.timestamp, f"timestamp {times.problem}")
-    labels = _labels(table, columns, issues, separator)
-    cost = _cost(table, columns, issues)
+    _require_renamed(source, "touches", columns, roles)
 
     outcome_source: SourceTable | None = None
-    outcome_issues: RowIssues | None = None
     outcome_ids: pa.Array | None = None
     if outcomes is not None:
+        outcome_roles = ("journey_id", *OUTCOME_ROLES)
         outcome_source = read_source(
-            outcomes,
-            what="outcomes",
-            columns=[columns.journey_id] + [columns.name(r) for r in OUTCOME_ROLES],
+            outcomes, what="outcomes", columns=[columns.name(r) for r in outcome_roles]
         )
         _require_rows(outcome_source, "outcomes")
         _require_columns(outcome_source, "outcomes", [columns.journey_id])
-        ids, outcome_ids = _common_id_type(ids, combined(outcome_source.table[columns.journey_id]))
-    else:
-        ids, _ = _common_id_type(ids, None)
+        _require_renamed(outcome_source, "outcomes", columns, OUTCOME_ROLES)
+        outcome_ids = combined(outcome_source.table[columns.journey_id])
+    ids, outcome_ids = _common_id_type(combined(table[columns.journey_id]), outcome_ids)
+
+    issues = RowIssues(source, "touches", journey_ids=ids)
+    issues.flag(null_mask(ids), columns.journey_id, "journey_id is null", show="none")
+    times = parse_times(combined(table[columns.timestamp]))
+    issues.flag(times.null, columns.timestamp, "timestamp is null", show="none")
+    _flag_parsed(issues, times, columns.timestamp, "timestamp")
+    labels = _labels(table, columns, issues, separator)
+    cost = _cost(table, columns, issues)
+
     journey_code, unique_ids = _factorize(ids)
     n_journeys = len(unique_ids)
-    bad_journey = np.zeros(n_journeys, bool)
+    outcome_issues: RowIssues | None = None
+    outcome_code: np.ndarray | None = None
     if outcome_source is None:
-        result = _outcomes_from_touches(
-            table, columns, issues, journey_code, n_journeys, bad_journey
-        )
+        result = _outcomes_from_touches(table, columns, issues, journey_code, n_journeys)
     else:
         assert outcome_ids is not None
-        outcome_issues, result = _outcomes_from_table(
-            outcome_source, outcome_ids, columns, unique_ids, bad_journey
+        outcome_issues = RowIssues(outcome_source, "outcomes", journey_ids=outcome_ids)
+        outcome_code, result = _outcomes_from_table(
+            outcome_source, outcome_ids, columns, unique_ids, outcome_issues
         )
-    if outcome_issues is None:
-        _check_outcome_values(result, bad_journey)
-    _flag_bad_journeys(issues, journey_code, bad_journey, outcome_issues is not None, result)
+    _check_values(result, issues, journey_code, outcome_issues, outcome_code)
+    bad_journey = _reject_whole_journeys(
+        issues, journey_code, n_journeys, outcome_issues, outcome_code
+    )
 
     problems = issues.problems() + (outcome_issues.problems() if outcome_issues else [])
     if problems and on_invalid == "fail":
         raise InputError(problems)
 
-    valid = ~issues.invalid
     journeys = _encode(
-        valid, journey_code, unique_ids, times.values, labels, cost, result, channel_teams
+        ~issues.invalid, journey_code, unique_ids, times.values, labels, cost, result, channel_teams
     )
-    rejected = issues.counts() + (outcome_issues.counts() if outcome_issues else Counter())
-    rejects = [issues.rejects(ids)] if issues.invalid.any() else []
-    if outcome_issues is not None and outcome_issues.invalid.any():
-        rejects.append(outcome_issues.rejects(outcome_ids))
+    _check_total_value(journeys, source.label)
+    rejects = [t.rejects() for t in (issues, outcome_issues) if t is not None and t.invalid.any()]
+    rejected_converted = bad_journey & (result.converted == 1) & result.has_value
     notes = []
-    if result.derived_converted:
+    if result.converted_at_given and not result.converted_given:
         notes.append("converted derived from converted_at (a journey converted when it is set)")
     if not result.value_given:
         notes.append("no value column: each conversion is worth 1")
@@ -169,8 +163,14 @@ def load_touches(
             rejected_outcome_rows=0
             if outcome_issues is None
             else int(outcome_issues.invalid.sum()),
-            rejected_by_reason=rejected,
+            rejected_by_reason=issues.counts()
+            + (outcome_issues.counts() if outcome_issues else Counter()),
+            rejected_journeys=int(bad_journey.sum()),
+            rejected_value=float(result.value[rejected_converted].sum()),
             journeys_without_outcome=result.without_outcome,
+            files=source.files,
+            file_starts=source.file_starts,
+            in_memory=source.in_memory,
             notes=tuple(notes),
         ),
     )
@@ -198,27 +198,57 @@ def _require_columns(source: SourceTable, what: str, names: list[str]) -> None:
         )
 
 
+def _require_renamed(
+    source: SourceTable, what: str, columns: ColumnMap, roles: Sequence[str]
+) -> None:
+    """A column the user named for a role must exist: a typo must not silently turn into
+    'no such column' (e.g. every conversion worth 1)."""
+    default = ColumnMap()
+    renamed = [r for r in roles if columns.name(r) != default.name(r)]
+    missing = [r for r in renamed if columns.name(r) not in source.table.column_names]
+    if missing:
+        named = ", ".join(f"{columns.name(r)!r} (for {r})" for r in missing)
+        present = ", ".join(repr(c) for c in source.table.column_names)
+        raise InputError(
+            Problem(f"{what} input has no column {named}; it has {present}", source=source.label)
+        )
+
+
+def _flag_parsed(issues: RowIssues, parsed: Parsed, column: str, role: str) -> None:
+    """Flag the rows a parser found invalid or (for times) out of range."""
+    issues.flag(parsed.invalid, column, f"{role} {parsed.problem}")
+    if parsed.out_of_range is not None:
+        issues.flag(parsed.out_of_range, column, f"{role} {OUT_OF_RANGE}")
+
+
 def _labels(
     table: pa.Table, columns: ColumnMap, issues: RowIssues, separator: str
 ) -> dict[str, Labels | None]:
     labels: dict[str, Labels | None] = {}
     for role in LABEL_ROLES:
         name = columns.name(role)
-        labels[role] = parse_labels(combined(table[name])) if name in table.column_names else None
+        if name not in table.column_names:
+            labels[role] = None
+            continue
+        try:
+            labels[role] = parse_labels(combined(table[name]))
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise InputError(
+                Problem(
+                    f"{role} must hold text, not {table.schema.field(name).type} ({error})",
+                    source=f"touches {issues.source.label}",
+                    column=name,
+                )
+            ) from None
     channel = labels["channel"]
     assert channel is not None
-    issues.flag(channel.codes < 0, columns.channel, "channel is null", show_value=False)
+    issues.flag(channel.codes < 0, columns.channel, "channel is null", show="none")
     names = np.asarray(channel.names, dtype=object)
     blank = np.array([not str(n).strip() for n in names], bool)
     issues.flag(_rows_with(channel.codes, blank), columns.channel, "channel is empty")
     if separator:
-        with_separator = np.array(
-            [
-                separator.strip() in str(n) if separator.strip() else separator in str(n)
-                for n in names
-            ],
-            bool,
-        )
+        mark = separator.strip() or separator
+        with_separator = np.array([mark in str(n) for n in names], bool)
         issues.flag(
             _rows_with(channel.codes, with_separator),
             columns.channel,
@@ -237,7 +267,7 @@ def _cost(table: pa.Table, columns: ColumnMap, issues: RowIssues) -> np.ndarray 
     if columns.cost not in table.column_names:
         return None
     cost = parse_numbers(combined(table[columns.cost]))
-    issues.flag(cost.invalid, columns.cost, f"cost {cost.problem}")
+    _flag_parsed(issues, cost, columns.cost, "cost")
     issues.flag(cost.values < 0, columns.cost, "cost is negative")
     return np.where(cost.null, 0.0, cost.values)
 
@@ -246,17 +276,24 @@ def _common_id_type(
     ids: pa.Array, outcome_ids: pa.Array | None
 ) -> tuple[pa.Array, pa.Array | None]:
     """Touch and outcome journey ids of one type (text when the two tables disagree)."""
-    if pa.types.is_dictionary(ids.type):
-        ids = ids.cast(ids.type.value_type)
+    ids = _plain_ids(ids)
     if outcome_ids is None:
         return ids, None
-    if pa.types.is_dictionary(outcome_ids.type):
-        outcome_ids = outcome_ids.cast(outcome_ids.type.value_type)
+    outcome_ids = _plain_ids(outcome_ids)
     if ids.type != outcome_ids.type:
         if pa.types.is_integer(ids.type) and pa.types.is_integer(outcome_ids.type):
             return ids.cast(pa.int64()), outcome_ids.cast(pa.int64())
         return ids.cast(pa.string()), outcome_ids.cast(pa.string())
     return ids, outcome_ids
+
+
+def _plain_ids(ids: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(ids.type.value_type)
+    kind = ids.type
+    if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        raise InputError(Problem(f"journey_id must be text or an integer, not {kind}"))
+    return ids
 
 
 def _factorize(ids: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -280,8 +317,8 @@ def _outcomes_from_touches(
     issues: RowIssues,
     journey_code: np.ndarray,
     n_journeys: int,
-    bad_journey: np.ndarray,
 ) -> _Outcomes:
+    """Outcome columns of the touch table: non-null values must agree within a journey."""
     result = _Outcomes(n_journeys)
     usable = journey_code >= 0
     for role in OUTCOME_ROLES:
@@ -289,17 +326,19 @@ def _outcomes_from_touches(
         if name not in table.column_names:
             continue
         parsed = _parse_outcome(role, combined(table[name]))
-        present = usable & ~parsed.null & ~parsed.invalid
+        _flag_parsed(issues, parsed, name, role)
+        present = usable & ~parsed.null & ~issues.invalid
         values, seen, conflict = constant_per_journey(
             journey_code, parsed.values, present, n_journeys
         )
-        bad_rows = usable & parsed.invalid
-        issues.flag(bad_rows, name, f"{role} {parsed.problem}")
-        bad_journey[journey_code[bad_rows]] = True
         if conflict.any():
             conflict_rows = usable & conflict[np.maximum(journey_code, 0)]
-            issues.flag(conflict_rows, name, f"{role} differs between rows of the same journey")
-            bad_journey |= conflict
+            issues.flag(
+                conflict_rows,
+                name,
+                f"{role} differs between rows of the same journey",
+                show="journey",
+            )
         _store(result, role, values, seen)
     _derive_converted(result, columns, source_label=issues.source.label)
     return result
@@ -330,9 +369,8 @@ def _store(result: _Outcomes, role: str, values: np.ndarray, seen: np.ndarray) -
 
 
 def _derive_converted(result: _Outcomes, columns: ColumnMap, source_label: str) -> None:
-    if result.converted_given:
-        return
-    if not result.converted_at_given:
+    """Where ``converted`` is absent or null, a journey converted when ``converted_at`` is set."""
+    if not result.converted_given and not result.converted_at_given:
         raise InputError(
             Problem(
                 f"no {columns.converted!r} column and no {columns.converted_at!r} column to derive "
@@ -341,8 +379,8 @@ def _derive_converted(result: _Outcomes, columns: ColumnMap, source_label: str) 
                 source=source_label,
             )
         )
-    result.converted = (result.times["converted_at"] != NO_TIME).astype(np.int8)
-    result.derived_converted = True
+    from_time = (result.times["converted_at"] != NO_TIME).astype(np.int8)
+    result.converted = np.where(result.has_converted, result.converted, from_time).astype(np.int8)
 
 
 def _outcomes_from_table(
@@ -350,11 +388,11 @@ def _outcomes_from_table(
     outcome_ids: pa.Array,
     columns: ColumnMap,
     unique_ids: pa.Array,
-    bad_journey: np.ndarray,
-) -> tuple[RowIssues, _Outcomes]:
+    issues: RowIssues,
+) -> tuple[np.ndarray, _Outcomes]:
+    """Outcome rows keyed by journey id: their journey code (-1 if none) and the outcomes."""
     table = source.table
-    issues = RowIssues(source, "outcomes")
-    issues.flag(null_mask(outcome_ids), columns.journey_id, "journey_id is null", show_value=False)
+    issues.flag(null_mask(outcome_ids), columns.journey_id, "journey_id is null", show="none")
     code = _lookup(outcome_ids, unique_ids)
     duplicated = _duplicated(outcome_ids)
     issues.flag(duplicated, columns.journey_id, "journey has more than one outcome row")
@@ -370,35 +408,74 @@ def _outcomes_from_table(
         if name not in table.column_names:
             continue
         parsed = _parse_outcome(role, combined(table[name]))
-        issues.flag(parsed.invalid, name, f"{role} {parsed.problem}")
-        if role == "value":
-            issues.flag(parsed.values < 0, name, "value is negative")
-        present = (code >= 0) & ~parsed.null & ~parsed.invalid & ~duplicated
+        _flag_parsed(issues, parsed, name, role)
+        present = (code >= 0) & ~parsed.null & ~issues.invalid
         values = np.zeros(n_journeys, parsed.values.dtype)
         seen = np.zeros(n_journeys, bool)
         values[code[present]] = parsed.values[present]
         seen[code[present]] = True
         _store(result, role, values, seen)
     _derive_converted(result, columns, source_label=source.label)
-    if result.value_given and columns.value in table.column_names:
-        converted_row = np.zeros(table.num_rows, bool)
-        known = code >= 0
-        converted_row[known] = result.converted[code[known]] == 1
-        value_null = null_mask(combined(table[columns.value]))
-        issues.flag(
-            converted_row & value_null,
-            columns.value,
-            "value is missing for a converted journey",
-            show_value=False,
-        )
     found = np.zeros(n_journeys, bool)
-    ok_rows = (code >= 0) & ~duplicated
-    found[code[ok_rows]] = True
+    found[code[(code >= 0) & ~duplicated]] = True
     result.without_outcome = int((~found).sum())
-    # A journey whose outcome row is invalid cannot be credited: reject its touches too.
-    bad_rows = issues.invalid & (code >= 0)
-    bad_journey[code[bad_rows]] = True
-    return issues, result
+    return code, result
+
+
+def _check_values(
+    result: _Outcomes,
+    issues: RowIssues,
+    journey_code: np.ndarray,
+    outcome_issues: RowIssues | None,
+    outcome_code: np.ndarray | None,
+) -> None:
+    """Values must be >= 0, and present for converted journeys when a value column exists."""
+    negative = result.has_value & (result.value < 0)
+    missing = (result.converted == 1) & ~result.has_value if result.value_given else None
+    table, code = (
+        (issues, journey_code) if outcome_issues is None else (outcome_issues, outcome_code)
+    )
+    assert code is not None
+    usable = code >= 0
+    at = np.maximum(code, 0)
+    table.flag(usable & negative[at], None, "value is negative", show="journey")
+    if missing is not None:
+        table.flag(
+            usable & missing[at], None, "value is missing for a converted journey", show="journey"
+        )
+
+
+def _reject_whole_journeys(
+    issues: RowIssues,
+    journey_code: np.ndarray,
+    n_journeys: int,
+    outcome_issues: RowIssues | None,
+    outcome_code: np.ndarray | None,
+) -> np.ndarray:
+    """A journey with any invalid touch or outcome row is rejected whole; returns which."""
+    bad = np.zeros(n_journeys, bool)
+    bad[journey_code[issues.invalid & (journey_code >= 0)]] = True
+    if outcome_issues is not None and outcome_code is not None:
+        bad[outcome_code[outcome_issues.invalid & (outcome_code >= 0)]] = True
+    if not bad.any():
+        return bad
+    at = np.maximum(journey_code, 0)
+    issues.flag(
+        (journey_code >= 0) & bad[at],
+        None,
+        "another row of the same journey is invalid"
+        if outcome_issues is None
+        else "another touch row or the outcome row of the same journey is invalid",
+        show="journey",
+    )
+    if outcome_issues is not None and outcome_code is not None:
+        outcome_issues.flag(
+            (outcome_code >= 0) & bad[np.maximum(outcome_code, 0)],
+            None,
+            "a touch row of the journey is invalid (see the touch rows)",
+            show="journey",
+        )
+    return bad
 
 
 def _lookup(ids: pa.Array, unique_ids: pa.Array) -> np.ndarray:
@@ -426,40 +503,22 @@ def _duplicated(ids: pa.Array) -> np.ndarray:
         return np.zeros(len(ids), bool)
     codes = pc.dictionary_encode(ids).indices.fill_null(-1).to_numpy(zero_copy_only=False)
     valid = codes >= 0
-    counts = np.bincount(codes[valid]) if valid.any() else np.zeros(0, np.int64)
-    return valid & (counts[np.maximum(codes, 0)] > 1) if len(counts) else np.zeros(len(ids), bool)
+    if not valid.any():
+        return np.zeros(len(ids), bool)
+    counts = np.bincount(codes[valid])
+    return valid & (counts[np.maximum(codes, 0)] > 1)
 
 
-def _check_outcome_values(result: _Outcomes, bad_journey: np.ndarray) -> None:
-    """Journey-level value checks; the offending journeys are marked bad."""
-    result.negative_value = result.has_value & (result.value < 0)
-    if result.value_given:
-        result.missing_value = (result.converted == 1) & ~result.has_value
-    bad_journey |= result.negative_value | result.missing_value
-
-
-def _flag_bad_journeys(
-    issues: RowIssues,
-    journey_code: np.ndarray,
-    bad_journey: np.ndarray,
-    separate_outcomes: bool,
-    result: _Outcomes,
-) -> None:
-    usable = journey_code >= 0
-    code = np.maximum(journey_code, 0)
-    issues.flag(usable & result.negative_value[code], None, "value is negative", show_value=False)
-    issues.flag(
-        usable & result.missing_value[code],
-        None,
-        "value is missing for a converted journey",
-        show_value=False,
-    )
-    text = (
-        "the journey's outcome row is invalid (see the outcomes rows)"
-        if separate_outcomes
-        else "another row of the same journey is invalid"
-    )
-    issues.flag(usable & bad_journey[code], None, text, show_value=False)
+def _check_total_value(journeys: Journeys, label: str) -> None:
+    with np.errstate(over="ignore"):
+        total = journeys.total_value
+    if not np.isfinite(total):
+        raise InputError(
+            Problem(
+                "the values are too large: their total is not a finite number",
+                source=label,
+            )
+        )
 
 
 def _encode(
@@ -564,7 +623,8 @@ def _teams(
     if team_labels is None:
         return _sorted_codes(channel, fallback)
     codes, names = team_labels[0], list(team_labels[1])
-    missing = codes < 0
+    blank = np.array([not name.strip() for name in names] or [False])
+    missing = (codes < 0) | blank[np.maximum(codes, 0)]
     if missing.any():
         offset = len(names)
         names += fallback
@@ -579,4 +639,6 @@ def _optional_labels(
         return np.zeros(n_rows, np.int32), (MISSING_LABEL,)
     codes = at_rows(labels.codes)
     names = [*labels.names, MISSING_LABEL]
-    return _sorted_codes(np.where(codes < 0, len(labels.names), codes), names)
+    blank = np.array([not name.strip() for name in labels.names] or [False])
+    missing = (codes < 0) | blank[np.maximum(codes, 0)]
+    return _sorted_codes(np.where(missing, len(labels.names), codes), names)

@@ -24,13 +24,18 @@ ON_INVALID = ("fail", "skip")
 
 @dataclass
 class RowIssues:
-    """Per-row reasons for rejecting rows of one input table."""
+    """Per-row reasons for rejecting rows of one input table.
+
+    Each reason shows examples: the offending values of its column (``show="value"``),
+    the journeys concerned (``show="journey"``, needs ``journey_ids``) or none.
+    """
 
     source: SourceTable
     what: str
+    journey_ids: pa.Array | None = None
     reason: np.ndarray = field(init=False)
     labels: list[tuple[str | None, str]] = field(default_factory=list)
-    show_values: list[bool] = field(default_factory=list)
+    shows: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.reason = np.full(self.source.table.num_rows, -1, dtype=np.int32)
@@ -39,9 +44,7 @@ class RowIssues:
     def invalid(self) -> np.ndarray:
         return self.reason >= 0
 
-    def flag(
-        self, mask: np.ndarray, column: str | None, text: str, *, show_value: bool = True
-    ) -> None:
+    def flag(self, mask: np.ndarray, column: str | None, text: str, *, show: str = "value") -> None:
         """Mark rows where ``mask`` is true (and not already marked) as invalid."""
         new = mask & (self.reason < 0)
         if not new.any():
@@ -52,7 +55,7 @@ class RowIssues:
         else:
             index = len(self.labels)
             self.labels.append(key)
-            self.show_values.append(show_value)
+            self.shows.append(show)
         self.reason[new] = index
 
     def problems(self) -> list[Problem]:
@@ -63,13 +66,13 @@ class RowIssues:
                 continue
             first = rows[:EXAMPLE_ROWS]
             examples: tuple[str, ...] = ()
-            if (
-                column is not None
-                and self.show_values[index]
-                and column in self.source.table.column_names
-            ):
+            show = self.shows[index]
+            if show == "value" and column is not None and column in self.source.table.column_names:
                 values = text_of(_column(self.source.table, column), first)
-                examples = tuple(f"{v}" for v in dict.fromkeys(values))
+                examples = tuple(dict.fromkeys(values))
+            elif show == "journey" and self.journey_ids is not None:
+                journeys = text_of(self.journey_ids, first)
+                examples = tuple(f"journey {j}" for j in dict.fromkeys(journeys))
             found.append(
                 Problem(
                     reason=text,
@@ -87,12 +90,14 @@ class RowIssues:
         return f"{column}: {text}" if column else text
 
     def counts(self) -> Counter[str]:
-        """Rejected rows per reason text."""
+        """Rejected rows per reason, the reason prefixed with the table."""
         used = self.reason[self.reason >= 0]
         tally = np.bincount(used, minlength=len(self.labels))
-        return Counter({self.reason_text(i): int(c) for i, c in enumerate(tally) if c})
+        return Counter(
+            {f"{self.what}: {self.reason_text(i)}": int(c) for i, c in enumerate(tally) if c}
+        )
 
-    def rejects(self, journey_ids: pa.Array | None) -> pd.DataFrame:
+    def rejects(self) -> pd.DataFrame:
         """The rejected rows with their origin and reason, original values as text."""
         rows = np.flatnonzero(self.invalid)
         table = self.source.table.take(pa.array(rows, pa.int64()))
@@ -101,8 +106,8 @@ class RowIssues:
                 "table": self.what,
                 "source_file": self.source.file_of(rows),
                 "source_row": self.source.row_in_file(rows),
-                "journey_id": _as_text(journey_ids.take(pa.array(rows, pa.int64())))
-                if journey_ids is not None
+                "journey_id": _as_text(self.journey_ids.take(pa.array(rows, pa.int64())))
+                if self.journey_ids is not None
                 else None,
                 "reason": [self.reason_text(int(i)) for i in self.reason[rows]],
             }

@@ -103,11 +103,14 @@ def keep_mask_for_window(
             continue
         if has_cutoff:
             reference = cutoff[j]
-        earliest = reference - lookback
         for k in range(start, end):
-            if reason[k] == 0 and timestamp[k] < earliest:
-                keep[k] = False
-                reason[k] = 2
+            # The age reference - t as an unsigned difference: exact for any two valid
+            # times, where a signed reference - lookback could overflow.
+            if reason[k] == 0 and timestamp[k] < reference:
+                age = np.uint64(reference) - np.uint64(timestamp[k])
+                if age > np.uint64(lookback):
+                    keep[k] = False
+                    reason[k] = 2
     return keep, reason
 
 
@@ -168,3 +171,36 @@ def recode(codes: np.ndarray, remap: np.ndarray) -> np.ndarray:
     for i in range(len(codes)):
         out[i] = remap[codes[i]]
     return out
+
+
+@njit(cache=True)
+def duplicate_touches(
+    offsets: np.ndarray,
+    timestamp: np.ndarray,
+    channel: np.ndarray,
+    team: np.ndarray,
+    campaign: np.ndarray,
+    touch_type: np.ndarray,
+) -> int:
+    """Touches identical to an earlier touch of the same journey (same time, channel, team,
+    campaign and touch type). Touches are sorted by time, so only runs of equal times
+    within a journey are compared."""
+    count = 0
+    for j in range(len(offsets) - 1):
+        k, end = offsets[j], offsets[j + 1]
+        while k < end:
+            run_end = k + 1
+            while run_end < end and timestamp[run_end] == timestamp[k]:
+                run_end += 1
+            for a in range(k + 1, run_end):
+                for b in range(k, a):
+                    if (
+                        channel[a] == channel[b]
+                        and team[a] == team[b]
+                        and campaign[a] == campaign[b]
+                        and touch_type[a] == touch_type[b]
+                    ):
+                        count += 1
+                        break
+            k = run_end
+    return count

@@ -35,6 +35,12 @@ class Statistics(Protocol):
         ...
 
 
+class ModelNotApplicable(ValueError):
+    """The data is outside what a model can compute (no conversions, too many channels or
+    states). Run with every model ("all"), the engine leaves such a model out and says
+    why in the reconciliation; asked for by name, the run stops with the message."""
+
+
 @dataclass(frozen=True)
 class NoStatistics:
     """The statistics of a model that learns nothing from the data."""

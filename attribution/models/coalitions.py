@@ -18,12 +18,13 @@ import numpy as np
 
 from attribution.journeys import Journeys
 from attribution.kernels.shapley import MAX_MASK_CHANNELS, coalition_groups, journey_masks
+from attribution.models.base import ModelNotApplicable
 
 
 def check_channel_count(n_channels: int, model: str) -> None:
     """Coalitions are 63-bit masks: refuse more channels with a way out."""
     if n_channels > MAX_MASK_CHANNELS:
-        raise ValueError(
+        raise ModelNotApplicable(
             f"{model} supports at most {MAX_MASK_CHANNELS} channels in the credit window, "
             f"the data has {n_channels}; group channels (e.g. a channel_group column mapped "
             "to the channel role) or use shapley_simplified, which has no such limit"

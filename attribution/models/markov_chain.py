@@ -62,6 +62,7 @@ from attribution.kernels.markov import (
     count_transitions,
     touch_state_codes,
 )
+from attribution.models.base import ModelNotApplicable
 from attribution.models.markov_solver import Solved, solve_restricted
 
 START_LABEL = "(start)"
@@ -73,11 +74,11 @@ REPEATS = ("keep", "collapse")
 _CODE_LIMIT = 2**63
 
 
-class StateLimitError(ValueError):
+class StateLimitError(ModelNotApplicable):
     """The chain has more states than allowed (or than 64-bit state codes can hold)."""
 
 
-class NoConversionsError(ValueError):
+class NoConversionsError(ModelNotApplicable):
     """No converted journey has a touch: the chain never reaches ``conversion``."""
 
 

@@ -107,7 +107,7 @@ from attribution.kernels.shapley import (
 from attribution.kernels.shapley import (
     shapley_from_dividends as _from_dividends,
 )
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
 from attribution.models.coalitions import CoalitionCounts, check_channel_count
 
 #: Rules for coalitions never observed, by name.
@@ -332,7 +332,7 @@ class Shapley(AttributionModel):
         sampled = sizes > local_limit
         n_sampled = int(sampled.sum())
         if n_sampled and self.sampling == "forbid":
-            raise ValueError(
+            raise ModelNotApplicable(
                 f"shapley: {n_active} active channels exceed the exact limit "
                 f"({self.exact_limit}) and {n_sampled:,} journey channel sets have more than "
                 f"{local_limit} channels, which would need sampling, and sampling is "
@@ -408,7 +408,7 @@ class Shapley(AttributionModel):
                 MEMO_LIMIT,
             )
             if not ok:
-                raise ValueError(
+                raise ModelNotApplicable(
                     f"shapley: rule 'best_subset' needs exact rates for more than "
                     f"{MEMO_LIMIT:,} sub-coalitions of the largest journey channel sets; "
                     "group channels, or use unobserved='mean_subsets' or 'zero', whose "

@@ -116,7 +116,7 @@ def test_model_options(data: Path) -> None:
 
 
 def test_touch_credits_and_reconciliation_files(data: Path) -> None:
-    touches_out, rec_out = data / "touches_credit.parquet", data / "rec.csv"
+    touches_out, rec_out = data / "touches_credit.parquet", data / "rec.parquet"
     code = run(
         "run",
         data / "touches.parquet",
@@ -137,10 +137,13 @@ def test_touch_credits_and_reconciliation_files(data: Path) -> None:
     assert touches.groupby("journey_id")["credited_value"].sum().to_dict() == pytest.approx(
         {"j0": 1000, "j2": 250, "j3": 500}
     )
-    assert {"input_row", "timestamp", "channel", "team"} <= set(touches.columns)
-    rec = pd.read_csv(rec_out)
-    assert {"section", "item", "value"} == set(rec.columns)
-    assert "ok" in rec["value"].astype(str).tolist()
+    assert {"source_file", "source_row", "timestamp", "channel", "team"} <= set(touches.columns)
+    first = touches.sort_values("source_row").iloc[0]
+    assert (first["source_file"], first["source_row"]) == (str(data / "touches.parquet"), 1)
+    rec = pd.read_parquet(rec_out)
+    assert list(rec.columns) == ["section", "item", "value", "text"]
+    assert rec.set_index("item").loc["status", "text"] == "ok"
+    assert rec.set_index("item").loc["value in", "value"] == TOTAL
 
 
 def test_skip_writes_rejects_next_to_the_output(
@@ -171,8 +174,17 @@ def test_skip_writes_rejects_next_to_the_output(
     )
     assert code == 0
     rejects = pd.read_csv(data / "c.rejects.csv")
-    assert rejects["reason"].tolist() == ["channel: channel is null"]
-    assert "1 invalid row(s) skipped" in capsys.readouterr().err
+    # The bad touch takes its whole journey (j0: three touches and its outcome row) along.
+    assert sorted(rejects["reason"].tolist()) == [
+        "a touch row of the journey is invalid (see the touch rows)",
+        "another touch row or the outcome row of the same journey is invalid",
+        "another touch row or the outcome row of the same journey is invalid",
+        "channel: channel is null",
+    ]
+    assert set(rejects["journey_id"]) == {"j0"}
+    err = capsys.readouterr().err
+    assert "4 invalid row(s) skipped" in err
+    assert "value of rejected journeys (not credited)" in err and "1,000" in err
     run(
         "run",
         data / "bad.parquet",
@@ -186,7 +198,7 @@ def test_skip_writes_rejects_next_to_the_output(
         data / "mine.parquet",
         "--quiet",
     )
-    assert len(pd.read_parquet(data / "mine.parquet")) == 1
+    assert len(pd.read_parquet(data / "mine.parquet")) == 4
 
 
 def test_columns_and_team_map(data: Path) -> None:
@@ -349,3 +361,70 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, termin
         bar.start("reading input")
         bar.start("linear")
     assert ("0/2" in stream.getvalue()) == terminal
+
+
+def test_nothing_credited_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Converted before its only touch: the touch is never credited, and the table says 0.
+    frame = touches_frame([J(["a"], value=10, days=[2], milestones={"converted_at": 1})])
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    assert run("run", tmp_path / "t.csv", "--models", "linear", "--by", "channel") == 0
+    captured = capsys.readouterr()
+    assert "TOTAL     0.00" in captured.out
+    assert "converted journeys with no touch in the window" in captured.err
+    # Every row rejected: nothing to show at all.
+    frame.assign(channel=None).to_csv(tmp_path / "bad.csv", index=False)
+    assert (
+        run(
+            "run",
+            tmp_path / "bad.csv",
+            "--models",
+            "linear",
+            "--on-invalid",
+            "skip",
+            "--rejects",
+            tmp_path / "r.csv",
+        )
+        == 0
+    )
+    assert "Nothing was credited" in capsys.readouterr().out
+
+
+def test_internal_errors_exit_3_without_traceback(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("attribution.cli.pipeline.attribute", broken)
+    code = run("run", data / "touches.parquet", "--outcomes", data / "outcomes.parquet")
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "internal error" in err and "RuntimeError: boom" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "cannot be read"),
+        ("channel,team\nwebinar,marketing\nwebinar,sales\n", "lists a channel twice: webinar"),
+        ("channel,team\nwebinar,\n", "no team for webinar"),
+        ("channel,owner\nwebinar,marketing\n", "needs columns 'channel' and 'team'"),
+    ],
+)
+def test_team_map_errors(
+    data: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    (data / "teams.csv").write_text(content)
+    code = run(
+        "validate",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--team-map",
+        data / "teams.csv",
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "teams.csv" in err

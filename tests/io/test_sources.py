@@ -194,3 +194,26 @@ def test_flags_as_text_and_numbers(frame: pd.DataFrame) -> None:
         assert loaded.journeys.converted.tolist() == [True, False, True]
     with pytest.raises(InputError, match="must be true/false"):
         at.load(frame.assign(converted=[2, 2, 2, 0, 1, 1]))
+
+
+def test_tab_separated_files(frame: pd.DataFrame, tmp_path: Path) -> None:
+    frame.to_csv(tmp_path / "t.tsv", index=False, sep="\t")
+    assert signature(at.load(tmp_path / "t.tsv")) == signature(at.load(frame))
+
+
+def test_csv_with_repeated_column_names(frame: pd.DataFrame, tmp_path: Path) -> None:
+    text = frame.to_csv(index=False).replace("team", "channel", 1)
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(InputError, match="duplicate column names: channel"):
+        at.load(tmp_path / "t.csv")
+
+
+def test_nested_columns_are_refused(frame: pd.DataFrame) -> None:
+    nested = frame.assign(channel=[[c] for c in frame["channel"]])
+    with pytest.raises(InputError, match="channel must hold text"):
+        at.load(nested)
+
+
+def test_very_large_integer_values(frame: pd.DataFrame) -> None:
+    loaded = at.load(frame.assign(value=np.where(frame["converted"], 2**62, 0)))
+    assert loaded.journeys.total_value == pytest.approx(2.0 * 2**62)

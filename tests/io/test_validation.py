@@ -74,12 +74,13 @@ def test_negative_and_non_finite_values(tmp_path: Path) -> None:
     assert "column 'value'" in message and "not a finite number" in message
 
 
-def test_conflicting_outcomes_name_the_column(tmp_path: Path) -> None:
+def test_conflicting_outcomes_name_the_column_and_journey(tmp_path: Path) -> None:
     frame = good()
     frame.loc[0, "value"] = 99.0  # j0 has two rows with values 99 and 10
     message = error_of(frame, tmp_path)
-    assert "value differs between rows of the same journey" in message
-    assert "row 1" in message
+    assert "column 'value': value differs between rows of the same journey" in message
+    assert "e.g. row 1, row 2" in message
+    assert "journey 'j0'" in message
 
 
 def test_outcome_rows_without_touches(tmp_path: Path) -> None:
@@ -150,29 +151,76 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     frame.loc[0, "timestamp"] = "not a time"
     frame.loc[2, "channel"] = None
     message = error_of(frame, tmp_path)
-    assert message.startswith("2 problems") or message.count("\n  - ") >= 2
+    lines = message.splitlines()
+    assert lines[0] == "3 problems in the input:"
+    assert "timestamp cannot be parsed" in lines[1]
+    assert "channel is null" in lines[2]
+    assert "another row of the same journey is invalid" in lines[3]
 
 
-def test_skip_mode_rejects_with_reasons_and_reconciles(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["2300-01-01", "9999-12-31T00:00:00Z", "1500-06-01"])
+def test_times_outside_the_nanosecond_range_are_errors(tmp_path: Path, text: str) -> None:
     frame = good().astype({"timestamp": str})
-    frame.loc[3, "timestamp"] = "yesterday"  # j1 (non-converting) loses one touch
-    frame.loc[0, "value"] = 99.0  # j0 conflicts: both its rows are rejected
+    frame.loc[1, "timestamp"] = text
+    message = error_of(frame, tmp_path)
+    assert "timestamp is outside the supported range (years 1678-2261)" in message
+    assert "row 2" in message
+    milestone = good().astype({"closed_at": str})
+    milestone.loc[:, "closed_at"] = None
+    milestone.loc[0, "closed_at"] = text  # a CRM placeholder close date
+    message = error_of(milestone, tmp_path)
+    assert "column 'closed_at': closed_at is outside the supported range" in message
+
+
+def test_a_renamed_column_must_exist(tmp_path: Path) -> None:
+    frame = good()
+    message = error_of(frame, tmp_path, columns=at.ColumnMap(value="amount"))
+    assert "no column 'amount' (for value)" in message
+    message = error_of(frame, tmp_path, columns=at.ColumnMap(team="owner"))
+    assert "no column 'owner' (for team)" in message
+
+
+def test_null_converted_falls_back_to_converted_at() -> None:
+    frame = good().astype({"converted": "boolean"})
+    frame["converted_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    frame.loc[frame["journey_id"] == "j1", "converted"] = None
+    frame.loc[frame["journey_id"] == "j1", "converted_at"] = pd.Timestamp("2024-02-01", tz="UTC")
+    frame.loc[frame["journey_id"] == "j1", "value"] = 7.0
+    loaded = at.load(frame)
+    assert loaded.journeys.converted.tolist() == [True, True, True]
+    assert loaded.journeys.total_value == 22
+
+
+def test_values_whose_total_overflows(tmp_path: Path) -> None:
+    frame = good()
+    frame["value"] = np.where(frame["converted"], 1.7e308, 0.0)
+    message = error_of(frame, tmp_path)
+    assert "total is not a finite number" in message
+
+
+def test_skip_mode_rejects_whole_journeys_with_reasons(tmp_path: Path) -> None:
+    frame = good().astype({"timestamp": str})
+    frame.loc[3, "timestamp"] = "yesterday"  # one of j1's three touches
+    frame.loc[0, "value"] = 99.0  # j0's two rows now conflict
     path = tmp_path / "touches.csv"
     frame.to_csv(path, index=False)
     loaded = at.load(path, on_invalid="skip")
     rejects = loaded.rejects
-    assert sorted(rejects["source_row"].tolist()) == [1, 2, 4]
+    # Every row of j0 and j1 is rejected: no journey is credited on part of its touches.
+    assert sorted(rejects["source_row"].tolist()) == [1, 2, 3, 4, 5]
     assert set(rejects["journey_id"]) == {"j0", "j1"}
     reasons = dict(zip(rejects["source_row"], rejects["reason"], strict=True))
     assert "differs between rows" in reasons[1] and "differs between rows" in reasons[2]
     assert "cannot be parsed" in reasons[4]
+    assert reasons[3] == reasons[5] == "another row of the same journey is invalid"
     assert rejects["input.timestamp"].tolist().count("yesterday") == 1
     intake = loaded.intake
     assert intake.touch_rows == len(frame)
-    assert intake.rejected_touch_rows == 3
-    assert sum(intake.rejected_by_reason.values()) == 3
-    assert loaded.journeys.n_touches == len(frame) - 3
-    assert loaded.journeys.total_value == 5  # only j2 still converts
+    assert intake.rejected_touch_rows == 5
+    assert sum(intake.rejected_by_reason.values()) == 5
+    assert intake.rejected_journeys == 2
+    assert loaded.journeys.n_touches == len(frame) - 5
+    assert loaded.journeys.total_value == 5  # only j2 is left
 
 
 def test_skip_mode_rejects_outcome_rows_and_their_touches() -> None:
@@ -192,10 +240,25 @@ def test_skip_mode_rejects_outcome_rows_and_their_touches() -> None:
     touch_rows = rejected[rejected["table"] == "touches"]
     assert set(touch_rows["journey_id"]) == {"j2"}
     assert set(touch_rows["reason"]) == {
-        "the journey's outcome row is invalid (see the outcomes rows)"
+        "another touch row or the outcome row of the same journey is invalid"
     }
     assert loaded.journeys.total_value == 10
     assert loaded.intake.rejected_outcome_rows == 2
+
+
+def test_a_journey_whose_touches_are_rejected_loses_its_outcome_row_visibly() -> None:
+    touches = good().drop(columns=["converted", "value"])
+    touches.loc[touches["journey_id"] == "j2", "channel"] = None  # j2's only touch
+    outcomes = pd.DataFrame(
+        {"journey_id": ["j0", "j1", "j2"], "converted": [1, 0, 1], "value": [10, 0, 1000]}
+    )
+    loaded = at.load(touches, outcomes, on_invalid="skip")
+    rejected = loaded.rejects.set_index(["table", "journey_id"])["reason"]
+    assert rejected["touches", "j2"] == "channel: channel is null"
+    assert "a touch row of the journey is invalid" in rejected["outcomes", "j2"]
+    assert loaded.intake.rejected_value == 1000
+    text = at.attribute(loaded, ["linear"]).reconciliation.to_text()
+    assert "value of rejected journeys" in text and "1,000" in text
 
 
 def test_reconciliation_accounts_for_every_touch(tmp_path: Path) -> None:
@@ -206,7 +269,7 @@ def test_reconciliation_accounts_for_every_touch(tmp_path: Path) -> None:
         J(["d"], value=7, days=[3], milestones={"converted_at": 1}),
     ]
     frame = touches_frame(journeys)
-    frame = pd.concat([frame, frame.iloc[[0]].assign(channel=None)], ignore_index=True)
+    frame = pd.concat([frame, frame.iloc[[0]].assign(journey_id=None)], ignore_index=True)
     loaded = at.load(frame, on_invalid="skip")
     result = at.attribute(loaded, ["linear"], lookback_days=10)
     rec = result.reconciliation
@@ -232,3 +295,23 @@ def test_reconciliation_accounts_for_every_touch(tmp_path: Path) -> None:
     assert linear.credited_value == 30 and linear.status == "ok"
     text = rec.to_text()
     assert "touches after conversion" in text and "value of those journeys" in text
+
+
+@pytest.mark.parametrize("lookback", [float("nan"), float("inf"), -1.0])
+def test_lookback_must_be_finite_and_not_negative(lookback: float) -> None:
+    with pytest.raises(ValueError, match="finite number of days >= 0"):
+        at.attribute(at.load(good()), ["linear"], lookback_days=lookback)
+
+
+def test_a_lookback_longer_than_any_time_span_keeps_everything() -> None:
+    result = at.attribute(at.load(good()), ["linear"], lookback_days=1e300)
+    assert result.reconciliation.windows[0].counts.outside_lookback_rows == 0
+    assert result.reconciliation.models[0].credited_value == 15
+
+
+def test_duplicate_touches_are_reported() -> None:
+    frame = good()
+    frame = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    result = at.attribute(at.load(frame), ["linear"])
+    assert result.reconciliation.duplicate_touches == 1
+    assert "duplicates of another touch" in result.reconciliation.to_text()

@@ -14,7 +14,13 @@ from attribution.kernels.rules import (
     milestone_credit,
     time_decay_credit,
 )
-from attribution.kernels.segments import NO_TIME, is_sorted, keep_mask_for_window, sort_order
+from attribution.kernels.segments import (
+    NO_TIME,
+    duplicate_touches,
+    is_sorted,
+    keep_mask_for_window,
+    sort_order,
+)
 
 DAY = 86_400 * 10**9
 
@@ -192,3 +198,45 @@ def test_window(data: dict[str, np.ndarray], draw: st.DataObject) -> None:
             expected = 1 if k in after else 2 if k in outside else 0
             assert reason[k] == expected
             assert keep[k] == (expected == 0)
+
+
+def test_window_at_the_ends_of_the_time_range() -> None:
+    # Times near both ends of int64 nanoseconds (years 1678 and 2262) and lookbacks up to
+    # the whole range: ages are exact, nothing overflows.
+    low, high = NO_TIME + 1, np.iinfo(np.int64).max
+    timestamp = np.array([low, 0, high - DAY, high], np.int64)
+    offsets = np.array([0, 4], np.int64)
+    no_cutoff = np.array([NO_TIME], np.int64)
+    for lookback, kept in [
+        (0, [False, False, False, True]),
+        (DAY, [False, False, True, True]),
+        (high, [False, True, True, True]),
+        (np.iinfo(np.int64).max, [False, True, True, True]),
+    ]:
+        keep, _ = keep_mask_for_window(timestamp, offsets, no_cutoff, lookback)
+        assert keep.tolist() == kept, lookback
+    cutoff = np.array([0], np.int64)
+    keep, reason = keep_mask_for_window(timestamp, offsets, cutoff, np.iinfo(np.int64).max)
+    assert keep.tolist() == [True, True, False, False]
+    assert reason.tolist() == [0, 0, 1, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 1)), max_size=6),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_duplicate_touches(journeys: list[list[tuple[int, int, int]]]) -> None:
+    """Touches are (time, channel, team); sorted by time as in the substrate."""
+    journeys = [sorted(j, key=lambda t: t[0]) for j in journeys]
+    offsets = np.concatenate(([0], np.cumsum([len(j) for j in journeys]))).astype(np.int64)
+    flat = [t for j in journeys for t in j]
+    timestamp = np.array([t[0] for t in flat], np.int64)
+    channel = np.array([t[1] for t in flat], np.int32)
+    team = np.array([t[2] for t in flat], np.int32)
+    zeros = np.zeros(len(flat), np.int32)
+    expected = sum(len(j) - len(set(j)) for j in journeys)
+    assert duplicate_touches(offsets, timestamp, channel, team, zeros, zeros) == expected

@@ -210,7 +210,7 @@ def test_hand_solved_through_the_engine() -> None:
 # ------------------------------------------------------------------ dense reference
 
 
-@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
 @pytest.mark.parametrize("repeats", ["keep", "collapse"])
 def test_matches_dense_reference(order: int, repeats: str) -> None:
     rng = np.random.default_rng(100 * order + len(repeats))
