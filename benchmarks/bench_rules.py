@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 
 import attribution as at
 from attribution.io.sources import read_source
@@ -65,7 +66,7 @@ def main() -> None:
     ]
     for name in RULE_NAMES:
         rows.append(
-            (f"model {name}", timed(lambda n=name: at.attribute(loaded, [n]), args.repeats)[0])
+            (f"model {name}", timed(partial(at.attribute, loaded, [name]), args.repeats)[0])
         )
     rows.append(
         (

@@ -81,7 +81,7 @@ def machine() -> str:
     return (
         f"{cpu}; {os.cpu_count()} logical CPUs; {memory} RAM; Python {platform.python_version()}, "
         f"numpy {np.__version__}, pandas {pd.__version__}, numba {numba.__version__} "
-        f"({numba.config.NUMBA_NUM_THREADS} threads)"
+        f"({numba.get_num_threads()} threads)"
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def brute_force_shapley(game: Sequence[float], n: int) -> np.ndarray:
+def brute_force_shapley(game: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
     """phi_i = sum over S not containing i of |S|!(n-|S|-1)!/n! (v(S+i) - v(S))."""
     phi = np.zeros(n)
     for i in range(n):

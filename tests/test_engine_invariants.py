@@ -150,14 +150,12 @@ def test_rule_credits_of_partitions_add_up(journeys: list[J], data: st.DataObjec
         .groupby(["model", "channel"])[["credited_conversions", "credited_value"]]
         .sum()
     )
-    for row in expected.itertuples():
-        got = (
-            summed.loc[(row.model, row.channel)]
-            if (row.model, row.channel) in summed.index
-            else None
-        )
-        got_value = 0.0 if got is None else got["credited_value"]
-        assert abs(got_value - row.credited_value) <= 1e-9 * max(1.0, row.credited_value)
+    summed_value = summed["credited_value"].to_dict()
+    for model, channel, value in expected[["model", "channel", "credited_value"]].itertuples(
+        index=False
+    ):
+        got_value = float(summed_value.get((model, channel), 0.0))
+        assert abs(got_value - float(value)) <= 1e-9 * max(1.0, float(value))
 
 
 def test_all_leaves_out_models_that_cannot_run_and_says_why() -> None:

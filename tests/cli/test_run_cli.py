@@ -95,7 +95,7 @@ def test_run_prints_channel_and_team_tables(data: Path, capsys: pytest.CaptureFi
 
 def test_model_options(data: Path) -> None:
     out = data / "credits.csv"
-    base = [
+    base: list[str | Path] = [
         "run",
         data / "touches.parquet",
         "--outcomes",

@@ -129,10 +129,12 @@ def test_unsorted_input_is_sorted_stably(frame: pd.DataFrame) -> None:
             strict=True,
         )
     )
+    expected_channels = expected[2]
+    assert isinstance(expected_channels, list)
     assert [by_id[i].tolist() for i in ["j0", "j1", "j2"]] == [
-        expected[2][0:3],
-        expected[2][3:4],
-        expected[2][4:6],
+        expected_channels[0:3],
+        expected_channels[3:4],
+        expected_channels[4:6],
     ]
     # Input rows (positions in the reversed table) of j0, in time order.
     j0 = list(loaded.journeys.journey_id).index("j0")
@@ -209,7 +211,7 @@ def test_csv_with_repeated_column_names(frame: pd.DataFrame, tmp_path: Path) -> 
 
 
 def test_nested_columns_are_refused(frame: pd.DataFrame) -> None:
-    nested = frame.assign(channel=[[c] for c in frame["channel"]])
+    nested = frame.assign(channel=pd.Series([[c] for c in frame["channel"]], index=frame.index))
     with pytest.raises(InputError, match="channel must hold text"):
         at.load(nested)
 

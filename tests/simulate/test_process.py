@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ def test_every_scenario_loads_without_rejects(name: str) -> None:
     assert sim.buyers - 10 <= len(sim.outcomes) <= sim.buyers
 
 
-def test_written_files_load_like_the_frames(tmp_path) -> None:
+def test_written_files_load_like_the_frames(tmp_path: Path) -> None:
     sim = simulate("last_touch_trap", journeys=800, seed=3)
     written = sim.write(tmp_path)
     assert sorted(p.name for p in written.values()) == [
