@@ -46,7 +46,7 @@ from attribution.compare import compare
 from attribution.simulate import scenario_names, simulate
 from benchmarks.harness import machine
 from benchmarks.ours import our_models
-from benchmarks.peers.catalog import PEERS
+from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
 from benchmarks.peers.runner import NOT_INSTALLED, JobOutcome, interpreter_has, run_peer
 
@@ -414,10 +414,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.scenarios) - set(names))
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(names)}")
-    args.peers = [p for p in str(args.peers).split(",") if p]
-    unknown = sorted(set(args.peers) - set(PEERS))
-    if unknown:
-        parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    args.peers = peer_names(parser, str(args.peers))
     return args
 
 

@@ -49,7 +49,7 @@ import attribution as at
 from attribution.io import Loaded
 from benchmarks.harness import dataset, machine, peak_memory_mb, timed
 from benchmarks.ours import our_model, our_models
-from benchmarks.peers.catalog import PEERS
+from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
 from benchmarks.peers.runner import NOT_INSTALLED, REPO, JobOutcome, interpreter_has, run_peer
 
@@ -415,10 +415,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.models = labels if args.models == "all" else str(args.models).split(",")
     if sorted(set(args.models) - set(labels)):
         parser.error(f"unknown model(s) in {args.models}; known: {', '.join(labels)}")
-    args.peers = [p for p in str(args.peers).split(",") if p]
-    unknown = sorted(set(args.peers) - set(PEERS))
-    if unknown:
-        parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    args.peers = peer_names(parser, str(args.peers))
     return args
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from types import ModuleType
 
 from benchmarks.peers import channel_attribution, mam1, mam2, mta_models
@@ -14,3 +15,12 @@ ADAPTERS: dict[str, ModuleType] = {
 
 #: Peer descriptions by name.
 PEERS: dict[str, PeerInfo] = {name: module.INFO for name, module in ADAPTERS.items()}
+
+
+def peer_names(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """The comma-separated peer names of a ``--peers`` option; unknown names exit with usage."""
+    names = [name for name in text.split(",") if name]
+    unknown = sorted(set(names) - set(PEERS))
+    if unknown:
+        parser.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    return names
