@@ -67,7 +67,7 @@ def channel_attribution() -> tuple[Callable[..., dict[str, pd.DataFrame]] | None
     """ChannelAttribution's ``markov_model``, or None and why it cannot be imported."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            from ChannelAttribution import markov_model  # type: ignore[import-untyped]
+            from ChannelAttribution import markov_model
     except ImportError as error:
         return None, f"cannot import ChannelAttribution: {error}"
     return markov_model, ""
