@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from attribution.errors import InputError, Problem
-from attribution.io.writers import output_format, write_table
+from attribution.io.writers import beside, output_format, write_table
 
 TRUTH_MODEL = "truth"
 SHARE_COLUMNS = ("channel", "model", "credited_value", "share")
@@ -165,15 +165,12 @@ class Comparison:
         """
         path = Path(path)
         suffix = output_format(path)
-        beside = {
-            name: path.with_name(f"{path.stem}.{name}{suffix}") for name in ("shares", "agreement")
-        }
         tables: list[tuple[pd.DataFrame, Path]] = []
         if self.errors is not None:
-            tables += [(self.errors, path), (self.shares, beside["shares"])]
+            tables += [(self.errors, path), (self.shares, beside(path, "shares", suffix))]
         else:
             tables.append((self.shares, path))
-        tables.append((self.agreement, beside["agreement"]))
+        tables.append((self.agreement, beside(path, "agreement", suffix)))
         for frame, target in tables:
             write_table(frame, target)
         return [target for _, target in tables]

@@ -118,10 +118,6 @@ class Reconciliation:
                     ("input", "journeys rejected", intake.rejected_journeys),
                     ("input", "value of rejected journeys (not credited)", intake.rejected_value),
                 ]
-            rows += [
-                ("rejected", reason, count)
-                for reason, count in sorted(intake.rejected_by_reason.items())
-            ]
             if intake.journeys_without_outcome:
                 rows.append(
                     (
@@ -132,6 +128,10 @@ class Reconciliation:
                 )
             if intake.rows_without_journeys:
                 rows.append(("input", "path rows with no journeys", intake.rows_without_journeys))
+            rows += [
+                ("rejected", reason, count)
+                for reason, count in sorted(intake.rejected_by_reason.items())
+            ]
         rows += [
             ("journeys", "touches kept", self.touches_valid),
             (

@@ -17,7 +17,8 @@ from functools import partial
 import attribution as at
 from attribution.io.sources import read_source
 from attribution.models.registry import RULE_MODELS
-from benchmarks.harness import dataset, machine, peak_memory_mb, run_child, timed
+from benchmarks.harness import dataset, machine, run_child, timed
+from benchmarks.memory import peak_memory_mb
 
 RULE_NAMES = [model.name for model in RULE_MODELS]
 

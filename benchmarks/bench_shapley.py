@@ -31,7 +31,6 @@ its interpreter.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -53,6 +52,7 @@ from attribution.journeys import Journeys
 from attribution.models.base import AttributionModel
 from attribution.models.shapley import Shapley
 from attribution.models.shapley_simplified import ShapleySimplified
+from benchmarks.memory import peak_memory_mb, reset_peak_memory
 from benchmarks.synthetic import generate
 
 PEERS = ("mam2", "mam1", "mta")
@@ -85,20 +85,8 @@ def machine() -> str:
     )
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1])
-    return -1
-
-
-def reset_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def peak_gb() -> float:
-    return _status_kb("VmHWM:") / 2**20
+    return peak_memory_mb() / 1024
 
 
 # ----------------------------------------------------------------------- 1. targets
@@ -116,7 +104,7 @@ def time_model(
     model.fit(journeys)
     model.credit(journeys)  # warm-up: numba cache loaded, pages touched
     fits, credits = [], []
-    reset_peak()
+    reset_peak_memory()
     for _ in range(repeat):
         model = make()
         start = time.perf_counter()

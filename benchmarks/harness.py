@@ -1,11 +1,10 @@
-"""Shared benchmark plumbing: cached datasets, medians of repeated timings, peak memory
-of a fresh process, and a description of the machine."""
+"""Shared benchmark plumbing: cached datasets, medians of repeated timings, fresh
+processes, and a description of the machine."""
 
 from __future__ import annotations
 
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,11 +37,6 @@ def timed(function: Callable[[], object], repeats: int) -> tuple[float, list[flo
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(module: str, *args: str) -> str:

@@ -10,6 +10,8 @@ over 12 channels, seed 7, cached as parquet in bench_data/). What each number is
 - **warm s**: median of ``--repeats`` calls of ``attribute(loaded, {model}, by=channel)``
   in this process, after one untimed call of every model (numba's cache loaded): the
   model's own cost once the data is encoded.
+- **warm MB**: the peak resident memory of this process during those calls above what it
+  held before them (the encoded journeys): the model's own working memory.
 - **load s**: median of ``attribute.load`` of the parquet files (read, validate, encode).
 - **fresh s**: median over ``--fresh-repeats`` new processes of their wall time, measured
   from outside: interpreter start, ``import attribution``, numba cache load, load of the
@@ -34,6 +36,7 @@ over 12 channels, seed 7, cached as parquet in bench_data/). What each number is
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import subprocess
@@ -47,7 +50,8 @@ import pandas as pd
 
 import attribution as at
 from attribution.io import Loaded
-from benchmarks.harness import dataset, machine, peak_memory_mb, timed
+from benchmarks.harness import dataset, machine, timed
+from benchmarks.memory import peak_memory_mb, reset_peak_memory, resident_memory_mb
 from benchmarks.ours import our_model, our_models
 from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
@@ -67,6 +71,7 @@ class OurRow:
     journeys: int
     model: str
     warm_s: float
+    warm_mb: float
     fresh_s: float
     fresh_mb: float
 
@@ -140,11 +145,16 @@ def fresh_run(touches: Path, outcomes: Path, label: str) -> tuple[float, float]:
     return seconds, float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
 
 
-def warm_seconds(loaded: Loaded, labels: tuple[str, ...], repeats: int) -> float:
-    """Median seconds of one ``attribute`` call of the models ``labels`` (warm cache)."""
+def warm_run(loaded: Loaded, labels: tuple[str, ...], repeats: int) -> tuple[float, float]:
+    """Median seconds of one ``attribute`` call of the models ``labels`` (warm cache), and
+    the peak MB of those calls above the memory held before them."""
     models = {label: our_model(label) for label in labels}
     at.attribute(loaded, models, by=("channel",))
-    return timed(lambda: at.attribute(loaded, models, by=("channel",)), repeats)[0]
+    gc.collect()
+    before = resident_memory_mb()
+    reset_peak_memory()
+    seconds = timed(lambda: at.attribute(loaded, models, by=("channel",)), repeats)[0]
+    return seconds, max(0.0, peak_memory_mb() - before)
 
 
 def peer_pythons(args: argparse.Namespace) -> dict[str, str]:
@@ -171,11 +181,11 @@ def measure(args: argparse.Namespace) -> SpeedResults:
         loaded = at.load(*frames)
         journeys = loaded.journeys
         labels = args.models
-        warm = {label: warm_seconds(loaded, (label,), args.repeats) for label in labels}
-        warm[ALL] = warm_seconds(loaded, tuple(labels), args.repeats)
+        warm = {label: warm_run(loaded, (label,), args.repeats) for label in labels}
+        warm[ALL] = warm_run(loaded, tuple(labels), args.repeats)
         for combo in {j.ours for name in args.peers for j in PEERS[name].jobs if j.ours}:
             if ", ".join(combo) not in warm:
-                warm[", ".join(combo)] = warm_seconds(loaded, combo, args.repeats)
+                warm[", ".join(combo)] = warm_run(loaded, combo, args.repeats)
 
         def load_parquet(t: Path = touches, o: Path = outcomes) -> Loaded:
             return at.load(t, o)
@@ -201,7 +211,7 @@ def measure(args: argparse.Namespace) -> SpeedResults:
                 OurRow(
                     n,
                     label,
-                    warm[label],
+                    *warm[label],
                     statistics.median(r[0] for r in runs),
                     max(r[1] for r in runs),
                 )
@@ -245,7 +255,7 @@ def measure(args: argparse.Namespace) -> SpeedResults:
                                 f"projected > limit {args.peer_timeout:g} s"
                             )
                     ours = ", ".join(job.ours)
-                    ours_s = size.load_memory_s + warm[ours] if ours else None
+                    ours_s = size.load_memory_s + warm[ours][0] if ours else None
                     results.peers.append(
                         PeerRow(
                             journeys=n,
@@ -314,17 +324,23 @@ def _our_table(results: SpeedResults, sizes: list[int]) -> list[str]:
             f"| {size.journeys:,} | {size.touches:,} | {size.channels} | {size.conversions:,.0f} "
             f"| {seconds_text(size.load_parquet_s)} | {seconds_text(size.load_memory_s)} |"
         )
-    lines += ["", "This engine, per model (warm s | fresh s | fresh peak MB):", ""]
+    lines += [
+        "",
+        "This engine, per model (warm s | warm MB above the encoded data | fresh s | fresh "
+        "process peak MB):",
+        "",
+    ]
     header = "| model | " + " | ".join(
-        f"{size_label(n)} warm s | {size_label(n)} fresh s | {size_label(n)} fresh MB"
+        f"{size_label(n)} warm s | {size_label(n)} warm MB | {size_label(n)} fresh s "
+        f"| {size_label(n)} fresh MB"
         for n in sizes
     )
-    lines += [header + " |", "|---|" + "---:|---:|---:|" * len(sizes)]
+    lines += [header + " |", "|---|" + "---:|---:|---:|---:|" * len(sizes)]
     ours = {(r.model, r.journeys): r for r in results.ours}
     for model in dict.fromkeys(r.model for r in results.ours):
         cells = [
-            f"{seconds_text(ours[(model, n)].warm_s)} | {seconds_text(ours[(model, n)].fresh_s)}"
-            f" | {ours[(model, n)].fresh_mb:,.0f}"
+            f"{seconds_text(ours[(model, n)].warm_s)} | {ours[(model, n)].warm_mb:,.0f} "
+            f"| {seconds_text(ours[(model, n)].fresh_s)} | {ours[(model, n)].fresh_mb:,.0f}"
             for n in sizes
         ]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")

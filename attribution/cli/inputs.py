@@ -13,6 +13,7 @@ from attribution.columns import ColumnMap
 from attribution.errors import InputError, Problem
 from attribution.io import DEFAULT_SEPARATOR, Loaded, load
 from attribution.io.validation import ON_INVALID
+from attribution.io.writers import beside
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +142,5 @@ def rejects_path(args: argparse.Namespace) -> Path:
         return Path(args.rejects)
     out = getattr(args, "out", None)
     if out:
-        out_path = Path(out)
-        return out_path.with_name(out_path.stem + ".rejects.csv")
+        return beside(out, "rejects", ".csv")
     return Path("attribution_rejects.csv")

@@ -1,8 +1,9 @@
 """Entry point of the ``attribution`` command.
 
-Exit status: 0 on success, 2 on bad input or options (the message on stderr, no
-traceback), 1 when a conserving model's credits do not reconcile, 3 on an internal error
-(a bug; ``ATTRIBUTION_DEBUG=1`` shows its traceback).
+Exit status: 0 on success; 2 on bad input or options, including an input or size too
+large for this machine's memory (the message on stderr, no traceback); 1 when a
+conserving model's credits do not reconcile; 3 on an internal error (a bug;
+``ATTRIBUTION_DEBUG=1`` shows its traceback).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (InputError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print(
+            "error: out of memory: the input (or the requested size) is too large for this "
+            "machine's memory; split it, group channels, or lower the model order",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except Exception as error:
         if os.environ.get(DEBUG_VARIABLE):

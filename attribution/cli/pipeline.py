@@ -47,9 +47,12 @@ def credit(
     by: Sequence[str],
     touch_credits: bool = False,
     also_by: Sequence[Sequence[str]] = (),
+    required: Sequence[str] = (),
 ) -> AttributionResult:
-    """Load the input and run the chosen models (notes on models left out are in the
-    result's reconciliation)."""
+    """Load the input and run the chosen models. With ``--models all``, a model that
+    cannot run on this data is left out with a note in the reconciliation, unless the
+    user asked for it in particular (gave its options, or it is in ``required``): then
+    the reason is an error."""
     parameters = model_parameters(args)
     progress.start("reading input")
     loaded = load_from_args(args)
@@ -66,8 +69,20 @@ def credit(
         parameters=parameters,
         progress=progress.start,
     )
-    for name in sorted(set(parameters) - set(result.models)):
-        print(f"note: options for {name} ignored: it did not run", file=sys.stderr)
+    for name in sorted((set(parameters) | set(required)) - set(result.models)):
+        reasons = [
+            note.split(" left out: ", 1)[1]
+            for note in result.reconciliation.notes
+            if note.startswith(f"{name} left out: ")
+        ]
+        if not reasons and name not in required:
+            print(f"note: options for {name} ignored: it is not among --models", file=sys.stderr)
+            continue
+        asked = "its options were given" if name in parameters else "its output was asked for"
+        raise ValueError(
+            f"{name} cannot run on this input although {asked}: "
+            + (reasons[0] if reasons else "it is not among --models")
+        )
     return result
 
 

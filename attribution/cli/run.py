@@ -9,7 +9,7 @@ from attribution.cli.display import credit_report
 from attribution.cli.inputs import add_input_arguments
 from attribution.cli.pipeline import add_model_selection, credit, exit_status, requested_models
 from attribution.cli.progress import Progress
-from attribution.io.writers import output_format, write_table
+from attribution.io.writers import beside, output_format, write_table
 from attribution.models.markov import Markov, check_transitions_path, write_transitions
 from attribution.rollup import check_dimensions
 
@@ -28,7 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="roll-up dimensions, comma-separated: channel, team, campaign, touch_type "
         "(default channel,team)",
     )
-    parser.add_argument("--out", metavar="FILE", help="write the roll-up (.parquet, .csv, .json)")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the roll-up by all --by dimensions (.parquet, .csv, .json); with several "
+        "dimensions, the roll-up by each one alone goes to <stem>.<dimension><ext> beside it",
+    )
     parser.add_argument(
         "--touch-credits", metavar="FILE", help="also write the credit of every touch"
     )
@@ -68,23 +73,31 @@ def run(args: argparse.Namespace) -> int:
             progress,
             by=by,
             touch_credits=bool(args.touch_credits),
-            also_by=[] if args.out else [(d,) for d in by],
+            also_by=[(d,) for d in by] if len(by) > 1 else [],
+            required=["markov"] if args.transitions else [],
         )
         progress.start("writing output")
+        written = []
         if args.out:
             write_table(result.credits, args.out)
+            for dimension in by if len(by) > 1 else ():
+                written.append(beside(args.out, dimension))
+                write_table(result.rollups[(dimension,)], written[-1])
         if args.touch_credits:
             assert result.touch_credits is not None
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
         markov = [m for m in result.models.values() if isinstance(m, Markov)]
-        if args.transitions and markov:
+        if args.transitions:
             write_transitions(markov[0], args.transitions)
-        elif args.transitions:
-            print("note: markov did not run, so no transitions were written", file=sys.stderr)
     if not args.out:
         print(credit_report(result.rollups, by))
+    elif written and not args.quiet:
+        print(
+            f"wrote {args.out} and, by one dimension each, {', '.join(map(str, written))}",
+            file=sys.stderr,
+        )
     if not args.quiet:
         print(result.reconciliation.to_text(), file=sys.stderr)
     return exit_status(result.reconciliation)

@@ -6,6 +6,7 @@ import argparse
 
 from attribution.cli.inputs import add_input_arguments, load_from_args
 from attribution.cli.pipeline import write_rejects
+from attribution.cli.progress import Progress
 from attribution.engine import reconcile
 
 
@@ -24,7 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def validate(args: argparse.Namespace) -> int:
-    loaded = load_from_args(args)
-    write_rejects(loaded, args)
-    print(reconcile(loaded, lookback_days=args.lookback).to_text())
+    with Progress(total=2, quiet=args.quiet) as progress:
+        progress.start("reading input")
+        loaded = load_from_args(args)
+        write_rejects(loaded, args)
+        progress.start("reconciling")
+        reconciliation = reconcile(loaded, lookback_days=args.lookback)
+    print(reconciliation.to_text())
     return 0

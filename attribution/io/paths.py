@@ -53,7 +53,7 @@ def load_paths(
         raise InputError(
             Problem(
                 f"paths input is missing required column(s) {', '.join(repr(m) for m in missing)}; "
-                f"it has {', '.join(repr(c) for c in table.column_names)}",
+                f"it has {source.columns_present()}",
                 source=source.label,
             )
         )
@@ -88,7 +88,8 @@ def load_paths(
     nulls = _count(table, columns.total_null, issues)
     value_name = columns.total_conversion_value
     if value_name in table.column_names:
-        value = _count(table, value_name, issues)
+        # A row without conversions has no value to give: an empty cell there means 0.
+        value = _count(table, value_name, issues, null_allowed=conversions == 0)
         issues.flag(
             (conversions == 0) & (value > 0),
             value_name,
@@ -127,9 +128,14 @@ def load_paths(
     )
 
 
-def _count(table: pa.Table, name: str, issues: RowIssues) -> np.ndarray:
+def _count(
+    table: pa.Table, name: str, issues: RowIssues, null_allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """A count column as floats; null (where not allowed), unparseable or negative cells
+    are flagged. Allowed nulls read as 0."""
     parsed = parse_numbers(combined(table[name]))
-    issues.flag(parsed.null, name, f"{name} is null", show="none")
+    null = parsed.null if null_allowed is None else parsed.null & ~null_allowed
+    issues.flag(null, name, f"{name} is null", show="none")
     issues.flag(parsed.invalid, name, f"{name} {parsed.problem}")
     issues.flag(parsed.values < 0, name, f"{name} is negative")
     return np.where(parsed.null | parsed.invalid, 0.0, parsed.values)

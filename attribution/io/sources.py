@@ -41,6 +41,13 @@ class SourceTable:
     files: tuple[str, ...]
     file_starts: np.ndarray
     in_memory: bool
+    #: Every column of the source, also those not read (for messages about missing ones).
+    available: tuple[str, ...] = ()
+
+    def columns_present(self) -> str:
+        """The source's column names, quoted, for an error message."""
+        names = self.available or tuple(self.table.column_names)
+        return ", ".join(repr(name) for name in names) or "no columns"
 
     def locate(self, row: int) -> str:
         """Human-readable origin of one row, e.g. ``touches.parquet row 12``."""
@@ -91,9 +98,9 @@ def read_source(
         return _read_folder(path, what, columns, dictionary_columns)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        table = _read_parquet_file(path, columns, dictionary_columns)
+        table, available = _read_parquet_file(path, columns, dictionary_columns)
     elif suffix in CSV_SUFFIXES:
-        table = _read_csv(path, columns)
+        table, available = _read_csv(path, columns)
     else:
         raise InputError(
             Problem(
@@ -102,13 +109,14 @@ def read_source(
                 source=str(path),
             )
         )
-    return SourceTable(table, str(path), (str(path),), np.array([0], np.int64), False)
+    return SourceTable(table, str(path), (str(path),), np.array([0], np.int64), False, available)
 
 
 def _from_memory(table: pa.Table, label: str, columns: Sequence[str] | None) -> SourceTable:
+    available = tuple(table.column_names)
     if columns is not None:
         table = table.select([c for c in columns if c in table.column_names])
-    return SourceTable(table, label, (label,), np.array([0], np.int64), True)
+    return SourceTable(table, label, (label,), np.array([0], np.int64), True, available)
 
 
 def _dataframe_to_arrow(frame: pd.DataFrame, what: str) -> pa.Table:
@@ -142,7 +150,8 @@ def _dataframe_to_arrow(frame: pd.DataFrame, what: str) -> pa.Table:
 
 def _read_parquet_file(
     path: Path, columns: Sequence[str] | None, dictionary_columns: Sequence[str]
-) -> pa.Table:
+) -> tuple[pa.Table, tuple[str, ...]]:
+    """The columns asked for that exist, and the names of all columns of the file."""
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as error:
@@ -151,7 +160,8 @@ def _read_parquet_file(
         ) from None
     names = schema.names if columns is None else [c for c in columns if c in schema.names]
     dictionary = [c for c in dictionary_columns if c in names and _is_string(schema.field(c).type)]
-    return pq.read_table(path, columns=names, read_dictionary=dictionary or None)
+    table = pq.read_table(path, columns=names, read_dictionary=dictionary or None)
+    return table, tuple(schema.names)
 
 
 def _is_string(arrow_type: pa.DataType) -> bool:
@@ -169,10 +179,13 @@ def _read_folder(
     if not files:
         raise InputError(Problem(f"folder holds no parquet files for the {what}", source=str(path)))
     tables: list[pa.Table] = []
+    available: tuple[str, ...] = ()
     for name in files:
         file_path = Path(name)
-        table = _read_parquet_file(file_path, columns, dictionary_columns)
-        for key, value in _hive_partition_values(file_path, path).items():
+        table, in_file = _read_parquet_file(file_path, columns, dictionary_columns)
+        partition = _hive_partition_values(file_path, path)
+        available = available or tuple(dict.fromkeys([*in_file, *partition]))
+        for key, value in partition.items():
             if key not in table.column_names and (columns is None or key in columns):
                 table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
         tables.append(table)
@@ -189,7 +202,7 @@ def _read_folder(
             )
         ) from None
     starts = np.cumsum([0] + [t.num_rows for t in tables[:-1]]).astype(np.int64)
-    return SourceTable(combined, str(path), tuple(files), starts, False)
+    return SourceTable(combined, str(path), tuple(files), starts, False, available)
 
 
 def _undictionary(table: pa.Table) -> pa.Table:
@@ -248,7 +261,8 @@ def _header_line(path: Path) -> str:
         raise InputError(Problem(f"CSV is not UTF-8 text ({error})", source=str(path))) from None
 
 
-def _read_csv(path: Path, columns: Sequence[str] | None) -> pa.Table:
+def _read_csv(path: Path, columns: Sequence[str] | None) -> tuple[pa.Table, tuple[str, ...]]:
+    """The columns asked for that exist (as text), and the names of all columns."""
     delimiter = sniff_delimiter(path)
     header = next(csv.reader([_header_line(path)], delimiter=delimiter), [])
     repeated = sorted({name for name in header if header.count(name) > 1})
@@ -258,7 +272,7 @@ def _read_csv(path: Path, columns: Sequence[str] | None) -> pa.Table:
         )
     include = None if columns is None else [c for c in columns if c in header]
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
@@ -271,3 +285,4 @@ def _read_csv(path: Path, columns: Sequence[str] | None) -> pa.Table:
         )
     except pa.ArrowInvalid as error:
         raise InputError(Problem(f"CSV cannot be parsed ({error})", source=str(path))) from None
+    return table, tuple(header)

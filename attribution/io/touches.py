@@ -86,8 +86,8 @@ def load_touches(
     """
     check_on_invalid(on_invalid)
     columns = columns or ColumnMap()
-    separate = outcomes is not None
-    roles = REQUIRED_TOUCH_ROLES + OPTIONAL_TOUCH_ROLES + (() if separate else OUTCOME_ROLES)
+    touch_roles = REQUIRED_TOUCH_ROLES + OPTIONAL_TOUCH_ROLES
+    roles = touch_roles + OUTCOME_ROLES
     source = read_source(
         touches,
         what="touches",
@@ -97,7 +97,7 @@ def load_touches(
     table = source.table
     _require_rows(source, "touches")
     _require_columns(source, "touches", [columns.name(r) for r in REQUIRED_TOUCH_ROLES])
-    _require_renamed(source, "touches", columns, roles)
+    _require_renamed(source, "touches", columns, touch_roles if outcomes is not None else roles)
 
     outcome_source: SourceTable | None = None
     outcome_ids: pa.Array | None = None
@@ -108,7 +108,14 @@ def load_touches(
         )
         _require_rows(outcome_source, "outcomes")
         _require_columns(outcome_source, "outcomes", [columns.journey_id])
-        _require_renamed(outcome_source, "outcomes", columns, OUTCOME_ROLES)
+        on_touches = set(table.column_names)
+        _require_renamed(
+            outcome_source,
+            "outcomes",
+            columns,
+            [r for r in OUTCOME_ROLES if columns.name(r) not in on_touches],
+        )
+        _refuse_outcomes_in_both(source, outcome_source, columns)
         outcome_ids = combined(outcome_source.table[columns.journey_id])
     ids, outcome_ids = _common_id_type(combined(table[columns.journey_id]), outcome_ids)
 
@@ -125,14 +132,22 @@ def load_touches(
     outcome_issues: RowIssues | None = None
     outcome_code: np.ndarray | None = None
     if outcome_source is None:
-        result = _outcomes_from_touches(table, columns, issues, journey_code, n_journeys)
+        result = _Outcomes(n_journeys)
     else:
         assert outcome_ids is not None
         outcome_issues = RowIssues(outcome_source, "outcomes", journey_ids=outcome_ids)
         outcome_code, result = _outcomes_from_table(
             outcome_source, outcome_ids, columns, unique_ids, outcome_issues
         )
-    _check_values(result, issues, journey_code, outcome_issues, outcome_code)
+    # Outcome columns on the touches (all of them, or those the outcomes table lacks).
+    _outcomes_from_touches(table, columns, issues, journey_code, result)
+    _derive_converted(result, columns, source_label=(outcome_source or source).label)
+    value_on_touches = outcome_issues is None or columns.value in table.column_names
+    _check_values(
+        result,
+        columns.value,
+        (issues, journey_code) if value_on_touches else (outcome_issues, outcome_code),
+    )
     bad_journey = _reject_whole_journeys(
         issues, journey_code, n_journeys, outcome_issues, outcome_code
     )
@@ -188,10 +203,10 @@ def _require_rows(source: SourceTable, what: str) -> None:
 def _require_columns(source: SourceTable, what: str, names: list[str]) -> None:
     missing = ", ".join(repr(n) for n in names if n not in source.table.column_names)
     if missing:
-        present = ", ".join(repr(c) for c in source.table.column_names) or "no columns"
         raise InputError(
             Problem(
-                f"{what} input is missing required column(s) {missing}; it has {present} "
+                f"{what} input is missing required column(s) {missing}; "
+                f"it has {source.columns_present()} "
                 "(map other names with --column ROLE=NAME)",
                 source=source.label,
             )
@@ -208,9 +223,31 @@ def _require_renamed(
     missing = [r for r in renamed if columns.name(r) not in source.table.column_names]
     if missing:
         named = ", ".join(f"{columns.name(r)!r} (for {r})" for r in missing)
-        present = ", ".join(repr(c) for c in source.table.column_names)
         raise InputError(
-            Problem(f"{what} input has no column {named}; it has {present}", source=source.label)
+            Problem(
+                f"{what} input has no column {named}; it has {source.columns_present()}",
+                source=source.label,
+            )
+        )
+
+
+def _refuse_outcomes_in_both(
+    touches: SourceTable, outcomes: SourceTable, columns: ColumnMap
+) -> None:
+    """Each outcome column comes from one table: the same column in both would leave one
+    of them silently unused."""
+    names = [columns.name(r) for r in OUTCOME_ROLES]
+    both = [
+        n for n in names if n in touches.table.column_names and n in outcomes.table.column_names
+    ]
+    if both:
+        raise InputError(
+            Problem(
+                f"outcome column(s) {', '.join(map(repr, both))} are in both the touches and "
+                f"the outcomes ({outcomes.label}): each outcome is read from one table; drop "
+                "them from one of the two",
+                source=touches.label,
+            )
         )
 
 
@@ -316,10 +353,11 @@ def _outcomes_from_touches(
     columns: ColumnMap,
     issues: RowIssues,
     journey_code: np.ndarray,
-    n_journeys: int,
-) -> _Outcomes:
-    """Outcome columns of the touch table: non-null values must agree within a journey."""
-    result = _Outcomes(n_journeys)
+    result: _Outcomes,
+) -> None:
+    """Outcome columns of the touch table, into ``result``: non-null values must agree
+    within a journey."""
+    n_journeys = len(result.converted)
     usable = journey_code >= 0
     for role in OUTCOME_ROLES:
         name = columns.name(role)
@@ -340,8 +378,6 @@ def _outcomes_from_touches(
                 show="journey",
             )
         _store(result, role, values, seen)
-    _derive_converted(result, columns, source_label=issues.source.label)
-    return result
 
 
 def _parse_outcome(role: str, array: pa.Array) -> Parsed:
@@ -415,33 +451,32 @@ def _outcomes_from_table(
         values[code[present]] = parsed.values[present]
         seen[code[present]] = True
         _store(result, role, values, seen)
-    _derive_converted(result, columns, source_label=source.label)
     found = np.zeros(n_journeys, bool)
-    found[code[(code >= 0) & ~duplicated]] = True
+    found[code[code >= 0]] = True
     result.without_outcome = int((~found).sum())
     return code, result
 
 
 def _check_values(
     result: _Outcomes,
-    issues: RowIssues,
-    journey_code: np.ndarray,
-    outcome_issues: RowIssues | None,
-    outcome_code: np.ndarray | None,
+    column: str,
+    rows: tuple[RowIssues | None, np.ndarray | None],
 ) -> None:
-    """Values must be >= 0, and present for converted journeys when a value column exists."""
+    """Values must be >= 0, and present for converted journeys when a value column exists;
+    ``rows``: the issues and journey codes of the table holding the value column."""
+    table, code = rows
+    assert table is not None and code is not None
     negative = result.has_value & (result.value < 0)
     missing = (result.converted == 1) & ~result.has_value if result.value_given else None
-    table, code = (
-        (issues, journey_code) if outcome_issues is None else (outcome_issues, outcome_code)
-    )
-    assert code is not None
     usable = code >= 0
     at = np.maximum(code, 0)
-    table.flag(usable & negative[at], None, "value is negative", show="journey")
+    table.flag(usable & negative[at], column, "value is negative", show="journey")
     if missing is not None:
         table.flag(
-            usable & missing[at], None, "value is missing for a converted journey", show="journey"
+            usable & missing[at],
+            column,
+            "value is missing for a converted journey",
+            show="journey",
         )
 
 

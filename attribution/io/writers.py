@@ -37,6 +37,12 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return escaped
 
 
+def beside(path: str | Path, name: str, suffix: str | None = None) -> Path:
+    """``<stem>.<name><suffix>`` in the folder of ``path`` (``suffix`` defaults to its own)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.{name}{path.suffix if suffix is None else suffix}")
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` in the format of ``path``'s extension."""
     suffix = output_format(path)
@@ -47,4 +53,4 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     elif suffix == ".csv":
         escape_formulas(frame).to_csv(path, index=False)
     else:
-        frame.to_json(path, orient="records", indent=1, date_format="iso")
+        frame.to_json(path, orient="records", indent=1, date_format="iso", double_precision=15)

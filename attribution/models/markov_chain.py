@@ -87,9 +87,9 @@ def state_limit_message(n_states: int, max_states: int, order: int, n_channels: 
     lower = f"use a lower order (--markov-order {order - 1}), " if order > 1 else ""
     return (
         f"the order-{order} Markov chain of {n_channels} channels has {n_states:,} states, "
-        f"more than the limit of {max_states:,} (max_states); {lower}group channels into "
-        "fewer (e.g. map them to broader channel groups before attributing), or raise "
-        "max_states (--markov-max-states)"
+        f"more than the limit of {max_states:,} (--markov-max-states; max_states in "
+        f"Python); {lower}group channels into fewer (e.g. map them to broader channel "
+        "groups before attributing), or raise the limit"
     )
 
 

@@ -30,11 +30,9 @@ banners and timers, some from C code). Events are JSON lines, flushed as they ha
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -45,25 +43,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
+from benchmarks.memory import peak_memory_mb, reset_peak_memory
 from benchmarks.peers.catalog import ADAPTERS
 from benchmarks.peers.common import quiet
-
-
-def reset_peak_memory() -> None:
-    """Restart the kernel's peak-RSS counter of this process (Linux; a no-op elsewhere)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory since the last reset (Linux), else since the process began."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def describe(error: BaseException) -> str:

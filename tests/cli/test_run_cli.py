@@ -74,6 +74,31 @@ def test_run_writes_every_format(data: Path) -> None:
         assert totals["influenced"] == pytest.approx(1000 * 3 + 250 * 2 + 500)
 
 
+def test_run_writes_the_roll_up_by_each_dimension_beside_out(data: Path) -> None:
+    out = data / "credits.csv"
+    code = run(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--models",
+        "influenced,first_touch",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert code == 0
+    teams = pd.read_csv(data / "credits.team.csv").set_index(["model", "team"])
+    # Influenced counts a team once per journey it touched: marketing touched the
+    # journeys worth 1000 and 250, so not the sum over its channels (1000 * 2 + 250).
+    assert teams.loc[("influenced", "marketing"), "credited_value"] == 1250
+    assert teams.loc[("influenced", "sdr"), "credited_value"] == 1000
+    assert teams.loc[("first_touch", "marketing"), "credited_value"] == 1250
+    channels = pd.read_csv(data / "credits.channel.csv").set_index(["model", "channel"])
+    assert list(channels.columns) == ["credited_conversions", "credited_value", "share"]
+    assert channels.loc[("influenced", "webinar"), "credited_value"] == 1250
+
+
 def test_run_prints_channel_and_team_tables(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run(
         "run",
@@ -363,6 +388,17 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, termin
     assert ("0/2" in stream.getvalue()) == terminal
 
 
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_run_and_validate_show_progress_on_a_terminal(
+    data: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    stream = _Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    assert run(command, data / "touches.parquet", "--outcomes", data / "outcomes.parquet") == 0
+    assert "0/" in stream.getvalue()  # the bar was drawn
+
+
 def test_nothing_credited_is_said_plainly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -402,6 +438,19 @@ def test_internal_errors_exit_3_without_traceback(
     err = capsys.readouterr().err
     assert code == 3
     assert "internal error" in err and "RuntimeError: boom" in err and "Traceback" not in err
+
+
+def test_running_out_of_memory_exits_2_with_advice(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr("attribution.cli.pipeline.attribute", too_big)
+    code = run("run", data / "touches.parquet", "--outcomes", data / "outcomes.parquet")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "out of memory" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,15 @@ def test_semicolon_delimiter_and_custom_separator(tmp_path: Path) -> None:
     assert loaded.journeys.total_value == 1  # one per conversion without a value column
 
 
+def test_empty_value_reads_as_0_only_where_nothing_converted(tmp_path: Path) -> None:
+    text = "path;total_conversions;total_null;total_conversion_value\na > b;3;1;30\nc > a;0;5;\n"
+    loaded = at.load(write(tmp_path, text), paths=True)
+    assert loaded.journeys.total_value == 30 and loaded.journeys.n_journeys == 3
+    text = "path;total_conversions;total_null;total_conversion_value\na > b;3;1;\n"
+    with pytest.raises(InputError, match="total_conversion_value is null"):
+        at.load(write(tmp_path, text), paths=True)
+
+
 def test_invalid_path_rows(tmp_path: Path) -> None:
     path = write(tmp_path, "path,total_conversions,total_null\na > > b,1,0\nb,-1,0\nc,x,1\n")
     with pytest.raises(InputError) as caught:

@@ -11,6 +11,7 @@ import pytest
 
 import attribution as at
 from attribution.errors import InputError
+from attribution.kernels.segments import NO_TIME
 from tests.builders import J, touches_frame
 
 JOURNEYS = [
@@ -154,6 +155,25 @@ def test_outcomes_with_other_id_type(frame: pd.DataFrame) -> None:
         }
     )
     assert at.load(touches, outcomes).journeys.total_value == 1250
+
+
+def test_outcome_columns_are_read_from_whichever_table_has_them() -> None:
+    frame = touches_frame(
+        [
+            J(["a", "b", "c"], value=9, milestones={"lead_created_at": 1, "converted_at": 2}),
+            J(["b"], converted=False),
+        ]
+    )
+    touches = frame.drop(columns=["converted", "value"])  # milestones stay on the touches
+    outcomes = frame.groupby("journey_id", as_index=False)[["converted", "value"]].first()
+    separate = at.load(touches, outcomes).journeys
+    together = at.load(frame).journeys
+    assert separate.total_value == together.total_value == 9
+    for role in ("lead_created_at", "converted_at"):
+        assert getattr(together, role)[0] != NO_TIME
+        np.testing.assert_array_equal(getattr(separate, role), getattr(together, role))
+    with pytest.raises(InputError, match="'value' are in both the touches and the outcomes"):
+        at.load(touches.assign(value=1.0), outcomes)
 
 
 def test_journeys_without_outcome_rows_did_not_convert(frame: pd.DataFrame) -> None:

@@ -29,10 +29,25 @@ def error_of(frame: pd.DataFrame, tmp_path: Path, **options: object) -> str:
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
-    message = error_of(good().drop(columns=["channel"]), tmp_path)
+    message = error_of(good().rename(columns={"channel": "source"}), tmp_path)
     assert "touches.csv" in message
     assert "missing required column(s) 'channel'" in message
-    assert "'timestamp'" in message  # it lists the columns it has
+    # It lists every column the file has, also those the engine does not read.
+    assert "it has 'journey_id', 'timestamp', 'source'" in message
+
+
+@pytest.mark.parametrize("suffix", [".parquet", "folder"])
+def test_missing_column_lists_every_column_of_parquet(tmp_path: Path, suffix: str) -> None:
+    frame = good().rename(columns={"timestamp": "ts"})
+    if suffix == "folder":
+        (tmp_path / "in").mkdir()
+        frame.to_parquet(tmp_path / "in" / "part-0.parquet")
+        path = tmp_path / "in"
+    else:
+        path = tmp_path / "touches.parquet"
+        frame.to_parquet(path)
+    with pytest.raises(InputError, match="it has 'journey_id', 'ts', 'channel'"):
+        at.load(path)
 
 
 def test_configured_column_names(tmp_path: Path) -> None:
@@ -100,6 +115,9 @@ def test_duplicate_outcome_rows(tmp_path: Path) -> None:
     outcomes = pd.DataFrame({"journey_id": ["j0", "j0", "j1", "j2"], "converted": [1, 1, 0, 1]})
     with pytest.raises(InputError, match="more than one outcome row"):
         at.load(touches, outcomes)
+    skipped = at.load(touches, outcomes, on_invalid="skip")
+    assert skipped.intake.rejected_journeys == 1  # j0, with both of its outcome rows
+    assert skipped.intake.journeys_without_outcome == 0  # j0 has rows, if too many
 
 
 def test_empty_input(tmp_path: Path) -> None:

@@ -719,3 +719,15 @@ def test_cli_transitions_and_options(tmp_path: Path, capsys: pytest.CaptureFixtu
     )  # fmt: skip
     assert code == 2
     assert "has 7 states, more than the limit of 3" in capsys.readouterr().err
+    # With every model, markov is left out only if the user did not ask for it in
+    # particular: its options, or its transitions, make its failure an error.
+    too_small = ["--markov-order", "2", "--markov-max-states", "3", "--quiet"]
+    assert main(["run", str(source), *too_small]) == 2
+    assert "markov cannot run on this input although its options were given" in (
+        capsys.readouterr().err
+    )
+    code = main(["run", str(source), "--transitions", str(graph), "--quiet"])
+    assert code == 0  # markov runs with the default limit
+    graph.unlink()
+    assert main(["run", str(source), "--models", "linear", "--half-life", "3", "--quiet"]) == 0
+    assert "options for time_decay ignored" in capsys.readouterr().err
