@@ -301,21 +301,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "so a smoke run never replaces the recorded results",
     )
     parser.add_argument("--journeys", type=int, default=1_000_000, help="rules/markov/shapley")
-    parser.add_argument("--speed-sizes", default="10000,100000,1000000")
+    parser.add_argument(
+        "--speed-sizes", default="10000,100000,1000000", help="journeys per speed run"
+    )
     parser.add_argument("--speed-models", default="all", help="this engine's models in speed")
-    parser.add_argument("--accuracy-journeys", type=int, default=20_000)
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--scenarios", default="all")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--fresh-repeats", type=int, default=3)
-    parser.add_argument("--peers", default=",".join(PEERS))
-    parser.add_argument("--peer-python", default=sys.executable)
-    parser.add_argument("--mam1-python", default=sys.executable)
+    parser.add_argument(
+        "--accuracy-journeys", type=int, default=20_000, help="simulated buyers per dataset"
+    )
+    parser.add_argument("--seeds", default="1,2,3", help="accuracy: seeds per scenario")
+    parser.add_argument("--scenarios", default="all", help="accuracy: simulator scenarios")
+    parser.add_argument("--repeats", type=int, default=5, help="warm runs per median")
+    parser.add_argument(
+        "--fresh-repeats", type=int, default=3, help="fresh processes per median (speed)"
+    )
+    parser.add_argument("--peers", default=",".join(PEERS), help="peer libraries to run")
+    parser.add_argument(
+        "--peer-python", default=sys.executable, help="interpreter with the peers installed"
+    )
+    parser.add_argument(
+        "--mam1-python", default=sys.executable, help="interpreter of MAM 1.x (pandas < 3)"
+    )
     parser.add_argument("--peer-timeout", type=float, default=120.0, help="speed, per step")
-    parser.add_argument("--accuracy-peer-timeout", type=float, default=60.0)
-    parser.add_argument("--shapley-peer-journeys", type=int, default=20_000)
-    parser.add_argument("--shapley-peer-timeout", type=float, default=60.0)
-    parser.add_argument("--script-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--accuracy-peer-timeout", type=float, default=60.0, help="seconds per peer job"
+    )
+    parser.add_argument(
+        "--shapley-peer-journeys", type=int, default=20_000, help="journeys of the Shapley peers"
+    )
+    parser.add_argument(
+        "--shapley-peer-timeout", type=float, default=60.0, help="seconds per Shapley peer run"
+    )
+    parser.add_argument(
+        "--script-timeout", type=float, default=1800.0, help="seconds per benchmark script"
+    )
     parser.add_argument("--skip", default="", help=f"sections to leave out: {','.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--json", type=Path, help="also write speed and accuracy as JSON")

@@ -113,6 +113,14 @@ MODEL_OPTIONS: list[ModelOption] = [
         metavar="REL",
     ),
     ModelOption(
+        "--shapley-max-permutations",
+        "shapley sampling: at most this many permutations per channel set, whether or not "
+        "the tolerance is met (default 4096)",
+        {"shapley": "max_permutations"},
+        type=int,
+        metavar="N",
+    ),
+    ModelOption(
         "--seed",
         "random seed of sampled estimates (shapley above the exact limit; default 0)",
         {"shapley": "seed"},

@@ -11,6 +11,7 @@ from attribution.cli.pipeline import add_model_selection, credit, exit_status, r
 from attribution.cli.progress import Progress
 from attribution.io.writers import beside, output_format, write_table
 from attribution.models.markov import Markov, check_transitions_path, write_transitions
+from attribution.models.shapley_simplified import ShapleyOrdered
 from attribution.rollup import check_dimensions
 
 
@@ -46,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also write the markov model's transitions: a table (.parquet, .csv, .json) "
         "or a networkx DiGraph with probabilities and counts on the edges (.graphml)",
     )
+    parser.add_argument(
+        "--positions",
+        metavar="FILE",
+        help="also write shapley_ordered's credit by channel and touch position "
+        "(.parquet, .csv, .json)",
+    )
     add_model_selection(parser)
     parser.set_defaults(handler=run)
 
@@ -56,16 +63,20 @@ def _dimensions(text: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     by = _dimensions(args.by)
-    for path in (args.out, args.touch_credits, args.reconciliation):
+    for path in (args.out, args.touch_credits, args.reconciliation, args.positions):
         if path:
             output_format(path)
     if args.transitions:
         check_transitions_path(args.transitions)
-        names = requested_models(args)
-        if names is not None and "markov" not in names:
+    names = requested_models(args)
+    for option, path, model in (
+        ("--transitions", args.transitions, "markov"),
+        ("--positions", args.positions, "shapley_ordered"),
+    ):
+        if path and names is not None and model not in names:
             raise ValueError(
-                "--transitions writes the transitions of the markov model, which is not "
-                "among --models; add markov to --models"
+                f"{option} writes output of the {model} model, which is not among --models; "
+                f"add {model} to --models"
             )
     with Progress(total=3, quiet=args.quiet) as progress:
         result = credit(
@@ -74,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
             by=by,
             touch_credits=bool(args.touch_credits),
             also_by=[(d,) for d in by] if len(by) > 1 else [],
-            required=["markov"] if args.transitions else [],
+            required=[
+                m
+                for m, p in (("markov", args.transitions), ("shapley_ordered", args.positions))
+                if p
+            ],
         )
         progress.start("writing output")
         written = []
@@ -91,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         markov = [m for m in result.models.values() if isinstance(m, Markov)]
         if args.transitions:
             write_transitions(markov[0], args.transitions)
+        ordered = [m for m in result.models.values() if isinstance(m, ShapleyOrdered)]
+        if args.positions:
+            write_table(ordered[0].position_table(), args.positions)
     if not args.out:
         print(credit_report(result.rollups, by))
     elif written and not args.quiet:

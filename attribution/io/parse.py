@@ -140,7 +140,9 @@ def parse_numbers(array: pa.Array) -> Parsed:
         per_value = pd.to_numeric(texts.str.strip(), errors="coerce").to_numpy(dtype=float)
         values = _per_row(codes, per_value, np.nan)
         invalid = (codes >= 0) & ~np.isfinite(values)
-        return Parsed(values, nulls, invalid, "is not a finite number")
+        return Parsed(
+            values, nulls, invalid, "is not a finite number (text must be a plain decimal: 1000.5)"
+        )
     return Parsed(np.full(len(array), np.nan), nulls, ~nulls, f"must be numeric, not {kind}")
 
 

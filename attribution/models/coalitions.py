@@ -19,6 +19,7 @@ import numpy as np
 from attribution.journeys import Journeys
 from attribution.kernels.shapley import MAX_MASK_CHANNELS, coalition_groups, journey_masks
 from attribution.models.base import ModelNotApplicable
+from attribution.models.channel_coding import channel_positions, merged_channel_names
 
 
 def check_channel_count(n_channels: int, model: str) -> None:
@@ -59,16 +60,26 @@ class CoalitionCounts:
         return cls(masks, weight, conversions, value, journeys.channel_names), index
 
     def merge(self, other: CoalitionCounts) -> CoalitionCounts:
-        """Counts of the union of two partitions (same channel codes required)."""
-        if self.channel_names != other.channel_names:
-            raise ValueError("cannot merge coalition counts encoded with different channels")
+        """Counts of the union of two partitions, in the coding of all their channels."""
+        names = merged_channel_names(self.channel_names, other.channel_names)
+        mine, theirs = self.recoded(names), other.recoded(names)
         return self._reduce(
-            np.concatenate((self.masks, other.masks)),
-            np.concatenate((self.journeys, other.journeys)),
-            np.concatenate((self.conversions, other.conversions)),
-            np.concatenate((self.value, other.value)),
-            self.channel_names,
+            np.concatenate((mine.masks, theirs.masks)),
+            np.concatenate((mine.journeys, theirs.journeys)),
+            np.concatenate((mine.conversions, theirs.conversions)),
+            np.concatenate((mine.value, theirs.value)),
+            names,
         )
+
+    def recoded(self, channel_names: tuple[str, ...]) -> CoalitionCounts:
+        """The same counts with masks over ``channel_names`` (which holds every channel)."""
+        if channel_names == self.channel_names:
+            return self
+        check_channel_count(len(channel_names), "shapley")
+        masks = np.zeros_like(self.masks)
+        for old, new in enumerate(channel_positions(self.channel_names, channel_names)):
+            masks |= ((self.masks >> old) & 1) << new
+        return self._reduce(masks, self.journeys, self.conversions, self.value, channel_names)
 
     @classmethod
     def _reduce(

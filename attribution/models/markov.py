@@ -271,6 +271,12 @@ class Markov(AttributionModel):
         ``(conversion)`` and ``(null)``.
         """
         statistics = self.statistics_
+        reserved = {START_LABEL, CONVERSION_LABEL, NULL_LABEL} & set(statistics.channel_names)
+        if reserved:
+            raise ValueError(
+                f"channel(s) {', '.join(sorted(map(repr, reserved)))} have the name of a state "
+                "of the chain, so the exported transitions would be ambiguous; rename them"
+            )
         states, source, target = index_transitions(statistics)
         labels = np.asarray(
             [

@@ -63,6 +63,7 @@ from attribution.kernels.markov import (
     touch_state_codes,
 )
 from attribution.models.base import ModelNotApplicable
+from attribution.models.channel_coding import channel_positions, merged_channel_names
 from attribution.models.markov_solver import Solved, solve_restricted
 
 START_LABEL = "(start)"
@@ -141,19 +142,18 @@ class TransitionCounts:
         return float(self.count[self.state == 0].sum())
 
     def merge(self, other: TransitionCounts) -> TransitionCounts:
-        """The statistics of both partitions together."""
-        if (self.order, self.collapse, self.channel_names) != (
-            other.order,
-            other.collapse,
-            other.channel_names,
-        ):
+        """The statistics of both partitions together, in the coding of all their channels."""
+        if (self.order, self.collapse) != (other.order, other.collapse):
             raise ValueError(
-                "cannot merge Markov statistics of different orders, repeats options or "
-                "channel codings"
+                "cannot merge Markov statistics of different orders or repeats options"
             )
-        width = self.n_channels + 2
-        key = np.concatenate((self.state * width + self.symbol, other.state * width + other.symbol))
-        count = np.concatenate((self.count, other.count))
+        names = merged_channel_names(self.channel_names, other.channel_names)
+        mine, theirs = self.recoded(names), other.recoded(names)
+        width = len(names) + 2
+        key = np.concatenate(
+            (mine.state * width + mine.symbol, theirs.state * width + theirs.symbol)
+        )
+        count = np.concatenate((mine.count, theirs.count))
         order = np.argsort(key, kind="stable")
         key, count = key[order], count[order]
         first = np.flatnonzero(np.diff(key, prepend=key[:1] - 1))
@@ -163,14 +163,44 @@ class TransitionCounts:
         return TransitionCounts(
             order=self.order,
             collapse=self.collapse,
-            channel_names=self.channel_names,
+            channel_names=names,
             state=key // width,
             symbol=(key % width).astype(np.int32),
             count=count,
-            conversions_with=self.conversions_with + other.conversions_with,
-            value_with=self.value_with + other.value_with,
-            weight_with=self.weight_with + other.weight_with,
+            conversions_with=mine.conversions_with + theirs.conversions_with,
+            value_with=mine.value_with + theirs.value_with,
+            weight_with=mine.weight_with + theirs.weight_with,
             value=self.value + other.value,
+        )
+
+    def recoded(self, channel_names: tuple[str, ...]) -> TransitionCounts:
+        """The same counts with states and symbols over ``channel_names`` (which holds
+        every channel): each state's digits and each symbol are renumbered."""
+        if channel_names == self.channel_names:
+            return self
+        n_new = len(channel_names)
+        check_encodable(self.order, n_new)
+        position = channel_positions(self.channel_names, channel_names)
+        digit = np.concatenate(([0], position + 1))  # digit 0 is the start padding
+        digits = digit[state_digits(self.state, self.order, self.n_channels)]
+        powers = (n_new + 1) ** np.arange(self.order - 1, -1, -1, dtype=np.int64)
+        state = (digits * powers[None, :]).sum(axis=1).astype(np.int64)
+        symbol = np.concatenate((position, [n_new, n_new + 1]))[self.symbol].astype(np.int32)
+        order = np.lexsort((symbol, state))
+        per_channel = {}
+        for name in ("conversions_with", "value_with", "weight_with"):
+            values = np.zeros(n_new)
+            values[position] = getattr(self, name)
+            per_channel[name] = values
+        return TransitionCounts(
+            order=self.order,
+            collapse=self.collapse,
+            channel_names=channel_names,
+            state=state[order],
+            symbol=symbol[order],
+            count=self.count[order],
+            value=self.value,
+            **per_channel,
         )
 
 

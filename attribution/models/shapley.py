@@ -162,6 +162,9 @@ def _game_array(game: np.ndarray) -> np.ndarray:
     size = len(values)
     if values.ndim != 1 or size == 0 or size & (size - 1):
         raise ValueError("a game is a 1-d array of length 2^n indexed by coalition bit mask")
+    if not np.isfinite(values).all():
+        bad = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise ValueError(f"a game's values must be finite; coalition {bad} has {values[bad]}")
     return values
 
 

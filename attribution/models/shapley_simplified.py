@@ -43,6 +43,7 @@ import pandas as pd
 from attribution.journeys import Journeys
 from attribution.kernels.shapley import position_sums, simplified_credit
 from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.channel_coding import channel_positions, merged_channel_names
 
 
 def _simplified(journeys: Journeys) -> TouchCredit:
@@ -75,14 +76,25 @@ class PositionCredit:
     channel_names: tuple[str, ...]
 
     def merge(self, other: PositionCredit) -> PositionCredit:
-        if self.channel_names != other.channel_names:
-            raise ValueError("cannot merge position credit encoded with different channels")
-        width = max(self.value.shape[1], other.value.shape[1])
+        """Credit of the union of two partitions, in the coding of all their channels."""
+        names = merged_channel_names(self.channel_names, other.channel_names)
+        mine, theirs = self.recoded(names), other.recoded(names)
+        width = max(mine.value.shape[1], theirs.value.shape[1])
         return PositionCredit(
-            _pad(self.conversions, width) + _pad(other.conversions, width),
-            _pad(self.value, width) + _pad(other.value, width),
-            self.channel_names,
+            _pad(mine.conversions, width) + _pad(theirs.conversions, width),
+            _pad(mine.value, width) + _pad(theirs.value, width),
+            names,
         )
+
+    def recoded(self, channel_names: tuple[str, ...]) -> PositionCredit:
+        """The same credit with rows for ``channel_names`` (which holds every channel)."""
+        if channel_names == self.channel_names:
+            return self
+        rows = channel_positions(self.channel_names, channel_names)
+        shape = (len(channel_names), self.value.shape[1])
+        conversions, value = np.zeros(shape), np.zeros(shape)
+        conversions[rows], value[rows] = self.conversions, self.value
+        return PositionCredit(conversions, value, channel_names)
 
 
 def _pad(table: np.ndarray, width: int) -> np.ndarray:

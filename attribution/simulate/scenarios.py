@@ -13,7 +13,7 @@ sales and partner teams. Each preset isolates one way attribution models go wron
   touch credits it heavily, and it correlates with conversion without causing any.
 - ``synergy``: ``webinar`` x ``sdr_call`` and ``paid_social`` x ``paid_search`` only work
   together (no effect alone, a lift as a pair).
-- ``long_cycle``: 150-day journeys with 30+ touches, slow-decaying effects, follow-up
+- ``long_cycle``: 150-day journeys, 30+ touches on average, slow-decaying effects, follow-up
   chains (content download -> SDR call -> AE meeting).
 - ``many_channels``: 24 channels, a quarter of them without effect.
 - ``b2b``: the realistic preset behind the bundled fixture: all twelve channels,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import attribution as at
 from attribution.cli import progress
 from attribution.cli.main import main
 from attribution.journeys import Journeys
@@ -72,6 +73,58 @@ def test_run_writes_every_format(data: Path) -> None:
             if model != "influenced":
                 assert total == pytest.approx(TOTAL, rel=1e-12), model
         assert totals["influenced"] == pytest.approx(1000 * 3 + 250 * 2 + 500)
+
+
+def test_shapley_options_reach_the_model(data: Path) -> None:
+    from attribution.models.shapley import Shapley
+
+    out = data / "shapley.csv"
+    options = {
+        "--shapley-unobserved": ("unobserved", "zero"),
+        "--shapley-smoothing": ("smoothing", 1.5),
+        "--shapley-exact-limit": ("exact_limit", 2),
+        "--shapley-tolerance": ("tolerance", 1e-9),
+        "--shapley-max-permutations": ("max_permutations", 8),
+        "--seed": ("seed", 3),
+    }
+    flags = [str(part) for flag, (_, value) in options.items() for part in (flag, value)]
+    inputs: list[str | Path] = [data / "touches.parquet", "--outcomes", data / "outcomes.parquet"]
+    code = run("run", *inputs, "--models", "shapley", "--by", "channel", "--out", out, *flags)
+    assert code == 0
+    got = pd.read_csv(out).set_index("channel")["credited_value"]
+    model = Shapley(**{name: value for name, value in options.values()})  # type: ignore[arg-type]
+    loaded = at.load(data / "touches.parquet", data / "outcomes.parquet")
+    expected = at.attribute(loaded, {"shapley": model}, by=("channel",)).credits
+    assert got.to_dict() == pytest.approx(
+        expected.set_index("channel")["credited_value"].to_dict(), rel=1e-12
+    )
+    assert "NOT met after max_permutations=8" in " ".join(model.notes())
+
+
+def test_positions_of_ordered_shapley(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = data / "positions.csv"
+    inputs: list[str | Path] = [
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--quiet",
+    ]
+    assert run("run", *inputs, "--positions", out) == 0
+    table = pd.read_csv(out).set_index(["channel", "position"])["credited_value"]
+    # paid_search > webinar > sdr_call (1000): a third each at positions 1, 2, 3;
+    # webinar > ae_meeting (250): half each at 1, 2; partner_referral (500) at 1.
+    assert table.to_dict() == pytest.approx(
+        {
+            ("paid_search", 1): 1000 / 3,
+            ("webinar", 2): 1000 / 3,
+            ("sdr_call", 3): 1000 / 3,
+            ("webinar", 1): 125,
+            ("ae_meeting", 2): 125,
+            ("partner_referral", 1): 500,
+        }
+    )
+    assert run("run", *inputs, "--models", "linear", "--positions", out) == 2
+    assert "add shapley_ordered to --models" in capsys.readouterr().err
 
 
 def test_run_writes_the_roll_up_by_each_dimension_beside_out(data: Path) -> None:

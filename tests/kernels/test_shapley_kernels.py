@@ -59,6 +59,8 @@ def test_transforms_match_their_definitions(n: int) -> None:
 def test_game_arrays_are_validated() -> None:
     with pytest.raises(ValueError, match="2\\^n"):
         shapley_values(np.zeros(6))
+    with pytest.raises(ValueError, match="coalition 1 has nan"):
+        shapley_values(np.array([0.0, np.nan]))
 
 
 games = st.integers(1, 6).flatmap(

@@ -731,3 +731,13 @@ def test_cli_transitions_and_options(tmp_path: Path, capsys: pytest.CaptureFixtu
     graph.unlink()
     assert main(["run", str(source), "--models", "linear", "--half-life", "3", "--quiet"]) == 0
     assert "options for time_decay ignored" in capsys.readouterr().err
+
+
+def test_a_channel_named_like_a_state_cannot_be_exported() -> None:
+    journeys = load([J(["(null)", "b"], value=5), J(["b"], converted=False)]).journeys
+    model = Markov().fit(journeys)
+    # Credits are unaffected: P = 1/2 (b converts half the time); without "(null)" only
+    # the direct start -> b half remains, P = 1/4, so RE = 1/2; without b, P = 0.
+    assert model.removal_effects_.tolist() == [0.5, 1.0]
+    with pytest.raises(ValueError, match="'\\(null\\)' have the name of a state"):
+        model.transition_table()

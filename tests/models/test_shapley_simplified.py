@@ -33,15 +33,29 @@ def test_three_channels_by_hand(model: str) -> None:
     assert result.reconciliation.ok
 
 
-def test_two_channels_by_hand() -> None:
+TWO = [J(["a"], True, 4.0), J(["a", "b"], True, 6.0), J(["b", "a", "b"], True, 2.0)]
+
+
+@pytest.mark.parametrize("model", ["shapley_simplified", "shapley_ordered"])
+def test_two_channels_by_hand(model: str) -> None:
     # a (4): all to a. a b (6): 3 each. b a b (2): 1 each, b's 1 split 0.5 + 0.5.
     # Value: a = 4 + 3 + 1, b = 3 + 1. Conversions: a = 1 + 1/2 + 1/2, b = 1/2 + 1/2.
-    journeys = [J(["a"], True, 4.0), J(["a", "b"], True, 6.0), J(["b", "a", "b"], True, 2.0)]
-    result = at.attribute(load(journeys), ["shapley_simplified"], by=["channel"])
-    assert channel_credit(result, "shapley_simplified") == pytest.approx({"a": 8.0, "b": 4.0})
+    result = at.attribute(load(TWO), [model], by=["channel"])
+    assert channel_credit(result, model) == pytest.approx({"a": 8.0, "b": 4.0})
     rows = result.credits.set_index("channel")
     assert rows.loc["a", "credited_conversions"] == pytest.approx(2.0)
     assert rows.loc["b", "credited_conversions"] == pytest.approx(1.0)
+
+
+def test_ordered_two_channels_by_position() -> None:
+    windowed, _ = load(TWO).journeys.window(None)
+    table = ShapleyOrdered().fit(windowed).position_table()
+    by_position = table.set_index(["channel", "position"])["credited_value"]
+    # a: position 1 in "a" (4) and "a b" (3), position 2 in "b a b" (1).
+    # b: position 2 in "a b" (3), positions 1 and 3 in "b a b" (0.5 each).
+    assert by_position.to_dict() == pytest.approx(
+        {("a", 1): 7.0, ("a", 2): 1.0, ("b", 1): 0.5, ("b", 2): 3.0, ("b", 3): 0.5}
+    )
 
 
 def test_simplified_is_the_shapley_value_of_zhaos_game() -> None:
