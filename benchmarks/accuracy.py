@@ -30,7 +30,6 @@ run at the same time.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -44,7 +43,7 @@ import pandas as pd
 import attribution as at
 from attribution.compare import compare
 from attribution.simulate import scenario_names, simulate
-from benchmarks.harness import machine
+from benchmarks.harness import report
 from benchmarks.ours import our_models
 from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
@@ -420,11 +419,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    print(f"Machine: {machine()}")
-    results = measure(args)
-    print(render(results))
-    if args.json:
-        args.json.write_text(json.dumps(asdict(results), indent=1))
+    report(measure(args), render, args.json)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ processes, and a description of the machine."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import platform
 import statistics
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from benchmarks.synthetic import generate
 
@@ -45,6 +48,14 @@ def run_child(module: str, *args: str) -> str:
         [sys.executable, "-m", module, *args], capture_output=True, text=True, check=True
     )
     return done.stdout
+
+
+def report(results: Any, render: Callable[[Any], str], json_path: Path | None) -> None:
+    """Print a benchmark's results (after the machine), and write them as JSON if asked."""
+    print(f"Machine: {machine()}")
+    print(render(results))
+    if json_path:
+        json_path.write_text(json.dumps(dataclasses.asdict(results), indent=1))
 
 
 def machine() -> str:

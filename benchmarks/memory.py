@@ -24,23 +24,23 @@ def reset_peak_memory() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def resident_memory_mb() -> float:
-    """Resident memory of this process now, in MB (``VmRSS``; 0 where ``/proc`` is missing)."""
+def _status_mb(field: str) -> float | None:
+    """A ``/proc/self/status`` memory field in MB, or None where ``/proc`` is missing."""
     try:
         for line in _STATUS.read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return None
+
+
+def resident_memory_mb() -> float:
+    """Resident memory of this process now, in MB (``VmRSS``; 0 where ``/proc`` is missing)."""
+    return _status_mb("VmRSS") or 0.0
 
 
 def peak_memory_mb() -> float:
     """Peak resident memory of this process (since the last reset), in MB."""
-    try:
-        for line in _STATUS.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

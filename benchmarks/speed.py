@@ -43,14 +43,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 import attribution as at
 from attribution.io import Loaded
-from benchmarks.harness import dataset, machine, timed
+from benchmarks.harness import dataset, report, timed
 from benchmarks.memory import peak_memory_mb, reset_peak_memory, resident_memory_mb
 from benchmarks.ours import our_model, our_models
 from benchmarks.peers.catalog import PEERS, peer_names
@@ -440,11 +440,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.fresh_child:
         fresh_child(*args.fresh_child)
         return
-    print(f"Machine: {machine()}")
-    results = measure(args)
-    print(render(results))
-    if args.json:
-        args.json.write_text(json.dumps(asdict(results), indent=1))
+    report(measure(args), render, args.json)
 
 
 if __name__ == "__main__":

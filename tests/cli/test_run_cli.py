@@ -41,14 +41,17 @@ def run(*args: str | Path) -> int:
     return main([str(a) for a in args])
 
 
+def inputs_of(data: Path) -> list[str | Path]:
+    """The touches and outcomes of the ``data`` fixture, as command-line arguments."""
+    return [data / "touches.parquet", "--outcomes", data / "outcomes.parquet"]
+
+
 def test_run_writes_every_format(data: Path) -> None:
     for suffix in ("csv", "parquet", "json"):
         out = data / f"credits.{suffix}"
         code = run(
             "run",
-            data / "touches.parquet",
-            "--outcomes",
-            data / "outcomes.parquet",
+            *inputs_of(data),
             "--out",
             out,
             "--quiet",
@@ -88,7 +91,7 @@ def test_shapley_options_reach_the_model(data: Path) -> None:
         "--seed": ("seed", 3),
     }
     flags = [str(part) for flag, (_, value) in options.items() for part in (flag, value)]
-    inputs: list[str | Path] = [data / "touches.parquet", "--outcomes", data / "outcomes.parquet"]
+    inputs = inputs_of(data)
     code = run("run", *inputs, "--models", "shapley", "--by", "channel", "--out", out, *flags)
     assert code == 0
     got = pd.read_csv(out).set_index("channel")["credited_value"]
@@ -104,9 +107,7 @@ def test_shapley_options_reach_the_model(data: Path) -> None:
 def test_positions_of_ordered_shapley(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = data / "positions.csv"
     inputs: list[str | Path] = [
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--quiet",
     ]
     assert run("run", *inputs, "--positions", out) == 0
@@ -131,9 +132,7 @@ def test_run_writes_the_roll_up_by_each_dimension_beside_out(data: Path) -> None
     out = data / "credits.csv"
     code = run(
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--models",
         "influenced,first_touch",
         "--out",
@@ -155,9 +154,7 @@ def test_run_writes_the_roll_up_by_each_dimension_beside_out(data: Path) -> None
 def test_run_prints_channel_and_team_tables(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run(
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--models",
         "linear,first_touch",
     )
@@ -175,9 +172,7 @@ def test_model_options(data: Path) -> None:
     out = data / "credits.csv"
     base: list[str | Path] = [
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--out",
         out,
         "--quiet",
@@ -197,9 +192,7 @@ def test_touch_credits_and_reconciliation_files(data: Path) -> None:
     touches_out, rec_out = data / "touches_credit.parquet", data / "rec.parquet"
     code = run(
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--models",
         "linear",
         "--out",
@@ -349,9 +342,7 @@ def test_bad_options_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_validate_prints_the_reconciliation(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run(
         "validate",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--lookback",
         "1",
     )
@@ -373,9 +364,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_exit_codes_and_no_traceback(data: Path) -> None:
     ok = cli(
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--quiet",
         "--models",
         "linear",
@@ -414,9 +403,7 @@ def test_credits_that_do_not_reconcile_exit_1(
     monkeypatch.setitem(registry._FACTORIES, "leaky", _Leaky)
     code = run(
         "run",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--models",
         "linear,leaky",
     )
@@ -521,9 +508,7 @@ def test_team_map_errors(
     (data / "teams.csv").write_text(content)
     code = run(
         "validate",
-        data / "touches.parquet",
-        "--outcomes",
-        data / "outcomes.parquet",
+        *inputs_of(data),
         "--team-map",
         data / "teams.csv",
     )
