@@ -57,6 +57,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+#: Options that write a model's own output: (option, argument name, model).
+MODEL_OUTPUTS = (
+    ("--transitions", "transitions", "markov"),
+    ("--positions", "positions", "shapley_ordered"),
+)
+
+
 def _dimensions(text: str) -> tuple[str, ...]:
     return check_dimensions([d.strip() for d in text.split(",") if d.strip()])
 
@@ -69,11 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if args.transitions:
         check_transitions_path(args.transitions)
     names = requested_models(args)
-    for option, path, model in (
-        ("--transitions", args.transitions, "markov"),
-        ("--positions", args.positions, "shapley_ordered"),
-    ):
-        if path and names is not None and model not in names:
+    asked = {model: option for option, dest, model in MODEL_OUTPUTS if getattr(args, dest)}
+    for model, option in asked.items():
+        if names is not None and model not in names:
             raise ValueError(
                 f"{option} writes output of the {model} model, which is not among --models; "
                 f"add {model} to --models"
@@ -85,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
             by=by,
             touch_credits=bool(args.touch_credits),
             also_by=[(d,) for d in by] if len(by) > 1 else [],
-            required=[
-                m
-                for m, p in (("markov", args.transitions), ("shapley_ordered", args.positions))
-                if p
-            ],
+            required=list(asked),
         )
         progress.start("writing output")
         written = []
@@ -103,12 +104,15 @@ def run(args: argparse.Namespace) -> int:
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
-        markov = [m for m in result.models.values() if isinstance(m, Markov)]
+        # A model asked for here ran: credit() refuses the run otherwise.
         if args.transitions:
-            write_transitions(markov[0], args.transitions)
-        ordered = [m for m in result.models.values() if isinstance(m, ShapleyOrdered)]
+            markov = result.models["markov"]
+            assert isinstance(markov, Markov)
+            write_transitions(markov, args.transitions)
         if args.positions:
-            write_table(ordered[0].position_table(), args.positions)
+            ordered = result.models["shapley_ordered"]
+            assert isinstance(ordered, ShapleyOrdered)
+            write_table(ordered.position_table(), args.positions)
     if not args.out:
         print(credit_report(result.rollups, by))
     elif written and not args.quiet:

@@ -42,12 +42,11 @@ class SourceTable:
     file_starts: np.ndarray
     in_memory: bool
     #: Every column of the source, also those not read (for messages about missing ones).
-    available: tuple[str, ...] = ()
+    available: tuple[str, ...]
 
     def columns_present(self) -> str:
         """The source's column names, quoted, for an error message."""
-        names = self.available or tuple(self.table.column_names)
-        return ", ".join(repr(name) for name in names) or "no columns"
+        return ", ".join(repr(name) for name in self.available) or "no columns"
 
     def locate(self, row: int) -> str:
         """Human-readable origin of one row, e.g. ``touches.parquet row 12``."""

@@ -160,31 +160,29 @@ def journey_types(masks: np.ndarray, types: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------ dense game transforms
 @njit(cache=True)
-def mobius(game: np.ndarray) -> np.ndarray:
-    """Harsanyi dividends d(S) = sum over U in S of (-1)^|S - U| v(U) (subset Möbius)."""
-    out = game.astype(np.float64)
-    size = len(out)
-    bit = 1
-    while bit < size:
-        for s in range(size):
-            if s & bit:
-                out[s] -= out[s ^ bit]
-        bit <<= 1
-    return out
-
-
-@njit(cache=True)
-def subset_sum(values: np.ndarray) -> np.ndarray:
-    """Zeta transform: f(S) = sum over U in S of values(U) (inverse of :func:`mobius`)."""
+def _subset_transform(values: np.ndarray, sign: float) -> np.ndarray:
+    """One pass per bit: f(S) += sign x f(S without the bit), for every S with the bit."""
     out = values.astype(np.float64)
     size = len(out)
     bit = 1
     while bit < size:
         for s in range(size):
             if s & bit:
-                out[s] += out[s ^ bit]
+                out[s] += sign * out[s ^ bit]
         bit <<= 1
     return out
+
+
+@njit(cache=True)
+def mobius(game: np.ndarray) -> np.ndarray:
+    """Harsanyi dividends d(S) = sum over U in S of (-1)^|S - U| v(U) (subset Möbius)."""
+    return _subset_transform(game, -1.0)
+
+
+@njit(cache=True)
+def subset_sum(values: np.ndarray) -> np.ndarray:
+    """Zeta transform: f(S) = sum over U in S of values(U) (inverse of :func:`mobius`)."""
+    return _subset_transform(values, 1.0)
 
 
 @njit(cache=True)
