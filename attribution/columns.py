@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from attribution.errors import ParameterError
+
 #: Touch columns every touch table must have.
 REQUIRED_TOUCH_ROLES: tuple[str, ...] = ("journey_id", "timestamp", "channel")
 #: Optional per-touch columns.
@@ -29,6 +31,8 @@ OUTCOME_TIME_ROLES: tuple[str, ...] = (
     "opportunity_created_at",
     "closed_at",
 )
+#: Channel separator of aggregated path tables (ChannelAttribution's format).
+DEFAULT_SEPARATOR = " > "
 #: Columns of the aggregated path table used by other attribution tools.
 PATH_ROLES: tuple[str, ...] = ("path", "total_conversions", "total_null", "total_conversion_value")
 
@@ -68,7 +72,7 @@ class ColumnMap:
         """A copy with some roles renamed; unknown roles are an error naming them."""
         unknown = sorted(set(overrides) - set(self.roles()))
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"unknown column role(s) {', '.join(unknown)}; "
                 f"known roles: {', '.join(self.roles())}"
             )

@@ -36,8 +36,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from attribution.errors import InputError, Problem
+from attribution.errors import InputError, ParameterError, Problem
 from attribution.io.writers import beside, output_format, write_table
+from attribution.journeys import NO_TOUCH_LABEL
 
 TRUTH_MODEL = "truth"
 SHARE_COLUMNS = ("channel", "model", "credited_value", "share")
@@ -157,6 +158,10 @@ class Comparison:
         return "\n\n".join(sections)
 
     def write(self, path: str | Path) -> list[Path]:
+        """Write the comparison (see :func:`side_files` for the files beside ``path``)."""
+        return self._write(path)
+
+    def _write(self, path: str | Path) -> list[Path]:
         """Write the comparison; the format follows the extension (.parquet, .csv, .json).
 
         With a truth, ``path`` gets the error table and ``<stem>.shares<ext>`` the share
@@ -176,6 +181,15 @@ class Comparison:
         return [target for _, target in tables]
 
 
+def side_files(path: str | Path, *, with_truth: bool) -> list[tuple[str, Path]]:
+    """The files :meth:`Comparison.write` writes beside ``path``, with what they hold."""
+    suffix = output_format(path)
+    files = [("--out (agreement)", beside(path, "agreement", suffix))]
+    if with_truth:
+        files.insert(0, ("--out (shares)", beside(path, "shares", suffix)))
+    return files
+
+
 def compare(credits: pd.DataFrame, truth: pd.DataFrame | None = None) -> Comparison:
     """Compare the channel credit of every model in ``credits`` (and against ``truth``).
 
@@ -186,9 +200,10 @@ def compare(credits: pd.DataFrame, truth: pd.DataFrame | None = None) -> Compari
     """
     missing = [c for c in ("model", "channel", "credited_value") if c not in credits.columns]
     if missing:
-        raise ValueError(f"credits need column(s) {', '.join(missing)}")
+        raise ParameterError(f"credits need column(s) {', '.join(missing)}")
+    credits = credits[credits["channel"] != NO_TOUCH_LABEL]
     if credits.empty:
-        raise ValueError("credits are empty: no model to compare")
+        raise ParameterError("credits are empty: no model to compare")
     frame = credits.assign(
         model=credits["model"].astype(str), channel=credits["channel"].astype(str)
     )

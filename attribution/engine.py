@@ -1,4 +1,15 @@
-"""Run models on journeys: window, fit, credit, roll up, reconcile."""
+"""Run models on journeys: window, fit, credit, roll up, reconcile.
+
+One call of :func:`attribute` runs every chosen model on the same journeys: each model
+sees the touches in its credit window (the lookback window, unless the model ignores
+it), learns from every journey (``fit``; rule models learn nothing) and credits the
+converted journeys (``credit``); the per-touch credit is then rolled up by each asked
+combination of dimensions and checked against the creditable value.
+
+The steps are functions of a :class:`~attribution.plan.RunPlan` and one partition of
+whole journeys, so the distributed engine (:mod:`attribution.dask`) runs the same steps
+per partition and merges their sums.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +19,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from attribution.io.intake import Intake, Loaded
-from attribution.journeys import DIMENSIONS, MISSING_LABEL, Journeys
+from attribution.journeys import Journeys
 from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
-from attribution.models.registry import make_model, model_names
+from attribution.notes import Note
+from attribution.periods import Cohort, Period
+from attribution.plan import Models, RunPlan, plan_run
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
-from attribution.rollup import Grouping, check_dimensions, roll_up
+from attribution.rollup import GroupSums, present_groups, rollup_frame, sum_groups
 
-ModelSpec = str | AttributionModel
-Models = str | Sequence[ModelSpec] | Mapping[str, AttributionModel] | None
 DEFAULT_BY: tuple[str, ...] = ("channel", "team")
 
 
@@ -27,10 +39,10 @@ class AttributionResult:
 
     ``credits`` is long: one row per model and group, columns ``model``, the dimension
     columns, ``credited_conversions``, ``credited_value``, ``share`` and any per-channel
-    columns a model adds (e.g. ``removal_effect``). ``rollups`` holds the same for every
-    roll-up asked for (``credits`` is ``rollups[by]``). ``touch_credits`` (when asked
-    for) has one row per model and touch of a converted journey. ``models`` are the
-    fitted models by label.
+    columns a model adds (e.g. ``removal_effect``); conserving models add the untouched
+    group ``(no touch)``. ``rollups`` holds the same for every roll-up asked for
+    (``credits`` is ``rollups[by]``). ``touch_credits`` (when asked for) has one row per
+    model and touch of a converted journey. ``models`` are the fitted models by label.
     """
 
     credits: pd.DataFrame
@@ -40,129 +52,138 @@ class AttributionResult:
     rollups: dict[tuple[str, ...], pd.DataFrame]
     touch_credits: pd.DataFrame | None = None
 
+    def to_arrow(self, by: Sequence[str] | None = None) -> pa.Table:
+        """A roll-up (default: ``credits``) as a pyarrow Table."""
+        frame = self.credits if by is None else self.rollups[tuple(by)]
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
-def resolve_models(
-    models: Models,
-    journeys: Journeys,
-    parameters: Mapping[str, Mapping[str, Any]] | None = None,
-) -> tuple[dict[str, AttributionModel], list[str]]:
-    """Models by label, and notes about models ``"all"`` left out for this input.
-
-    ``parameters`` holds constructor parameters for models given by name.
-    """
-    notes: list[str] = []
-    parameters = parameters or {}
-    if models is None or models == "all":
-        resolved = {}
-        for name in model_names():
-            model = make_model(name, parameters.get(name))
-            if model.needs_times and not journeys.has_times:
-                notes.append(f"{name} left out: it needs touch timestamps, which path tables lack")
-                continue
-            resolved[name] = model
-        return resolved, notes
-    if isinstance(models, str):
-        models = [m.strip() for m in models.split(",") if m.strip()]
-    if isinstance(models, Mapping):
-        resolved = dict(models)
-    else:
-        resolved = {}
-        for spec in models:
-            model = make_model(spec, parameters.get(spec)) if isinstance(spec, str) else spec
-            if model.name in resolved:
-                raise ValueError(
-                    f"model {model.name!r} is listed twice; pass a mapping of labels to models "
-                    "to run one model with different parameters"
-                )
-            resolved[model.name] = model
-    if not resolved:
-        raise ValueError("no models to run")
-    for label, model in resolved.items():
-        if model.needs_times and not journeys.has_times:
-            raise ValueError(f"{label} needs touch timestamps; path tables have none")
-    return resolved, notes
+    def summary(self) -> str:
+        """The credited share of each group under each model, and the reconciliation."""
+        pivot = self.credits.pivot_table(
+            index=list(self.by), columns="model", values="share", aggfunc="sum", sort=False
+        )
+        pivot = pivot[[m for m in self.models if m in pivot.columns]]
+        shares = pivot.map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+        return f"{shares.to_string()}\n\n{self.reconciliation.to_text()}"
 
 
 def attribute(
     data: Loaded | Journeys,
-    models: Models = None,
+    models: Models = "all",
     *,
     by: Sequence[str] = DEFAULT_BY,
     lookback_days: float | None = None,
     touch_credits: bool = False,
     also_by: Sequence[Sequence[str]] = (),
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    period: Period | None = None,
+    cohort: Cohort | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AttributionResult:
     """Credit the converted journeys' value to touches with each model, and roll it up.
 
-    ``models``: ``None`` or ``"all"`` (every registered model that fits the input; one
-    that cannot run on this data, e.g. Markov without conversions, is left out with a
-    note), a comma-separated string or a sequence of names and model objects, or a
-    mapping of labels to models. ``by``: the dimensions of the roll-up (any combination of
-    channel, team, campaign, touch_type). ``lookback_days``: touches earlier than this
-    many days before the conversion are not credited. ``also_by``: further roll-ups
-    computed from the same credits (each exact, also for models that count a group
-    once per journey, whose roll-ups cannot be summed from a finer one).
-    ``parameters``: constructor parameters of models named in ``models``, by name,
-    e.g. ``{"time_decay": {"half_life_days": 3}}``.
+    ``models``: ``"all"`` (every registered model that fits the input; one that cannot
+    run on this data, e.g. Markov without conversions, is left out with a note), one
+    model name, a sequence of names and model objects, or a mapping of labels to model
+    objects (one model with several settings). ``parameters``: constructor parameters of
+    models chosen *by name*, e.g. ``{"time_decay": {"half_life_days": 3}}``; configure a
+    model passed as an object on the object itself. ``by``: the dimensions of the
+    roll-up (``channel``, ``team``, ``campaign``, ``touch_type``, any dimension read at
+    load time, ``period``). ``lookback_days``: touches earlier than this many days
+    before the conversion are not credited. ``also_by``: further roll-ups computed from
+    the same credits (each exact, also for models that count a group once per journey).
+    ``period`` (``"month"``, ``"quarter"``, ``"year"``) adds the dimension ``period``,
+    taken per journey from its ``cohort`` date (default ``opportunity_created_at`` when
+    the data has it, else ``converted_at``, else the first touch).
     """
     journeys = data.journeys if isinstance(data, Loaded) else data
     intake = data.intake if isinstance(data, Loaded) else None
-    by = check_dimensions(by)
-    rollup_dims = list(dict.fromkeys([by, *(check_dimensions(d) for d in also_by)]))
-    resolved, notes = resolve_models(models, journeys, parameters)
-    every_model = models is None or models == "all"
-    for dimension in {d for dims in rollup_dims for d in dims}:
-        if journeys.names(dimension) == (MISSING_LABEL,):
-            notes.append(f"the input has no {dimension}: every touch is in group {MISSING_LABEL}")
-    windows: dict[float | None, tuple[Journeys, WindowSummary]] = {}
-    groupings: dict[tuple[float | None, bool, tuple[str, ...]], Grouping] = {}
-    frames: dict[tuple[str, ...], list[pd.DataFrame]] = {dims: [] for dims in rollup_dims}
+    plan = plan_run(
+        journeys,
+        models,
+        parameters=parameters,
+        by=by,
+        also_by=also_by,
+        lookback_days=lookback_days,
+        period=period,
+        cohort=cohort,
+    )
+    journeys = plan.prepare(journeys)
+    notes = list(plan.notes)
+    windows = {w: window(journeys, w) for w in plan.windows}
+    any_untouched = any(s.converted_without_touches > 0 for _, s in windows.values())
+    group_sets = {dims: present_groups(journeys, dims) for dims in plan.rollups}
+    frames: dict[tuple[str, ...], list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
     touch_frames: list[pd.DataFrame] = []
     totals: list[ModelTotals] = []
-    for label, model in resolved.items():
-        window_days = lookback_days if model.uses_lookback else None
-        if window_days not in windows:
-            windowed, counts = journeys.window(window_days)
-            windows[window_days] = (windowed, WindowSummary.of(window_days, windowed, counts))
-        windowed, summary = windows[window_days]
+    fitted: dict[str, AttributionModel] = {}
+    for label, model in plan.models.items():
+        windowed, summary = windows[plan.window_of(model)]
         if progress is not None:
             progress(label)
         credited = windowed.converted_only if model.credits_converted_only else windowed
         try:
             credit = model.fit(windowed).credit(credited)
         except ModelNotApplicable as error:
-            if not every_model:
+            if not plan.every_model:
                 raise
-            notes.append(f"{label} left out: {error}")
+            notes.append(Note("left_out", f"left out: {error}", model=label))
             continue
-        for dims in rollup_dims:
-            key = (window_days, model.credits_converted_only, dims)
-            if key not in groupings:
-                # Groups are those of the whole input, so every model lists the same ones.
-                groupings[key] = Grouping.of(journeys, dims, touches=credited)
-            frame = roll_up(
-                credited, credit, groupings[key], counts_groups_once=model.counts_groups_once
+        fitted[label] = model
+        sums = {
+            dims: sum_groups(
+                credited,
+                credit,
+                dims,
+                group_sets[dims],
+                counts_groups_once=model.counts_groups_once,
             )
-            frame = _with_channel_columns(frame, model, windowed)
+            for dims in plan.rollups
+        }
+        for dims in plan.rollups:
+            frame = rollup_frame(
+                sums[dims],
+                journeys,
+                dims,
+                value_in=journeys.total_value,
+                untouched=_untouched(summary)
+                if any_untouched and plan.shows_untouched(model)
+                else None,
+            )
+            frame = _with_channel_columns(frame, model, journeys)
             frame.insert(0, "model", label)
             frames[dims].append(frame)
-        totals.append(_totals(label, model, credit, summary, frames[by][-1]))
-        notes.extend(f"{label}: {note}" for note in model.notes())
+        totals.append(model_totals(label, model, credit, summary, sums[plan.by]))
+        notes.extend(_as_note(note).about(label) for note in model.notes())
         if touch_credits:
-            touch_frames.append(_touch_frame(label, credited, credit, intake))
+            touch_frames.append(touch_frame(label, credited, credit, intake))
     rollups = {dims: _concat(parts) for dims, parts in frames.items()}
-    reconciliation = reconcile(data, [summary for _, summary in windows.values()], totals, notes)
-    fitted = {t.model: resolved[t.model] for t in totals}
+    reconciliation = reconcile(
+        journeys, intake, [summary for _, summary in windows.values()], totals, notes
+    )
     return AttributionResult(
-        credits=rollups[by],
+        credits=rollups[plan.by],
         reconciliation=reconciliation,
         models=fitted,
-        by=by,
+        by=plan.by,
         rollups=rollups,
         touch_credits=_concat(touch_frames) if touch_credits else None,
     )
+
+
+def window(journeys: Journeys, lookback_days: float | None) -> tuple[Journeys, WindowSummary]:
+    """The journeys cut to a credit window, and the window's summary."""
+    windowed, counts = journeys.window(lookback_days)
+    return windowed, WindowSummary.of(lookback_days, windowed, counts, journeys.lengths)
+
+
+def _as_note(note: Note | str) -> Note:
+    # TODO(merge wave2-presence): every model returns Note records; drop this adapter.
+    return note if isinstance(note, Note) else Note("model", note)
+
+
+def _untouched(summary: WindowSummary) -> tuple[float, float]:
+    return summary.converted_without_touches, summary.value_without_touches
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -170,20 +191,18 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def reconcile(
-    data: Loaded | Journeys,
+    journeys: Journeys,
+    intake: Intake | None,
     windows: Sequence[WindowSummary] = (),
     totals: Sequence[ModelTotals] = (),
-    notes: Sequence[str] = (),
+    notes: Sequence[Note] = (),
     *,
     lookback_days: float | None = None,
 ) -> Reconciliation:
     """The reconciliation of a run (or, with no windows given, of the input alone,
     windowed with ``lookback_days``)."""
-    journeys = data.journeys if isinstance(data, Loaded) else data
-    intake = data.intake if isinstance(data, Loaded) else None
     if not windows:
-        windowed, counts = journeys.window(lookback_days)
-        windows = [WindowSummary.of(lookback_days, windowed, counts)]
+        windows = [window(journeys, lookback_days)[1]]
     return Reconciliation(
         intake=intake,
         journeys=journeys.n_journeys,
@@ -206,23 +225,25 @@ def _with_channel_columns(
         return frame
     codes = pd.Series(range(journeys.n_channels), index=list(journeys.channel_names))
     index = codes.reindex(frame["channel"]).to_numpy()
+    known = ~np.isnan(index)
     for name, values in extra.items():
-        frame[name] = np.asarray(values)[index]
+        column = np.full(len(frame), np.nan)
+        column[known] = np.asarray(values, dtype=np.float64)[index[known].astype(np.int64)]
+        frame[name] = column
     return frame
 
 
-def _totals(
+def model_totals(
     label: str,
     model: AttributionModel,
     credit: TouchCredit,
     summary: WindowSummary,
-    primary: pd.DataFrame,
+    primary: GroupSums,
 ) -> ModelTotals:
     """Totals of a model's credit; for a model that counts a group once per journey the
     totals of its primary roll-up (a sum over touches would count a journey per touch)."""
     if model.counts_groups_once:
-        conversions = float(primary["credited_conversions"].sum())
-        value = float(primary["credited_value"].sum())
+        conversions, value = float(primary.conversions.sum()), float(primary.value.sum())
     else:
         conversions, value = float(credit.conversions.sum()), float(credit.value.sum())
     return ModelTotals(
@@ -236,11 +257,11 @@ def _totals(
     )
 
 
-def _touch_frame(
+def touch_frame(
     label: str, journeys: Journeys, credit: TouchCredit, intake: Intake | None
 ) -> pd.DataFrame:
     """Credit of every touch of a converted journey, and of any other touch with credit,
-    with its origin (file and row, as in the rejects file)."""
+    with its origin (file and row, as in the rejects file) and every dimension."""
     in_converted = np.repeat(journeys.converted, journeys.lengths)
     touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
     frame = pd.DataFrame(
@@ -255,9 +276,12 @@ def _touch_frame(
         frame["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
     else:
         frame["position"] = journeys.timestamp[touches]
-    for dimension in DIMENSIONS:
+    for dimension in journeys.dimensions:
         names = np.asarray(journeys.names(dimension), dtype=object)
         frame[dimension] = names[journeys.codes(dimension)[touches]]
     frame["credited_conversions"] = credit.conversions[touches]
     frame["credited_value"] = credit.value[touches]
     return frame
+
+
+__all__ = ["DEFAULT_BY", "AttributionResult", "RunPlan", "attribute", "reconcile"]

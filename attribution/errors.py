@@ -1,4 +1,5 @@
-"""The one exception type for bad input, carrying where the problem is."""
+"""The exceptions a caller can act on: bad input (naming file, column and rows) and bad
+parameters. Anything else raised by the engine is a bug."""
 
 from __future__ import annotations
 
@@ -49,3 +50,9 @@ class InputError(ValueError):
         lines = [f"{len(self.problems)} problems in the input:"]
         lines += [f"  - {p.describe()}" for p in self.problems]
         return "\n".join(lines)
+
+
+class ParameterError(ValueError):
+    """A parameter (or command-line option) value the caller gave is invalid: an unknown
+    model or option, a value out of range, conflicting specifications. The message names
+    the parameter."""

@@ -2,45 +2,97 @@
 
 Touch rows read = rejected + after conversion + outside lookback + in the credit window.
 Value in (converted journeys) = value of journeys with a touch in the window + value of
-converted journeys left with none. For every conserving model, credited value equals
-the former; any difference beyond 1e-9 relative is reported as a mismatch.
+untouched converted journeys (no touch at all, or none left in the window). For every
+conserving model, credited value equals the former; any difference beyond 1e-9 relative
+is reported as a mismatch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
+import numpy as np
 import pandas as pd
 
 from attribution.io.intake import Intake
 from attribution.journeys import Journeys, WindowCounts
+from attribution.notes import Note
 
 RELATIVE_TOLERANCE = 1e-9
 
 
+class Status(str, Enum):
+    """A model's reconciliation status."""
+
+    OK = "ok"
+    NOT_CONSERVING = "not conserving by design"
+    MISMATCH = "MISMATCH"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class WindowSummary:
-    """The credit window one group of models saw."""
+    """The credit window one group of models saw (sums over journeys: mergeable).
+
+    Untouched converted journeys are split into those with no touch at all
+    (``never_touched``) and those whose touches all fell outside the window
+    (``none_in_window``); ``converted_without_touches`` and ``value_without_touches``
+    are their totals.
+    """
 
     lookback_days: float | None
     counts: WindowCounts
     touches_in_window: int
-    converted_without_touches: int
-    value_without_touches: float
+    never_touched: float
+    never_touched_value: float
+    none_in_window: float
+    none_in_window_value: float
     creditable_value: float
+
+    @property
+    def converted_without_touches(self) -> float:
+        return self.never_touched + self.none_in_window
+
+    @property
+    def value_without_touches(self) -> float:
+        return self.never_touched_value + self.none_in_window_value
 
     @classmethod
     def of(
-        cls, lookback_days: float | None, windowed: Journeys, counts: WindowCounts
+        cls,
+        lookback_days: float | None,
+        windowed: Journeys,
+        counts: WindowCounts,
+        original_lengths: np.ndarray,
     ) -> WindowSummary:
+        """The summary of a window; ``original_lengths``: touches per journey before it."""
         empty = windowed.converted & (windowed.lengths == 0)
+        never = empty & (original_lengths == 0)
+        emptied = empty & ~never
         return cls(
             lookback_days=lookback_days,
             counts=counts,
             touches_in_window=windowed.n_touches,
-            converted_without_touches=int(windowed.weight[empty].sum()),
-            value_without_touches=float(windowed.value[empty].sum()),
+            never_touched=float(windowed.weight[never].sum()),
+            never_touched_value=float(windowed.value[never].sum()),
+            none_in_window=float(windowed.weight[emptied].sum()),
+            none_in_window_value=float(windowed.value[emptied].sum()),
             creditable_value=float(windowed.value[windowed.converted & ~empty].sum()),
+        )
+
+    def merge(self, other: WindowSummary) -> WindowSummary:
+        return WindowSummary(
+            self.lookback_days,
+            self.counts.merge(other.counts),
+            self.touches_in_window + other.touches_in_window,
+            self.never_touched + other.never_touched,
+            self.never_touched_value + other.never_touched_value,
+            self.none_in_window + other.none_in_window,
+            self.none_in_window_value + other.none_in_window_value,
+            self.creditable_value + other.creditable_value,
         )
 
 
@@ -61,11 +113,12 @@ class ModelTotals:
         return self.credited_value - self.expected_value
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if not self.conserving:
-            return "not conserving by design"
+            return Status.NOT_CONSERVING
         scale = max(abs(self.expected_value), 1.0)
-        return "ok" if abs(self.difference) <= RELATIVE_TOLERANCE * scale else "MISMATCH"
+        ok = abs(self.difference) <= RELATIVE_TOLERANCE * scale
+        return Status.OK if ok else Status.MISMATCH
 
 
 @dataclass(frozen=True)
@@ -81,11 +134,19 @@ class Reconciliation:
     windows: tuple[WindowSummary, ...]
     duplicate_touches: int = 0
     models: tuple[ModelTotals, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Note, ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
-        return all(m.status != "MISMATCH" for m in self.models)
+        return all(m.status is not Status.MISMATCH for m in self.models)
+
+    def notes_about(self, model: str | None = None, code: str | None = None) -> list[Note]:
+        """The notes about a model label (None: about the input) with a given code."""
+        return [
+            n
+            for n in self.notes
+            if (model is None or n.model == model) and (code is None or n.code == code)
+        ]
 
     def to_frame(self) -> pd.DataFrame:
         """The reconciliation as rows of ``section``, ``item``, ``value`` (numbers) and
@@ -118,6 +179,14 @@ class Reconciliation:
                     ("input", "journeys rejected", intake.rejected_journeys),
                     ("input", "value of rejected journeys (not credited)", intake.rejected_value),
                 ]
+            if intake.journeys_without_touches:
+                rows.append(
+                    (
+                        "input",
+                        "journeys with no touch (outcome row only: untouched)",
+                        intake.journeys_without_touches,
+                    )
+                )
             if intake.journeys_without_outcome:
                 rows.append(
                     (
@@ -156,11 +225,17 @@ class Reconciliation:
                 (name, "touches in the credit window", window.touches_in_window),
                 (
                     name,
-                    "converted journeys with no touch in the window",
-                    window.converted_without_touches,
+                    "untouched converted journeys: no touch at all",
+                    _number(window.never_touched),
                 ),
-                (name, "value of those journeys (not credited)", window.value_without_touches),
-                (name, "creditable value", window.creditable_value),
+                (name, "untouched value: no touch at all", window.never_touched_value),
+                (
+                    name,
+                    "untouched converted journeys: no touch in the window",
+                    _number(window.none_in_window),
+                ),
+                (name, "untouched value: no touch in the window", window.none_in_window_value),
+                (name, "creditable value (touched)", window.creditable_value),
             ]
         for model in self.models:
             rows += [
@@ -168,9 +243,9 @@ class Reconciliation:
                 (f"model {model.model}", "credited conversions", model.credited_conversions),
                 (f"model {model.model}", "credited value", model.credited_value),
                 (f"model {model.model}", "difference from creditable value", model.difference),
-                (f"model {model.model}", "status", model.status),
+                (f"model {model.model}", "status", model.status.value),
             ]
-        rows += [("notes", "", note) for note in self.notes]
+        rows += [("notes", note.code, note.render()) for note in self.notes]
         return rows
 
     def to_text(self) -> str:
@@ -184,7 +259,10 @@ class Reconciliation:
                 section = item_section
                 lines.append(f"  {section}")
             text = _format(value)
-            lines.append(f"    {item:<52} {text}" if item else f"    {text}")
+            if item_section == "notes":
+                lines.append(f"    {text}")
+            else:
+                lines.append(f"    {item:<52} {text}")
         if self.models:
             lines.append("  models")
             header = (
@@ -202,7 +280,7 @@ class Reconciliation:
                     _format(m.credited_conversions),
                     _format(m.credited_value),
                     _format(m.difference),
-                    m.status,
+                    m.status.value,
                 )
                 for m in self.models
             ]

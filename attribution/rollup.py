@@ -3,8 +3,20 @@
 A group is a combination of dimension labels (e.g. channel x team) that occurs on at
 least one touch of the input; groups a model credits nothing (none of their touches in
 its credit window, or no credit given) still appear, with 0, so every model lists the
-same groups and models can be compared row by row. ``share`` is the group's credited value over
-the model's total credited value.
+same groups and models can be compared row by row.
+
+**Untouched pipeline.** Converted journeys with no touch in a model's credit window (no
+touch at all, or none left in the lookback window) cannot be credited to any group. A
+conserving model's roll-up carries them as one more group whose labels are all
+``(no touch)``, so its table adds up to the whole pipeline in.
+
+``share`` is a group's credited value over the value in (the pipeline of every converted
+journey), for every model: for a conserving model the shares of its table, untouched
+group included, sum to 1; for ``influenced`` each share is the fraction of the pipeline
+the group touched (they sum to more than 1).
+
+Group keys are mixed-radix codes of the dimension codes, so partial sums of partitions
+in one coding merge by key (:class:`GroupSums`).
 """
 
 from __future__ import annotations
@@ -15,65 +27,40 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from attribution.journeys import DIMENSIONS, Journeys
+from attribution.errors import ParameterError
+from attribution.journeys import NO_TOUCH_LABEL, Journeys
 from attribution.kernels.rollup import mixed_radix, sum_by_group, sum_once_per_journey
 from attribution.models.base import TouchCredit
 
 CREDIT_COLUMNS = ("credited_conversions", "credited_value", "share")
+_KEY_LIMIT = 2.0**62
 
 
-def check_dimensions(by: Sequence[str]) -> tuple[str, ...]:
+def check_dimensions(by: Sequence[str], available: Sequence[str]) -> tuple[str, ...]:
     """Validated roll-up dimensions (non-empty, known, no repeats)."""
-    by = tuple(by)
+    by = tuple(d.strip() for d in by)
     if not by:
-        raise ValueError("roll up by at least one dimension")
-    unknown = [d for d in by if d not in DIMENSIONS]
+        raise ParameterError("roll up by at least one dimension")
+    unknown = [d for d in by if d not in available]
     if unknown:
-        known = ", ".join(DIMENSIONS)
-        raise ValueError(f"unknown roll-up dimension(s) {', '.join(unknown)}; choose from {known}")
+        raise ParameterError(
+            f"unknown roll-up dimension(s) {', '.join(map(repr, unknown))}; this data has "
+            f"{', '.join(available)} (any other column must be read as a dimension: "
+            "dimensions=[...] when loading)"
+        )
     if len(set(by)) != len(by):
-        raise ValueError(f"roll-up dimensions repeat: {', '.join(by)}")
+        raise ParameterError(f"roll-up dimensions repeat: {', '.join(by)}")
     return by
 
 
-@dataclass(frozen=True)
-class Grouping:
-    """Group code of every touch for one combination of dimensions."""
-
-    by: tuple[str, ...]
-    group: np.ndarray
-    labels: pd.DataFrame
-
-    @classmethod
-    def of(cls, journeys: Journeys, by: Sequence[str], touches: Journeys | None = None) -> Grouping:
-        """Groups of every combination present in ``journeys``; group codes for the touches
-        of ``touches`` (a subset of the same journeys; default: ``journeys`` itself)."""
-        by = check_dimensions(by)
-        touches = journeys if touches is None else touches
-        sizes = [len(journeys.names(d)) for d in by]
-        n_keys = int(np.prod(sizes, dtype=np.float64))
-        combined = _combined_codes(journeys, by, sizes)
-        target = combined if touches is journeys else _combined_codes(touches, by, sizes)
-        if n_keys <= 4 * max(journeys.n_touches, 1024):
-            present = np.bincount(combined, minlength=n_keys) > 0
-            keys = np.flatnonzero(present)
-            dense = np.cumsum(present) - 1
-            group = dense[target]
-        else:
-            keys = np.unique(combined)
-            group = np.searchsorted(keys, target)
-        labels = {}
-        remaining = keys.copy()
-        for dimension, size in reversed(list(zip(by, sizes, strict=True))):
-            names = np.asarray(journeys.names(dimension), dtype=object)
-            labels[dimension] = names[remaining % size]
-            remaining //= size
-        frame = pd.DataFrame({d: labels[d] for d in by})
-        return cls(by, group.astype(np.int64), frame)
-
-
-def _combined_codes(journeys: Journeys, by: Sequence[str], sizes: Sequence[int]) -> np.ndarray:
-    """Mixed-radix code of each touch's combination of dimension codes."""
+def group_keys(journeys: Journeys, by: Sequence[str]) -> np.ndarray:
+    """Mixed-radix key of each touch's combination of dimension codes."""
+    sizes = [len(journeys.names(d)) for d in by]
+    if float(np.prod(sizes, dtype=np.float64)) >= _KEY_LIMIT:
+        raise ParameterError(
+            f"the roll-up by {' x '.join(by)} has too many possible groups "
+            f"({' x '.join(map(str, sizes))}); roll up by fewer dimensions at once"
+        )
     first, *rest = by
     combined = journeys.codes(first).astype(np.int64)
     for dimension, size in zip(rest, sizes[1:], strict=True):
@@ -81,26 +68,80 @@ def _combined_codes(journeys: Journeys, by: Sequence[str], sizes: Sequence[int])
     return combined
 
 
-def roll_up(
+@dataclass(frozen=True)
+class GroupSums:
+    """Credited conversions and value per group key (sorted, unique), mergeable."""
+
+    keys: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+
+    def merge(self, other: GroupSums) -> GroupSums:
+        keys = np.concatenate((self.keys, other.keys))
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return GroupSums(
+            unique,
+            np.bincount(
+                inverse, np.concatenate((self.conversions, other.conversions)), len(unique)
+            ),
+            np.bincount(inverse, np.concatenate((self.value, other.value)), len(unique)),
+        )
+
+
+def present_groups(journeys: Journeys, by: Sequence[str]) -> np.ndarray:
+    """The sorted keys of the groups that occur on a touch of ``journeys``."""
+    return np.unique(group_keys(journeys, by))
+
+
+def sum_groups(
     journeys: Journeys,
     credit: TouchCredit,
-    grouping: Grouping,
+    by: Sequence[str],
+    keys: np.ndarray,
     *,
     counts_groups_once: bool = False,
-) -> pd.DataFrame:
-    """Credited conversions, value and share per group, with the dimension labels."""
-    n_groups = len(grouping.labels)
+) -> GroupSums:
+    """Credit summed into the groups ``keys`` (which hold every group of the touches)."""
+    group = np.searchsorted(keys, group_keys(journeys, by))
+    n_groups = len(keys)
     if counts_groups_once:
         conversions, value = sum_once_per_journey(
-            grouping.group, journeys.offsets, credit.conversions, credit.value, n_groups
+            group, journeys.offsets, credit.conversions, credit.value, n_groups
         )
     else:
-        conversions, value = sum_by_group(
-            grouping.group, credit.conversions, credit.value, n_groups
-        )
-    frame = grouping.labels.copy()
-    frame["credited_conversions"] = conversions
-    frame["credited_value"] = value
-    total = value.sum()
-    frame["share"] = value / total if total != 0 else 0.0
-    return frame.sort_values(list(grouping.by), kind="stable").reset_index(drop=True)
+        conversions, value = sum_by_group(group, credit.conversions, credit.value, n_groups)
+    return GroupSums(keys, conversions, value)
+
+
+def labels_of(keys: np.ndarray, journeys: Journeys, by: Sequence[str]) -> pd.DataFrame:
+    """The dimension labels of group keys."""
+    sizes = [len(journeys.names(d)) for d in by]
+    labels = {}
+    remaining = keys.astype(np.int64).copy()
+    for dimension, size in reversed(list(zip(by, sizes, strict=True))):
+        names = np.asarray(journeys.names(dimension), dtype=object)
+        labels[dimension] = names[remaining % size]
+        remaining //= size
+    return pd.DataFrame({d: labels[d] for d in by})
+
+
+def rollup_frame(
+    sums: GroupSums,
+    journeys: Journeys,
+    by: Sequence[str],
+    *,
+    value_in: float,
+    untouched: tuple[float, float] | None,
+) -> pd.DataFrame:
+    """The roll-up table of one model: groups sorted by label, then the untouched group
+    (``untouched``: its conversions and value, or None for a model without one)."""
+    frame = labels_of(sums.keys, journeys, by)
+    frame["credited_conversions"] = sums.conversions
+    frame["credited_value"] = sums.value
+    frame = frame.sort_values(list(by), kind="stable").reset_index(drop=True)
+    if untouched is not None:
+        row = dict.fromkeys(by, NO_TOUCH_LABEL)
+        row["credited_conversions"], row["credited_value"] = untouched
+        frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+    frame["share"] = frame["credited_value"] / value_in if value_in > 0 else 0.0
+    return frame

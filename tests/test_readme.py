@@ -30,6 +30,6 @@ def test_main_command_uses_the_bundled_fixture() -> None:
     run = main_command.split("&& ")[-1]
     words = shlex.split(run)
     assert words[0].endswith("attribution")
-    args = build_parser().parse_args(words[1:])
+    args = build_parser(words[1:]).parse_args(words[1:])
     assert (ROOT / args.input).exists()
     assert (ROOT / args.outcomes).exists()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from attribution.cli.inputs import add_input_arguments
+from attribution.cli.inputs import add_input_arguments, input_files, rejects_path
+from attribution.cli.outputs import OutputPlan
 from attribution.cli.pipeline import add_model_selection, credit, exit_status
 from attribution.cli.progress import Progress
-from attribution.compare import compare, read_truth
-from attribution.io.writers import output_format
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "value and its share, how far apart the models are (total variation distance of "
         "their channel shares) and, with --truth, each model's error against the true "
         "shares: total variation distance 1/2 sum |share - true share| and Spearman rank "
-        "correlation.",
+        "correlation. Shares are over channels: untouched pipeline is left out.",
         epilog="With --out FILE and --truth, FILE gets one row per model (model, "
         "share_error_tvd, rank_correlation), FILE's <stem>.shares<ext> the channel x model "
         "shares and <stem>.agreement<ext> the model x model distances. Without --truth, "
@@ -39,13 +38,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from attribution.compare import compare, read_truth, side_files
+    from attribution.io.writers import output_format
+
+    plan = OutputPlan()
     if args.out:
         output_format(args.out)
+        plan.add("--out", args.out)
+        for option, path in side_files(args.out, with_truth=bool(args.truth)):
+            plan.add(option, path)
+    plan.add("--rejects", rejects_path(args))
+    plan.check(input_files(args))
     truth = read_truth(args.truth) if args.truth else None
+    by = ["channel"] + (["period"] if args.period else [])
     with Progress(total=3, quiet=args.quiet) as progress:
-        result = credit(args, progress, by=("channel",))
+        result = credit(args, progress, by=by, also_by=[("channel",)] if args.period else [])
         progress.start("comparing")
-        comparison = compare(result.credits, truth)
+        comparison = compare(result.rollups[("channel",)], truth)
         written = comparison.write(args.out) if args.out else []
     if written:
         if not args.quiet:
@@ -56,7 +65,6 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison.to_text())
     if not args.quiet:
-        for note in result.reconciliation.notes:
-            if " left out" in note:
-                print(f"note: {note}", file=sys.stderr)
+        for note in result.reconciliation.notes_about(code="left_out"):
+            print(f"note: {note.render()}", file=sys.stderr)
     return exit_status(result.reconciliation)

@@ -1,26 +1,34 @@
-"""Input options shared by every subcommand that reads journeys, and loading from them."""
+"""Input options shared by every subcommand that reads journeys, and loading from them.
+
+Heavy libraries are imported inside the functions, so building the parser (``--help``,
+``--version``) stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from attribution.columns import DEFAULT_SEPARATOR, ColumnMap
+from attribution.errors import InputError, ParameterError, Problem
+from attribution.labels import CORE_DIMENSIONS
 
-from attribution.columns import ColumnMap
-from attribution.errors import InputError, Problem
-from attribution.io import DEFAULT_SEPARATOR, Loaded, load
-from attribution.io.validation import ON_INVALID
-from attribution.io.writers import beside
+if TYPE_CHECKING:
+    from attribution.io.intake import Loaded
+
+ON_INVALID = ("fail", "skip")
+UNTOUCHED = ("accept", "reject")
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "input",
         metavar="INPUT",
-        help="touch table: a parquet file, a folder of parquet files or a CSV file "
+        help="touch table: a parquet or CSV file (.csv.gz too), or a folder of them "
         "(with --paths: an aggregated path table)",
     )
     parser.add_argument("--outcomes", metavar="FILE", help="outcomes table keyed by journey_id")
@@ -50,7 +58,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "--team-map",
         metavar="FILE",
         help="channel-to-team mapping (CSV with columns channel,team, or a JSON object) for "
-        "touches without a team",
+        "touches without a team; a team column in the input wins where it has a value",
+    )
+    parser.add_argument(
+        "--journey-level",
+        metavar="COLS",
+        default="",
+        help="touch-table columns named in --by that are journey-level dimensions "
+        "(constant within a journey; a conflict is an error)",
+    )
+    parser.add_argument(
+        "--untouched",
+        choices=UNTOUCHED,
+        default="accept",
+        help="outcome rows without touches: accept them as untouched pipeline (default) "
+        "or reject them as bad input",
     )
     parser.add_argument(
         "--on-invalid",
@@ -61,9 +83,14 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rejects",
         metavar="FILE",
-        help="where skipped rows go (default: next to --out, else ./attribution_rejects.csv)",
+        help="where skipped rows go (default: next to --out, else ./attribution_rejects.csv); "
+        "written whenever rows may be skipped, header only when none were",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or reconciliation")
+
+
+def comma_list(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
 
 
 def column_map(args: argparse.Namespace) -> ColumnMap:
@@ -71,12 +98,10 @@ def column_map(args: argparse.Namespace) -> ColumnMap:
     for item in args.column:
         role, sep, name = item.partition("=")
         if not sep or not role.strip() or not name.strip():
-            raise ValueError(f"--column expects ROLE=NAME, got {item!r}")
+            raise ParameterError(f"--column expects ROLE=NAME, got {item!r}")
         overrides[role.strip()] = name.strip()
     if args.value_column:
-        overrides["value"] = args.value_column
-    if args.paths and args.value_column:
-        overrides["total_conversion_value"] = args.value_column
+        overrides["total_conversion_value" if args.paths else "value"] = args.value_column
     return ColumnMap().with_overrides(overrides)
 
 
@@ -89,7 +114,7 @@ def channel_teams(path: str | None) -> dict[str, str] | None:
         raise InputError(Problem("team map not found", source=path))
     if file.suffix.lower() == ".json":
         try:
-            mapping = json.loads(file.read_text())
+            mapping = json.loads(file.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise InputError(
                 Problem(f"team map is not valid JSON ({error})", source=path)
@@ -102,30 +127,49 @@ def channel_teams(path: str | None) -> dict[str, str] | None:
             )
         return {str(k): v for k, v in mapping.items()}
     try:
-        frame = pd.read_csv(file, dtype=str, sep=None, engine="python", keep_default_na=False)
-    except (
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-        UnicodeDecodeError,
-        csv.Error,
-    ) as error:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            sample = handle.read(4096)
+            if not sample.strip():
+                raise InputError(Problem("team map CSV is empty", source=path))
+            handle.seek(0)
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+            rows = list(csv.DictReader(handle, dialect=dialect))
+    except (UnicodeDecodeError, csv.Error) as error:
         raise InputError(Problem(f"team map CSV cannot be read ({error})", source=path)) from None
-    if not {"channel", "team"} <= set(frame.columns):
+    if not rows or not {"channel", "team"} <= set(rows[0]):
         raise InputError(Problem("team map CSV needs columns 'channel' and 'team'", source=path))
-    repeated = sorted(set(frame["channel"][frame["channel"].duplicated()]))
+    channels = [(row["channel"] or "").strip() for row in rows]
+    repeated = sorted({c for c in channels if channels.count(c) > 1})
     if repeated:
         raise InputError(
             Problem(f"team map lists a channel twice: {', '.join(repeated)}", source=path)
         )
-    blank = frame["channel"][frame["team"].str.strip() == ""]
-    if len(blank):
+    blank = [c for c, row in zip(channels, rows, strict=True) if not (row["team"] or "").strip()]
+    if blank:
         raise InputError(
             Problem(f"team map has no team for {', '.join(blank)}", source=path, column="team")
         )
-    return dict(zip(frame["channel"], frame["team"], strict=True))
+    return {c: (row["team"] or "").strip() for c, row in zip(channels, rows, strict=True)}
 
 
-def load_from_args(args: argparse.Namespace) -> Loaded:
+def extra_dimensions(by: list[str]) -> list[str]:
+    """The dimensions of ``--by`` that are input columns to read (not the core labels or
+    the period)."""
+    return [d for d in by if d not in CORE_DIMENSIONS and d != "period"]
+
+
+def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> Loaded:
+    from attribution.io import load
+
+    journey_level = comma_list(args.journey_level)
+    stray = [d for d in journey_level if d not in dimensions]
+    if stray:
+        raise ParameterError(f"--journey-level {', '.join(stray)}: not among the --by dimensions")
+    if args.paths and (dimensions or journey_level):
+        raise ParameterError(
+            "a path table has no columns to roll up by besides channel and team "
+            f"(--by {', '.join(dimensions)})"
+        )
     return load(
         args.input,
         args.outcomes,
@@ -134,13 +178,34 @@ def load_from_args(args: argparse.Namespace) -> Loaded:
         channel_teams=channel_teams(args.team_map),
         on_invalid=args.on_invalid,
         separator=args.separator,
+        dimensions=list(dimensions),
+        journey_dimensions=journey_level,
+        untouched=args.untouched,
     )
 
 
-def rejects_path(args: argparse.Namespace) -> Path:
+def rejects_path(args: argparse.Namespace) -> Path | None:
+    """Where rejected rows go: ``--rejects``; with ``--on-invalid skip`` and no
+    ``--rejects``, beside ``--out`` (else ``./attribution_rejects.csv``); else nowhere."""
     if args.rejects:
         return Path(args.rejects)
+    if args.on_invalid != "skip":
+        return None
     out = getattr(args, "out", None)
     if out:
+        from attribution.io.writers import beside
+
         return beside(out, "rejects", ".csv")
     return Path("attribution_rejects.csv")
+
+
+def input_files(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Every file or folder the command reads, with the option that names it."""
+    named = [
+        ("INPUT", args.input),
+        ("--outcomes", getattr(args, "outcomes", None)),
+        ("--team-map", getattr(args, "team_map", None)),
+        ("--truth", getattr(args, "truth", None)),
+        ("--costs", getattr(args, "costs", None)),
+    ]
+    return [(option, path) for option, path in named if path]

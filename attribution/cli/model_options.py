@@ -1,15 +1,33 @@
 """Command-line options that set model parameters, declared in one table.
 
 Each option names the models it applies to and the constructor parameter it sets, so a
-model's options are parsed, checked and passed the same way for every subcommand.
+model's options are parsed, checked and passed the same way for every subcommand. The
+defaults shown in ``--help`` are read from the models' own ``__init__`` signatures
+(:func:`attribution.models.registry.model_defaults`), never restated here.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from attribution.errors import ParameterError
+from attribution.models.registry import model_defaults
+
+SEED_LIMIT = 2**63
+
+
+def _seed(text: str) -> int:
+    """A seed: an integer 0 <= S < 2^63 (the range the kernels' generators take)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if not 0 <= seed < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2^63 - 1, got {seed}")
+    return seed
 
 
 def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
@@ -47,7 +65,7 @@ class ModelOption:
 MODEL_OPTIONS: list[ModelOption] = [
     ModelOption(
         "--half-life",
-        "time_decay half-life in days (default 7)",
+        "time_decay half-life in days",
         {"time_decay": "half_life_days"},
         metavar="DAYS",
     ),
@@ -60,16 +78,14 @@ MODEL_OPTIONS: list[ModelOption] = [
     ),
     ModelOption(
         "--w-weights",
-        "w_shaped first touch, lead creation, opportunity creation, other shares "
-        "(default 30,30,30,10)",
+        "w_shaped first touch, lead creation, opportunity creation, other shares",
         {"w_shaped": ("first_touch", "lead_creation", "opportunity_creation", "other")},
         type=_weights(4),
         metavar="FT,LC,OC,REST",
     ),
     ModelOption(
         "--full-path-weights",
-        "full_path first touch, lead creation, opportunity creation, closed, other shares "
-        "(default 22.5,22.5,22.5,22.5,10)",
+        "full_path first touch, lead creation, opportunity creation, closed, other shares",
         {"full_path": ("first_touch", "lead_creation", "opportunity_creation", "closed", "other")},
         type=_weights(5),
         metavar="FT,LC,OC,CW,REST",
@@ -77,7 +93,7 @@ MODEL_OPTIONS: list[ModelOption] = [
     ModelOption(
         "--shapley-unobserved",
         "shapley: rate of channel combinations never observed: mean_subsets (mean of the "
-        "one-smaller combinations, default), best_subset (best observed subset) or zero",
+        "one-smaller combinations), best_subset (best observed subset) or zero",
         {"shapley": "unobserved"},
         type=str,
         choices=("mean_subsets", "best_subset", "zero"),
@@ -85,22 +101,22 @@ MODEL_OPTIONS: list[ModelOption] = [
     ModelOption(
         "--shapley-smoothing",
         "shapley: shrink observed rates of sub-combinations toward the rule's estimate "
-        "with this many pseudo-journeys (default 0)",
+        "with this many pseudo-journeys",
         {"shapley": "smoothing"},
         metavar="K",
     ),
     ModelOption(
         "--shapley-exact-limit",
         "shapley: most active channels solved exactly over all 2^C combinations "
-        "(default 24; memory 5 x 8 x 2^C bytes)",
+        "(memory 5 x 8 x 2^C bytes)",
         {"shapley": "exact_limit"},
         type=int,
         metavar="C",
     ),
     ModelOption(
         "--shapley-sampling",
-        "shapley: above the exact limit, allow permutation sampling (default) or forbid "
-        "it (then an error suggests grouping channels)",
+        "shapley: above the exact limit, allow permutation sampling or forbid it (then an "
+        "error suggests grouping channels)",
         {"shapley": "sampling"},
         type=str,
         choices=("allow", "forbid"),
@@ -108,47 +124,61 @@ MODEL_OPTIONS: list[ModelOption] = [
     ModelOption(
         "--shapley-tolerance",
         "shapley sampling: stop when every channel's standard error is at most this "
-        "fraction of the total (default 0.001)",
+        "fraction of the total",
         {"shapley": "tolerance"},
         metavar="REL",
     ),
     ModelOption(
         "--shapley-max-permutations",
         "shapley sampling: at most this many permutations per channel set, whether or not "
-        "the tolerance is met (default 4096)",
+        "the tolerance is met",
         {"shapley": "max_permutations"},
         type=int,
         metavar="N",
     ),
     ModelOption(
         "--seed",
-        "random seed of sampled estimates (shapley above the exact limit; default 0)",
+        "random seed of sampled estimates (shapley above the exact limit)",
         {"shapley": "seed"},
-        type=int,
+        type=_seed,
+        metavar="S",
     ),
     ModelOption(
         "--markov-order",
-        "markov: order k of the chain, states are the last k channels (default 1)",
+        "markov: order k of the chain, states are the last k channels",
         {"markov": "order"},
         type=int,
         metavar="K",
     ),
     ModelOption(
         "--markov-repeats",
-        "markov: keep consecutive touches of one channel as transitions (default) or "
-        "collapse them into one touch",
+        "markov: keep consecutive touches of one channel as transitions or collapse them "
+        "into one touch",
         {"markov": "repeats"},
         type=str,
         choices=("keep", "collapse"),
     ),
     ModelOption(
         "--markov-max-states",
-        "markov: refuse chains with more states than this (default 250000)",
+        "markov: refuse chains with more states than this",
         {"markov": "max_states"},
         type=int,
         metavar="N",
     ),
 ]
+
+
+def _default_text(option: ModelOption) -> str:
+    """``(default ...)`` from the first target model's signature."""
+    model, target = next(iter(option.targets.items()))
+    defaults = model_defaults(model)
+    names = target if isinstance(target, tuple) else (target,)
+    values = [defaults.get(n) for n in names]
+    if any(v is None for v in values):
+        return ""
+    if isinstance(target, tuple):
+        return " (default " + ",".join(f"{100 * float(v):g}" for v in values) + ")"
+    return f" (default {values[0]})"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -160,20 +190,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
             type=option.type,
             choices=option.choices,
             metavar=option.metavar,
-            help=option.help,
+            help=option.help + _default_text(option),
             default=None,
             **option.extra,
         )
 
 
-def model_parameters(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Constructor parameters per model name from the options given on the command line."""
+def model_parameters(
+    args: argparse.Namespace, models: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Constructor parameters per model name from the options given on the command line;
+    ``models``: the models of the run (None: all), an option for none of them is an error."""
     parameters: dict[str, dict[str, Any]] = {}
     for option in MODEL_OPTIONS:
         value = getattr(args, option.dest, None)
         if value is None:
             continue
+        if models is not None and not set(option.targets) & set(models):
+            raise ParameterError(
+                f"{option.flag} sets a parameter of {', '.join(option.targets)}, which is "
+                "not among --models"
+            )
         for model, target in option.targets.items():
+            if models is not None and model not in models:
+                continue
             if isinstance(target, tuple):
                 parameters.setdefault(model, {}).update(zip(target, value, strict=True))
             else:

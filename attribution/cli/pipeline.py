@@ -1,43 +1,61 @@
-"""What ``run`` and ``compare`` share: choosing models on the command line, loading and
-crediting with a progress bar, writing skipped rows, and the exit status."""
+"""The steps ``run``, ``compare`` (and the commands built on them) share: model selection,
+loading and crediting with a progress bar, writing skipped rows, and the exit status."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from attribution.cli.inputs import load_from_args, rejects_path
+from attribution.cli.inputs import comma_list, extra_dimensions, load_from_args, rejects_path
 from attribution.cli.model_options import add_model_arguments, model_parameters
 from attribution.cli.progress import Progress
-from attribution.engine import AttributionResult, attribute
-from attribution.io.intake import Loaded
-from attribution.io.writers import write_table
+from attribution.errors import ParameterError
 from attribution.models.registry import model_names
-from attribution.reconciliation import Reconciliation
+
+if TYPE_CHECKING:
+    from attribution.engine import AttributionResult
+    from attribution.io.intake import Loaded
+    from attribution.reconciliation import Reconciliation
 
 EXIT_MISMATCH = 1
+PERIODS = ("month", "quarter", "year")
+COHORTS = ("opportunity_created_at", "converted_at", "closed_at", "first_touch")
 
 
 def add_model_selection(parser: argparse.ArgumentParser) -> None:
-    """``--models``, ``--lookback`` and every model parameter option."""
+    """``--models``, ``--lookback``, ``--period``/``--cohort`` and every model parameter."""
     parser.add_argument(
         "--models",
         default="all",
         help=f"comma-separated models, or 'all' (default); known: {', '.join(model_names())}",
     )
     parser.add_argument(
-        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent"
+        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent (> 0)"
+    )
+    parser.add_argument(
+        "--period",
+        choices=PERIODS,
+        help="add a period dimension (2026-07, 2026-Q3, 2026) from each journey's cohort date",
+    )
+    parser.add_argument(
+        "--cohort",
+        choices=COHORTS,
+        help="the date that puts a journey in a period (default opportunity_created_at when "
+        "present, else converted_at, else first_touch)",
     )
     add_model_arguments(parser)
 
 
 def requested_models(args: argparse.Namespace) -> list[str] | None:
     """The model names of ``--models`` (None for 'all')."""
-    if args.models == "all":
+    if args.models.strip() == "all":
         return None
-    return [name.strip() for name in args.models.split(",") if name.strip()]
+    names = comma_list(args.models)
+    if not names:
+        raise ParameterError("--models names no model")
+    return names
 
 
 def credit(
@@ -53,33 +71,30 @@ def credit(
     cannot run on this data is left out with a note in the reconciliation, unless the
     user asked for it in particular (gave its options, or it is in ``required``): then
     the reason is an error."""
-    parameters = model_parameters(args)
-    progress.start("reading input")
-    loaded = load_from_args(args)
-    write_rejects(loaded, args)
+    from attribution.engine import attribute
+
     names = requested_models(args)
+    parameters = model_parameters(args, names)
+    progress.start("reading input")
+    loaded = load_from_args(args, extra_dimensions(list(by)))
+    write_rejects(loaded, args)
     progress.set_total(2 + len(names if names is not None else model_names()))
     result = attribute(
         loaded,
-        args.models,
+        "all" if names is None else names,
         by=by,
         lookback_days=args.lookback,
         touch_credits=touch_credits,
         also_by=also_by,
         parameters=parameters,
+        period=args.period,
+        cohort=args.cohort,
         progress=progress.start,
     )
     for name in sorted((set(parameters) | set(required)) - set(result.models)):
-        reasons = [
-            note.split(" left out: ", 1)[1]
-            for note in result.reconciliation.notes
-            if note.startswith(f"{name} left out: ")
-        ]
-        if not reasons and name not in required:
-            print(f"note: options for {name} ignored: it is not among --models", file=sys.stderr)
-            continue
+        reasons = [n.message for n in result.reconciliation.notes_about(name, "left_out")]
         asked = "its options were given" if name in parameters else "its output was asked for"
-        raise ValueError(
+        raise ParameterError(
             f"{name} cannot run on this input although {asked}: "
             + (reasons[0] if reasons else "it is not among --models")
         )
@@ -87,21 +102,27 @@ def credit(
 
 
 def write_rejects(loaded: Loaded, args: argparse.Namespace) -> None:
-    """Write skipped rows, if any, and say where they went."""
-    if loaded.rejects.empty:
-        return
+    """Write the rejected rows (the header alone when there are none) wherever rows may be
+    skipped, so a rejects file never shows an earlier run's rows as current."""
+    from attribution.io.writers import write_table
+
     path = rejects_path(args)
+    if path is None:
+        return
     write_table(loaded.rejects, path)
-    print(
-        f"note: {len(loaded.rejects):,} invalid row(s) skipped and written to {Path(path)}",
-        file=sys.stderr,
-    )
+    if not loaded.rejects.empty:
+        print(
+            f"note: {len(loaded.rejects):,} invalid row(s) skipped and written to {path}",
+            file=sys.stderr,
+        )
 
 
 def exit_status(reconciliation: Reconciliation) -> int:
     """0, or 1 with a message when a conserving model's credits do not reconcile."""
+    from attribution.reconciliation import Status
+
     if reconciliation.ok:
         return 0
-    bad = [m.model for m in reconciliation.models if m.status == "MISMATCH"]
+    bad = [m.model for m in reconciliation.models if m.status is Status.MISMATCH]
     print(f"error: credits do not reconcile for {', '.join(bad)}", file=sys.stderr)
     return EXIT_MISMATCH

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from attribution.cli.display import credit_report
-from attribution.cli.inputs import add_input_arguments
+from attribution.cli.inputs import add_input_arguments, comma_list, input_files, rejects_path
+from attribution.cli.outputs import OutputPlan
 from attribution.cli.pipeline import add_model_selection, credit, exit_status, requested_models
 from attribution.cli.progress import Progress
-from attribution.io.writers import beside, output_format, write_table
-from attribution.models.markov import Markov, check_transitions_path, write_transitions
-from attribution.models.shapley_simplified import ShapleyOrdered
-from attribution.rollup import check_dimensions
+from attribution.errors import ParameterError
+
+#: Options that write a model's own output: (option, argument name, model).
+MODEL_OUTPUTS = (
+    ("--transitions", "transitions", "markov"),
+    ("--positions", "positions", "shapley_ordered"),
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,13 +23,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="credit pipeline to channels and teams",
         description="Credit each converted journey's value to its touches with every chosen "
-        "model, and roll the credit up by channel, team, campaign or touch type.",
+        "model, and roll the credit up by channel, team, campaign, touch type or any other "
+        "column of the input.",
     )
     add_input_arguments(parser)
     parser.add_argument(
         "--by",
         default="channel,team",
-        help="roll-up dimensions, comma-separated: channel, team, campaign, touch_type "
+        help="roll-up dimensions, comma-separated: channel, team, campaign, touch_type, "
+        "period (with --period) or any column of the touches or outcomes "
         "(default channel,team)",
     )
     parser.add_argument(
@@ -57,29 +62,46 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-#: Options that write a model's own output: (option, argument name, model).
-MODEL_OUTPUTS = (
-    ("--transitions", "transitions", "markov"),
-    ("--positions", "positions", "shapley_ordered"),
-)
+def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
+    """Every file ``run`` will write, format-checked and checked against the inputs."""
+    from attribution.io.transitions import check_transitions_path
+    from attribution.io.writers import beside, output_format
 
-
-def _dimensions(text: str) -> tuple[str, ...]:
-    return check_dimensions([d.strip() for d in text.split(",") if d.strip()])
+    plan = OutputPlan()
+    for option, path in (
+        ("--out", args.out),
+        ("--touch-credits", args.touch_credits),
+        ("--reconciliation", args.reconciliation),
+        ("--positions", args.positions),
+    ):
+        if path:
+            output_format(path)
+            plan.add(option, path)
+    if args.out and len(by) > 1:
+        for dimension in by:
+            plan.add(f"--out (by {dimension})", beside(args.out, dimension))
+    if args.transitions:
+        check_transitions_path(args.transitions)
+        plan.add("--transitions", args.transitions)
+    plan.add("--rejects", rejects_path(args))
+    plan.check(input_files(args))
+    return plan
 
 
 def run(args: argparse.Namespace) -> int:
-    by = _dimensions(args.by)
-    for path in (args.out, args.touch_credits, args.reconciliation, args.positions):
-        if path:
-            output_format(path)
-    if args.transitions:
-        check_transitions_path(args.transitions)
+    from attribution.io.writers import beside, write_table
+
+    by = comma_list(args.by)
+    if not by:
+        raise ParameterError("--by names no dimension")
+    if args.period and "period" not in by:
+        by.append("period")
+    plan_outputs(args, by)
     names = requested_models(args)
     asked = {model: option for option, dest, model in MODEL_OUTPUTS if getattr(args, dest)}
     for model, option in asked.items():
         if names is not None and model not in names:
-            raise ValueError(
+            raise ParameterError(
                 f"{option} writes output of the {model} model, which is not among --models; "
                 f"add {model} to --models"
             )
@@ -104,17 +126,11 @@ def run(args: argparse.Namespace) -> int:
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
-        # A model asked for here ran: credit() refuses the run otherwise.
-        if args.transitions:
-            markov = result.models["markov"]
-            assert isinstance(markov, Markov)
-            write_transitions(markov, args.transitions)
-        if args.positions:
-            ordered = result.models["shapley_ordered"]
-            assert isinstance(ordered, ShapleyOrdered)
-            write_table(ordered.position_table(), args.positions)
+        _write_model_outputs(args, result.models)
     if not args.out:
-        print(credit_report(result.rollups, by))
+        from attribution.cli.display import credit_report
+
+        print(credit_report(result.rollups, result.by))
     elif written and not args.quiet:
         print(
             f"wrote {args.out} and, by one dimension each, {', '.join(map(str, written))}",
@@ -123,3 +139,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(result.reconciliation.to_text(), file=sys.stderr)
     return exit_status(result.reconciliation)
+
+
+def _write_model_outputs(args: argparse.Namespace, models: dict) -> None:
+    """The Markov transitions and the ordered Shapley positions, when asked for (the
+    models ran: ``credit`` refuses the run otherwise)."""
+    from attribution.io.transitions import write_transitions
+    from attribution.io.writers import write_table
+
+    if args.transitions:
+        write_transitions(models["markov"], args.transitions)
+    if args.positions:
+        write_table(models["shapley_ordered"].position_table(), args.positions)

@@ -5,23 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from pathlib import Path
 
+from attribution.cli.model_options import _seed
 from attribution.cli.progress import Progress
-from attribution.simulate import SCENARIOS, simulate
-
-
-def _seed(text: str) -> int:
-    """A seed for numpy's generators: an integer >= 0."""
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {seed}")
-    return seed
+from attribution.errors import ParameterError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from attribution.simulate import SCENARIOS
+
     listing = "\n".join(
         f"  {name:<17} {s.description} ({s.journeys:,} journeys, seed {s.seed})"
         for name, s in SCENARIOS.items()
@@ -55,20 +48,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
     parser.add_argument(
-        "--no-truth", action="store_true", help="skip the ground truth (faster; no truth.parquet)"
+        "--no-truth",
+        action="store_true",
+        help="skip the ground truth (faster); a truth.parquet already in the folder is "
+        "removed, since it would not match the new data",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(handler=run_simulate)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from attribution.simulate import simulate
+
     if args.journeys is not None and args.journeys < 1:
-        raise ValueError(f"--journeys must be at least 1, got {args.journeys}")
+        raise ParameterError(f"--journeys must be at least 1, got {args.journeys}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file; simulate writes a folder of files")
     with Progress(total=2, quiet=args.quiet) as progress:
         progress.start("simulating")
         sim = simulate(args.scenario, args.journeys, args.seed, truth=not args.no_truth)
         progress.start("writing")
-        written = sim.write(args.out)
+        written = sim.write(out)
+    stale = out / "truth.parquet"
+    if args.no_truth and stale.exists():
+        stale.unlink()
+        if not args.quiet:
+            print(f"removed {stale}: it was the truth of other data", file=sys.stderr)
     if not args.quiet:
         s = sim.summary()
         print(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from attribution.cli.inputs import add_input_arguments, load_from_args
+from attribution.cli.inputs import add_input_arguments, input_files, load_from_args, rejects_path
+from attribution.cli.outputs import OutputPlan
 from attribution.cli.pipeline import write_rejects
 from attribution.cli.progress import Progress
-from attribution.engine import reconcile
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,17 +19,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_input_arguments(parser)
     parser.add_argument(
-        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent"
+        "--lookback", type=float, metavar="DAYS", help="credit only touches this recent (> 0)"
     )
     parser.set_defaults(handler=validate)
 
 
 def validate(args: argparse.Namespace) -> int:
+    from attribution.engine import reconcile
+    from attribution.plan import check_lookback
+
+    plan = OutputPlan()
+    plan.add("--rejects", rejects_path(args))
+    plan.check(input_files(args))
     with Progress(total=2, quiet=args.quiet) as progress:
         progress.start("reading input")
         loaded = load_from_args(args)
+        check_lookback(args.lookback, loaded.journeys.has_times)
         write_rejects(loaded, args)
         progress.start("reconciling")
-        reconciliation = reconcile(loaded, lookback_days=args.lookback)
+        reconciliation = reconcile(loaded.journeys, loaded.intake, lookback_days=args.lookback)
     print(reconciliation.to_text())
     return 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
-from attribution.columns import ColumnMap
+from attribution.columns import DEFAULT_SEPARATOR, ColumnMap
+from attribution.errors import ParameterError
 from attribution.io.intake import Intake, Loaded
 from attribution.io.paths import load_paths
 from attribution.io.sources import Source
-from attribution.io.touches import DEFAULT_SEPARATOR, load_touches
+from attribution.io.touches import Untouched, load_touches
 
 
 def load(
@@ -18,13 +20,28 @@ def load(
     paths: bool = False,
     columns: ColumnMap | None = None,
     channel_teams: Mapping[str, str] | None = None,
-    on_invalid: str = "fail",
+    on_invalid: Literal["fail", "skip"] = "fail",
     separator: str = DEFAULT_SEPARATOR,
+    dimensions: Sequence[str] = (),
+    journey_dimensions: Sequence[str] = (),
+    untouched: Untouched = "accept",
 ) -> Loaded:
-    """Load a touch table (with outcomes) or, with ``paths=True``, an aggregated path table."""
+    """Load a touch table (with outcomes) or, with ``paths=True``, an aggregated path table.
+
+    ``dimensions``: further columns to read as roll-up dimensions (touch table: touch
+    level; outcomes table, or listed in ``journey_dimensions``: journey level).
+    ``untouched``: ``"accept"`` (default) keeps outcome rows without touches as
+    zero-touch journeys (untouched pipeline); ``"reject"`` rejects them as bad input.
+    """
     if paths:
         if outcomes is not None:
-            raise ValueError("a path table carries its own outcomes; do not pass outcomes with it")
+            raise ParameterError(
+                "a path table carries its own outcomes; do not pass outcomes with it"
+            )
+        if dimensions:
+            raise ParameterError(
+                "a path table has no columns besides the path and its counts to roll up by"
+            )
         return load_paths(
             source,
             columns=columns,
@@ -39,6 +56,9 @@ def load(
         channel_teams=channel_teams,
         on_invalid=on_invalid,
         separator=separator,
+        dimensions=dimensions,
+        journey_dimensions=journey_dimensions,
+        untouched=untouched,
     )
 
 

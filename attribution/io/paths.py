@@ -1,32 +1,39 @@
 """Load the aggregated path table other attribution tools use.
 
-Columns: ``path`` (channels joined by a separator, default ``" > "``),
-``total_conversions``, ``total_null`` and optionally ``total_conversion_value``
-(default: 1 per conversion). Each row becomes up to two journey records, one converted
-(weight ``total_conversions``, value ``total_conversion_value``) and one not (weight
-``total_null``), so the table is never expanded row by row. Channel names are stripped of
-surrounding spaces. Paths carry no times: a touch's timestamp is its position, and models
-that need times or milestones are not available.
+Columns: ``path`` (channels joined by a separator, default ``" > "``; or a list of
+channel names), ``total_conversions``, ``total_null`` and optionally
+``total_conversion_value`` (default: 1 per conversion). Each row becomes up to two
+journey records, one converted (weight ``total_conversions``, value
+``total_conversion_value``) and one not (weight ``total_null``), so the table is never
+expanded row by row. A text path is split on the separator exactly as given, and channel
+names are stripped of surrounding spaces. Paths carry no times: a touch's timestamp is
+its position, and models that need times or milestones are not available.
+
+Encoding is Arrow-native: the split pieces are hashed once (``dictionary_encode``), so a
+table of millions of paths costs one pass over its bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attribution.columns import ColumnMap
-from attribution.errors import InputError, Problem
+from attribution.columns import DEFAULT_SEPARATOR, PATH_ROLES, ColumnMap
+from attribution.errors import InputError, ParameterError, Problem
+from attribution.io import checks
+from attribution.io.encode import sorted_codes
 from attribution.io.intake import Intake, Loaded
 from attribution.io.parse import NO_TIME, combined, parse_numbers
 from attribution.io.sources import Source, read_source
-from attribution.io.touches import DEFAULT_SEPARATOR, UNASSIGNED_TEAM, _empty_rejects, _sorted_codes
-from attribution.io.validation import RowIssues, check_on_invalid
-from attribution.journeys import MISSING_LABEL, Journeys
+from attribution.io.validation import RowIssues, check_on_invalid, empty_rejects
+from attribution.journeys import MISSING_LABEL, NO_TOUCH_LABEL, UNASSIGNED_TEAM, Journeys
 from attribution.kernels.segments import concatenated_ranges
+from attribution.notes import Note
 
 
 def load_paths(
@@ -34,54 +41,34 @@ def load_paths(
     *,
     columns: ColumnMap | None = None,
     channel_teams: Mapping[str, str] | None = None,
-    on_invalid: str = "fail",
+    on_invalid: Literal["fail", "skip"] = "fail",
     separator: str = DEFAULT_SEPARATOR,
 ) -> Loaded:
     """Read, validate and encode an aggregated path table."""
     check_on_invalid(on_invalid)
     if not separator.strip():
-        raise ValueError("the path separator must contain a non-space character")
+        raise ParameterError("the path separator must contain a non-space character")
     columns = columns or ColumnMap()
-    roles = ("path", "total_conversions", "total_null", "total_conversion_value")
-    source = read_source(paths, what="paths", columns=[columns.name(r) for r in roles])
+    source = read_source(paths, what="paths", columns=[columns.name(r) for r in PATH_ROLES])
     table = source.table
-    if table.num_rows == 0:
-        raise InputError(Problem("the paths input has no rows", source=source.label))
-    required = [columns.name(r) for r in roles[:3]]
-    missing = [n for n in required if n not in table.column_names]
-    if missing:
-        raise InputError(
-            Problem(
-                f"paths input is missing required column(s) {', '.join(repr(m) for m in missing)}; "
-                f"it has {source.columns_present()}",
-                source=source.label,
-            )
-        )
+    checks.require_rows(source, "paths")
+    checks.require_columns(source, "paths", [columns.name(r) for r in PATH_ROLES[:3]])
+    checks.require_renamed(source, "paths", columns, PATH_ROLES)
     issues = RowIssues(source, "paths")
-    path = combined(table[columns.path])
-    if pa.types.is_dictionary(path.type):
-        path = path.cast(path.type.value_type)
-    path = path.cast(pa.string())
-    issues.flag(
-        np.asarray(path.is_null().to_numpy(zero_copy_only=False), bool),
-        columns.path,
-        "path is null",
-        show="none",
-    )
-    pieces = pc.utf8_trim_whitespace(
-        pc.split_pattern(path.fill_null(""), separator.strip()).flatten()
-    )
-    lengths = pc.list_value_length(pc.split_pattern(path.fill_null(""), separator.strip()))
-    lengths = lengths.to_numpy(zero_copy_only=False).astype(np.int64)
+    pieces, lengths = _pieces(source.label, combined(table[columns.path]), separator, columns)
+    issues.flag(lengths < 0, columns.path, "path is null", show="none")
+    lengths = np.maximum(lengths, 0)
     offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
     empty_piece = np.asarray(
-        pc.equal(pc.utf8_length(pieces), 0).to_numpy(zero_copy_only=False), bool
+        pc.equal(pc.utf8_length(pieces), 0).fill_null(True).to_numpy(zero_copy_only=False), bool
     )
-    row_has_empty = (
-        np.add.reduceat(empty_piece.astype(np.int64), offsets[:-1]) > 0
-        if len(empty_piece)
-        else np.zeros(0, bool)
-    )
+    row_has_empty = np.zeros(len(lengths), bool)
+    if empty_piece.any():
+        row_has_empty = (
+            np.add.reduceat(np.append(empty_piece, False).astype(np.int64), offsets[:-1])
+            * (lengths > 0)
+            > 0
+        )
     issues.flag(row_has_empty, columns.path, "path has an empty channel name")
 
     conversions = _count(table, columns.total_conversions, issues)
@@ -98,18 +85,23 @@ def load_paths(
         )
     else:
         value = conversions.copy()
+    _check_totals(source.label, conversions, nulls, value, issues.invalid)
     problems = issues.problems()
     if problems and on_invalid == "fail":
         raise InputError(problems)
 
     valid = ~issues.invalid
     no_journeys = valid & (conversions == 0) & (nulls == 0)
-    journeys = _records(
+    journeys, notes = _records(
         valid & ~no_journeys, offsets, pieces, conversions, nulls, value, channel_teams
     )
+    if value_name not in table.column_names:
+        notes.append(
+            Note("no_value_column", "no total_conversion_value column: each conversion is worth 1")
+        )
     return Loaded(
         journeys=journeys,
-        rejects=issues.rejects() if issues.invalid.any() else _empty_rejects(),
+        rejects=issues.rejects() if issues.invalid.any() else empty_rejects(),
         intake=Intake(
             kind="paths",
             touch_rows=table.num_rows,
@@ -121,11 +113,46 @@ def load_paths(
             files=source.files,
             file_starts=source.file_starts,
             in_memory=source.in_memory,
-            notes=()
-            if value_name in table.column_names
-            else ("no total_conversion_value column: each conversion is worth 1",),
+            skipped_files=source.skipped,
+            notes=tuple(notes),
         ),
     )
+
+
+def _pieces(
+    label: str, path: pa.Array, separator: str, columns: ColumnMap
+) -> tuple[pa.Array, np.ndarray]:
+    """The channel names of every row, flattened, and each row's count (-1: null path).
+
+    A list column is taken as the channels themselves; text is split on ``separator``.
+    """
+    if pa.types.is_dictionary(path.type):
+        path = path.cast(path.type.value_type)
+    kind = path.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        if not (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):
+            raise InputError(
+                Problem(
+                    f"a path stored as a list must hold channel names (text), not {kind}",
+                    source=f"paths {label}",
+                    column=columns.path,
+                )
+            )
+        lists = path
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        lists = pc.split_pattern(path, separator)
+    else:
+        raise InputError(
+            Problem(
+                f"path must be text (channels joined by {separator!r}) or a list of channel "
+                f"names, not {kind}",
+                source=f"paths {label}",
+                column=columns.path,
+            )
+        )
+    lengths = pc.list_value_length(lists).fill_null(-1).to_numpy(zero_copy_only=False)
+    pieces = pc.utf8_trim_whitespace(pc.list_flatten(lists).cast(pa.string()))
+    return pieces, lengths.astype(np.int64)
 
 
 def _count(
@@ -141,6 +168,27 @@ def _count(
     return np.where(parsed.null | parsed.invalid, 0.0, parsed.values)
 
 
+def _check_totals(
+    label: str,
+    conversions: np.ndarray,
+    nulls: np.ndarray,
+    value: np.ndarray,
+    invalid: np.ndarray,
+) -> None:
+    """Totals that overflow a float are refused before any model sees an ``inf``."""
+    valid = ~invalid
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = [float(np.sum(column[valid])) for column in (conversions, nulls, value)]
+        journeys = sums[0] + sums[1]
+    if not all(np.isfinite(s) for s in [*sums, journeys]):
+        raise InputError(
+            Problem(
+                "the counts or values are too large: their total is not a finite number",
+                source=label,
+            )
+        )
+
+
 def _records(
     keep: np.ndarray,
     offsets: np.ndarray,
@@ -149,40 +197,61 @@ def _records(
     nulls: np.ndarray,
     value: np.ndarray,
     channel_teams: Mapping[str, str] | None,
-) -> Journeys:
+) -> tuple[Journeys, list[Note]]:
     """Journey records: per kept row, a converted record and/or a null record."""
     rows = np.flatnonzero(keep)
-    record_row = np.concatenate([rows[conversions[rows] > 0], rows[nulls[rows] > 0]])
+    with_conversions, with_nulls = rows[conversions[rows] > 0], rows[nulls[rows] > 0]
+    record_row = np.concatenate([with_conversions, with_nulls])
     record_converted = np.concatenate(
-        [np.ones((conversions[rows] > 0).sum(), bool), np.zeros((nulls[rows] > 0).sum(), bool)]
+        [np.ones(len(with_conversions), bool), np.zeros(len(with_nulls), bool)]
     )
     order = np.lexsort((~record_converted, record_row))
     record_row, record_converted = record_row[order], record_converted[order]
     lengths = offsets[record_row + 1] - offsets[record_row]
     touch_index = concatenated_ranges(offsets[record_row], offsets[record_row + 1])
     within = touch_index - np.repeat(offsets[record_row], lengths)
-    names = pieces.to_numpy(zero_copy_only=False)
-    channel_labels, channel_codes = (
-        np.unique(names[touch_index].astype(str), return_inverse=True)
-        if len(touch_index)
-        else (np.array([], str), np.zeros(0, np.int64))
-    )
-    channel, channel_names = _sorted_codes(
-        channel_codes.astype(np.int64), [str(c) for c in channel_labels]
-    )
+    encoded = pc.dictionary_encode(pieces)
+    piece_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names = [str(n) for n in encoded.dictionary.to_pylist()]
+    if NO_TOUCH_LABEL in names:
+        raise InputError(
+            Problem(f"the channel name {NO_TOUCH_LABEL!r} is reserved for untouched pipeline")
+        )
+    channel, channel_names = sorted_codes(piece_codes[touch_index], names)
     mapping = dict(channel_teams or {})
-    team, team_names = _sorted_codes(
+    team, team_names = sorted_codes(
         channel.astype(np.int64), [mapping.get(c, UNASSIGNED_TEAM) for c in channel_names]
     )
+    notes = []
+    if channel_teams is not None:
+        unmatched = sorted(set(mapping) - set(channel_names))
+        if unmatched:
+            notes.append(
+                Note(
+                    "team_map_unused_entries",
+                    f"team map entries for channels not in the input: {', '.join(unmatched[:10])}",
+                    data={"unmatched": unmatched},
+                )
+            )
+        left_out = [c for c in channel_names if c not in mapping]
+        if left_out:
+            notes.append(
+                Note(
+                    "team_map_missing_channels",
+                    f"channels the team map leaves out (team '{UNASSIGNED_TEAM}'): "
+                    + ", ".join(left_out[:10]),
+                    data={"channels": left_out},
+                )
+            )
     n_records = len(record_row)
     record_offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
     no_time = np.full(n_records, NO_TIME, np.int64)
-    return Journeys(
+    journeys = Journeys(
         channel=channel,
         team=team,
         campaign=np.zeros(len(touch_index), np.int32),
         touch_type=np.zeros(len(touch_index), np.int32),
-        timestamp=within,
+        timestamp=within.astype(np.int64),
         row=np.repeat(record_row, lengths).astype(np.int64),
         offsets=record_offsets,
         journey_id=record_row.astype(np.int64),
@@ -200,6 +269,7 @@ def _records(
         touch_type_names=(MISSING_LABEL,),
         has_times=False,
     )
+    return journeys, notes
 
 
 def paths_frame(journeys: Journeys, separator: str = DEFAULT_SEPARATOR) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """Track invalid input rows with their reasons; turn them into errors or a rejects table.
 
-The first reason found for a row is the one reported. In ``fail`` mode all the problems
-found are raised together, each with a count and example rows; in ``skip`` mode the rows
-go to the rejects table with a ``reason`` column, and are counted in the reconciliation.
+The first reason found for a row is the one reported, so one bad cell is one problem.
+In ``fail`` mode all the problems found are raised together, each with a count and
+example rows; reasons that only follow from another row's problem (the other rows of a
+rejected journey) are not problems of their own. In ``skip`` mode the rows go to the
+rejects table with a ``reason`` column, and are counted in the reconciliation.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attribution.errors import Problem
+from attribution.errors import ParameterError, Problem
 from attribution.io.parse import text_of
 from attribution.io.sources import SourceTable
 
@@ -36,6 +38,7 @@ class RowIssues:
     reason: np.ndarray = field(init=False)
     labels: list[tuple[str | None, str]] = field(default_factory=list)
     shows: list[str] = field(default_factory=list)
+    secondary: list[bool] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.reason = np.full(self.source.table.num_rows, -1, dtype=np.int32)
@@ -44,8 +47,18 @@ class RowIssues:
     def invalid(self) -> np.ndarray:
         return self.reason >= 0
 
-    def flag(self, mask: np.ndarray, column: str | None, text: str, *, show: str = "value") -> None:
-        """Mark rows where ``mask`` is true (and not already marked) as invalid."""
+    def flag(
+        self,
+        mask: np.ndarray,
+        column: str | None,
+        text: str,
+        *,
+        show: str = "value",
+        secondary: bool = False,
+    ) -> None:
+        """Mark rows where ``mask`` is true (and not already marked) as invalid.
+        ``secondary``: the reason follows from another row's problem (not reported as a
+        problem of its own, but given as the row's reason in the rejects)."""
         new = mask & (self.reason < 0)
         if not new.any():
             return
@@ -56,13 +69,14 @@ class RowIssues:
             index = len(self.labels)
             self.labels.append(key)
             self.shows.append(show)
+            self.secondary.append(secondary)
         self.reason[new] = index
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         for index, (column, text) in enumerate(self.labels):
             rows = np.flatnonzero(self.reason == index)
-            if len(rows) == 0:
+            if len(rows) == 0 or self.secondary[index]:
                 continue
             first = rows[:EXAMPLE_ROWS]
             examples: tuple[str, ...] = ()
@@ -128,4 +142,14 @@ def _as_text(values: pa.Array | pa.ChunkedArray) -> list[str | None]:
 
 def check_on_invalid(on_invalid: str) -> None:
     if on_invalid not in ON_INVALID:
-        raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)}, not {on_invalid!r}")
+        raise ParameterError(
+            f"on_invalid must be one of {', '.join(ON_INVALID)}, not {on_invalid!r}"
+        )
+
+
+REJECT_COLUMNS = ("table", "source_file", "source_row", "journey_id", "reason")
+
+
+def empty_rejects() -> pd.DataFrame:
+    """The rejects table with no rows (its header only)."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in REJECT_COLUMNS})

@@ -1,28 +1,48 @@
-"""Write result tables: the format follows the file extension.
+"""Write result tables: the format follows the file extension; every write is atomic.
 
-``.parquet``, ``.csv`` and ``.json`` (records). In CSV, text cells that start with
-``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) are prefixed with ``'`` so that
-spreadsheets show them as text instead of running them as formulas.
+``.parquet``, ``.csv`` and ``.json`` (records). A file is written to a temporary file in
+the same folder and renamed over the target only once complete, so a run that fails
+half-way leaves no half-written file and the previous file intact.
+
+In CSV, text cells that a spreadsheet would run as a formula (starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) are prefixed with ``'``; a cell that is
+just a number (``-1``, ``+2.5``) is left as it is, since a spreadsheet reads it as that
+number.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from attribution.errors import ParameterError
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = (".parquet", ".csv", ".json")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def output_format(path: str | Path) -> str:
+def output_format(path: str | Path, formats: tuple[str, ...] = FORMATS) -> str:
     """The format of an output path, from its extension; unknown ones are an error."""
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(
-            f"cannot tell the output format of {str(path)!r}: use a .parquet, .csv or .json file"
-        )
+    if suffix not in formats:
+        listed = ", ".join(formats[:-1]) + f" or {formats[-1]}" if len(formats) > 1 else formats[0]
+        raise ParameterError(f"cannot tell the output format of {str(path)!r}: use a {listed} file")
     return suffix
+
+
+def _escape(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        if _PLAIN_NUMBER.fullmatch(value):
+            return value
+        return "'" + value
+    return value
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -31,9 +51,7 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for name in escaped.columns:
         column = escaped[name]
         if pd.api.types.is_string_dtype(column) or column.dtype == object:
-            escaped[name] = column.map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-            )
+            escaped[name] = column.map(_escape)
     return escaped
 
 
@@ -43,14 +61,40 @@ def beside(path: str | Path, name: str, suffix: str | None = None) -> Path:
     return path.with_name(f"{path.stem}.{name}{path.suffix if suffix is None else suffix}")
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder to write to; renamed to ``path`` when the
+    block ends without an error, removed otherwise."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_path)``, then move the file to ``path``."""
+    with atomic_path(path) as temporary:
+        write(temporary)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` in the format of ``path``'s extension."""
+    """Write ``frame`` in the format of ``path``'s extension, atomically."""
     suffix = output_format(path)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
-        frame.to_parquet(path, index=False)
+        write_atomically(path, lambda p: frame.to_parquet(p, index=False))
     elif suffix == ".csv":
-        escape_formulas(frame).to_csv(path, index=False)
+        write_atomically(path, lambda p: escape_formulas(frame).to_csv(p, index=False))
     else:
-        frame.to_json(path, orient="records", indent=1, date_format="iso", double_precision=15)
+        write_atomically(
+            path,
+            lambda p: frame.to_json(
+                p, orient="records", indent=1, date_format="iso", double_precision=15
+            ),
+        )

@@ -2,26 +2,38 @@
 
 Per-touch credit is the common currency: a model returns, for every touch of the
 journeys it is given, the conversions and the value it credits to that touch
-(:class:`TouchCredit`). Every roll-up (by channel, team, campaign, touch type) is a sum of
-touch credits, so it works the same for every model.
+(:class:`TouchCredit`). Every roll-up (by channel, team, campaign, any dimension) is a
+sum of touch credits, so it works the same for every model.
 
-Models follow scikit-learn's conventions: parameters are stored by ``__init__``,
-:meth:`AttributionModel.fit` returns ``self``, learned attributes end in ``_``. Models
-that learn from the data (Markov, Shapley) do so from *sufficient statistics*:
-:meth:`AttributionModel.statistics` computes them on any partition of whole journeys,
-partitions merge with ``merge``, and :meth:`AttributionModel.fit_statistics` fits from
-the merged result. Rule-based models learn nothing and need no statistics.
+Models follow scikit-learn's conventions:
+
+- parameters are the arguments of ``__init__``, stored under the same names and nothing
+  else (no validation, no derived or private state in ``__init__``); ``get_params`` and
+  ``set_params`` read and write them, and :func:`clone` builds an unfitted copy;
+- parameters are validated when the model is used (``fit``, ``fit_statistics``, and
+  ``credit`` of models that learn nothing), by ``_check_params``;
+- :meth:`AttributionModel.fit` returns ``self``; learned attributes end in ``_``; a model
+  that learns from the data raises :class:`NotFittedError` when used before fitting.
+
+Models that learn from the data (Markov, Shapley, hazard, ...) do so from *sufficient
+statistics*: :meth:`AttributionModel.statistics` computes them on any partition of whole
+journeys, partitions merge with ``merge``, and :meth:`AttributionModel.fit_statistics`
+fits from the merged result; ``credit`` then runs on each partition (coded like the
+statistics). Rule-based models learn nothing.
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
+from attribution.errors import ParameterError
 from attribution.journeys import Journeys
+from attribution.notes import Note
 
 StatisticsT = TypeVar("StatisticsT", bound="Statistics")
 ModelT = TypeVar("ModelT", bound="AttributionModel")
@@ -39,6 +51,10 @@ class ModelNotApplicable(ValueError):
     """The data is outside what a model can compute (no conversions, too many channels or
     states). Run with every model ("all"), the engine leaves such a model out and says
     why in the reconciliation; asked for by name, the run stops with the message."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model that learns from the data was used before it was fitted."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,10 @@ class AttributionModel(ABC):
       so the engine may give :meth:`credit` just those journeys (``fit`` always sees
       every journey). A model that can credit touches of journeys that did not convert
       sets it to False.
+    - ``learns``: the model learns from the data, so it must be fitted before ``credit``.
+    - ``linear_in_weights``: its credit of each touch is proportional to its journey's
+      weight and value (no learning across journeys), so bootstrap replicates of its
+      roll-ups are reweighted sums of one credit pass.
     """
 
     name: ClassVar[str]
@@ -84,13 +104,50 @@ class AttributionModel(ABC):
     uses_lookback: ClassVar[bool] = True
     needs_times: ClassVar[bool] = False
     credits_converted_only: ClassVar[bool] = True
+    learns: ClassVar[bool] = False
+    linear_in_weights: ClassVar[bool] = False
 
+    # -------------------------------------------------------------- parameters
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        """The parameters: the named arguments of ``__init__``."""
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for parameter in list(signature.parameters.values())[1:]:
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+            names.append(parameter.name)
+        return tuple(names)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters and their values (``deep`` as in scikit-learn;
+        models hold no nested estimators)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self: ModelT, **params: Any) -> ModelT:
+        """Set parameters by name; an unknown name is an error. Returns ``self``."""
+        known = self._param_names()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"{self.name} has no parameter(s) {', '.join(unknown)}; its parameters: "
+                f"{', '.join(known) or 'none'}"
+            )
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def _check_params(self) -> None:  # noqa: B027 - a hook: most models have nothing to check
+        """Raise :class:`~attribution.errors.ParameterError` for an invalid parameter."""
+
+    # ------------------------------------------------------------------ fitting
     def statistics(self, journeys: Journeys) -> Statistics:
         """Sufficient statistics of a partition of whole journeys (none by default)."""
         return NoStatistics()
 
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:
         """Fit from (merged) sufficient statistics; returns ``self``."""
+        self._check_params()
         return self
 
     def fit(self: ModelT, journeys: Journeys) -> ModelT:
@@ -101,20 +158,43 @@ class AttributionModel(ABC):
     def credit(self, journeys: Journeys) -> TouchCredit:
         """Conversions and value credited to each touch of ``journeys``."""
 
+    def _check_fitted(self, attribute: str) -> None:
+        """Raise :class:`NotFittedError` unless the learned ``attribute`` is set."""
+        if not hasattr(self, attribute):
+            raise NotFittedError(
+                f"{self.name} is not fitted: call fit(journeys) or fit_statistics(...) "
+                "before credit()"
+            )
+
+    # ---------------------------------------------------------------- reporting
     def channel_columns(self) -> dict[str, np.ndarray]:
         """Extra per-channel output columns (indexed by channel code) after fitting."""
         return {}
 
-    def notes(self) -> tuple[str, ...]:
+    def notes(self) -> tuple[Note, ...]:
         """Statements about this run that belong in the reconciliation."""
         return ()
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as scikit-learn reports them."""
-        return {
-            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
-        }
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+class RuleModel(AttributionModel):
+    """A model that learns nothing: each converted journey's value is split over its
+    touches by fixed weights. Its credit is linear in journey weights and values."""
+
+    linear_in_weights: ClassVar[bool] = True
+
+    def credit(self, journeys: Journeys) -> TouchCredit:
+        self._check_params()
+        return self._credit(journeys)
+
+    @abstractmethod
+    def _credit(self, journeys: Journeys) -> TouchCredit:
+        """The credit, parameters already checked."""
+
+
+def clone(model: ModelT) -> ModelT:
+    """An unfitted copy of ``model`` with the same parameters."""
+    return type(model)(**model.get_params())

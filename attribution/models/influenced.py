@@ -9,15 +9,15 @@ journey's full value.
 from __future__ import annotations
 
 from attribution.journeys import Journeys
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 
 
-class Influenced(AttributionModel):
+class Influenced(RuleModel):
     """Full value to every group with at least one touch in the credit window."""
 
     name = "influenced"
     conserving = False
     counts_groups_once = True
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         return TouchCredit(journeys.touch_conversions.copy(), journeys.touch_value.copy())

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from attribution.journeys import Journeys
 from attribution.kernels.rules import linear_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 
 
-class Linear(AttributionModel):
+class Linear(RuleModel):
     """Equal credit to every touch in the credit window."""
 
     name = "linear"
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
-        return TouchCredit(
-            *linear_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
-        )
+    def _credit(self, journeys: Journeys) -> TouchCredit:
+        return TouchCredit(*linear_credit(journeys.offsets, journeys.conversions, journeys.value))

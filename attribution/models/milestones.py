@@ -13,21 +13,36 @@ unknown milestones, and the "other" share when every touch holds a milestone, ar
 given out, and the journey's weights are renormalised to sum to 1 (so what was not given
 out is spread in proportion to what was). Example: W-shaped with FT and LC on one touch
 and OC on a second, no others: 60/30 renormalised to 2/3 and 1/3.
+
+The model counts, as it is fitted, how many converted journeys had each milestone
+unknown (:class:`MilestoneCoverage`, mergeable across partitions), and says in its
+notes how those shares were spread: on a path table, or without milestone columns,
+every milestone but the first touch is unknown.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from attribution.journeys import Journeys
 from attribution.kernels.rules import last_at_or_before, milestone_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 from attribution.models.weights import check_weights
+from attribution.notes import Note
+
+MILESTONE_LABELS = {
+    "first_touch": "first touch",
+    "lead_created_at": "lead creation",
+    "opportunity_created_at": "opportunity creation",
+    "closed_at": "close",
+}
 
 
-def _milestone_positions(journeys: Journeys, milestones: tuple[str, ...]) -> np.ndarray:
+def milestone_positions(journeys: Journeys, milestones: tuple[str, ...]) -> np.ndarray:
+    """Per milestone and journey, the 0-based position of its touch (-1: unknown)."""
     columns = []
     for milestone in milestones:
         if milestone == "first_touch":
@@ -38,7 +53,22 @@ def _milestone_positions(journeys: Journeys, milestones: tuple[str, ...]) -> np.
     return np.stack(columns)
 
 
-class _MilestoneModel(AttributionModel):
+@dataclass(frozen=True)
+class MilestoneCoverage:
+    """Converted journeys with touches (weighted), and how many of them had each
+    milestone unknown."""
+
+    milestones: tuple[str, ...]
+    journeys: float
+    unknown: np.ndarray
+
+    def merge(self, other: MilestoneCoverage) -> MilestoneCoverage:
+        return MilestoneCoverage(
+            self.milestones, self.journeys + other.journeys, self.unknown + other.unknown
+        )
+
+
+class _MilestoneModel(RuleModel):
     milestones: ClassVar[tuple[str, ...]]
     other: float
 
@@ -46,16 +76,61 @@ class _MilestoneModel(AttributionModel):
         """The share of each milestone, in the order of ``milestones``."""
         raise NotImplementedError
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _check_params(self) -> None:
+        check_weights(self.name, self.get_params())
+
+    def statistics(self, journeys: Journeys) -> MilestoneCoverage:
+        credited = journeys.converted & (journeys.lengths > 0)
+        positions = milestone_positions(journeys, self.milestones)
+        weight = journeys.weight[credited]
+        return MilestoneCoverage(
+            self.milestones,
+            float(weight.sum()),
+            np.array([float(weight[row[credited] < 0].sum()) for row in positions]),
+        )
+
+    def fit_statistics(self, statistics: Any) -> _MilestoneModel:
+        self._check_params()
+        coverage: MilestoneCoverage = statistics
+        self.coverage_ = coverage
+        return self
+
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         return TouchCredit(
             *milestone_credit(
                 journeys.offsets,
                 journeys.conversions,
-                journeys.converted_value,
-                _milestone_positions(journeys, self.milestones),
+                journeys.value,
+                milestone_positions(journeys, self.milestones),
                 np.asarray(self.milestone_shares(), dtype=np.float64),
                 float(self.other),
             )
+        )
+
+    def notes(self) -> tuple[Note, ...]:
+        coverage: MilestoneCoverage | None = getattr(self, "coverage_", None)
+        if coverage is None or coverage.journeys == 0 or not coverage.unknown.any():
+            return ()
+        parts = [
+            f"{MILESTONE_LABELS[m]} in {n:,.0f}"
+            for m, n in zip(coverage.milestones, coverage.unknown, strict=True)
+            if n > 0
+        ]
+        return (
+            Note(
+                "milestones_unknown",
+                f"milestone unknown (no time, or no credited touch at or before it) for "
+                f"{'; '.join(parts)} of {coverage.journeys:,.0f} converted journeys: the "
+                "shares of unknown milestones were spread over the known milestones and "
+                "the other touches of each such journey, in proportion to their shares "
+                "(each journey's weights renormalised to 1)",
+                data={
+                    "journeys": coverage.journeys,
+                    "unknown": dict(
+                        zip(coverage.milestones, coverage.unknown.tolist(), strict=True)
+                    ),
+                },
+            ),
         )
 
 
@@ -76,7 +151,6 @@ class WShaped(_MilestoneModel):
         self.lead_creation = lead_creation
         self.opportunity_creation = opportunity_creation
         self.other = other
-        check_weights(self.name, self.get_params())
 
     def milestone_shares(self) -> tuple[float, ...]:
         return (self.first_touch, self.lead_creation, self.opportunity_creation)
@@ -101,7 +175,6 @@ class FullPath(_MilestoneModel):
         self.opportunity_creation = opportunity_creation
         self.closed = closed
         self.other = other
-        check_weights(self.name, self.get_params())
 
     def milestone_shares(self) -> tuple[float, ...]:
         return (self.first_touch, self.lead_creation, self.opportunity_creation, self.closed)

@@ -13,11 +13,11 @@ import numpy as np
 
 from attribution.journeys import Journeys
 from attribution.kernels.rules import milestone_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 from attribution.models.weights import check_weights
 
 
-class PositionBased(AttributionModel):
+class PositionBased(RuleModel):
     """First/middle/last shares (default U-shaped 40/20/40)."""
 
     name = "position_based"
@@ -26,18 +26,20 @@ class PositionBased(AttributionModel):
         self.first = first
         self.middle = middle
         self.last = last
+
+    def _check_params(self) -> None:
         check_weights(self.name, self.get_params())
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         lengths = journeys.lengths
         positions = np.stack([np.where(lengths > 0, 0, -1), lengths - 1]).astype(np.int64)
         return TouchCredit(
             *milestone_credit(
                 journeys.offsets,
                 journeys.conversions,
-                journeys.converted_value,
+                journeys.value,
                 positions,
-                np.array([self.first, self.last]),
+                np.array([self.first, self.last], dtype=np.float64),
                 float(self.middle),
             )
         )
@@ -49,7 +51,9 @@ class JShaped(PositionBased):
     name = "j_shaped"
 
     def __init__(self, first: float = 0.2, middle: float = 0.2, last: float = 0.6) -> None:
-        super().__init__(first, middle, last)
+        self.first = first
+        self.middle = middle
+        self.last = last
 
 
 class InverseJ(PositionBased):
@@ -58,4 +62,6 @@ class InverseJ(PositionBased):
     name = "inverse_j"
 
     def __init__(self, first: float = 0.6, middle: float = 0.2, last: float = 0.2) -> None:
-        super().__init__(first, middle, last)
+        self.first = first
+        self.middle = middle
+        self.last = last

@@ -1,46 +1,49 @@
-"""Model names as users type them, and how to build a model from a name and options."""
+"""Model names as users type them, and how to build a model from a name and parameters.
+
+The registry is a table of names, not of imported classes: listing the models (for
+``--help``, say) imports nothing; a model's module is imported when it is first built.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from attribution.models.base import AttributionModel
-from attribution.models.influenced import Influenced
-from attribution.models.linear import Linear
-from attribution.models.markov import Markov
-from attribution.models.milestones import FullPath, WShaped
-from attribution.models.position_based import InverseJ, JShaped, PositionBased
-from attribution.models.shapley import Shapley
-from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
-from attribution.models.single_touch import FirstTouch, LastTouch, Sourced
-from attribution.models.time_decay import TimeDecay
+from attribution.errors import ParameterError
 
-#: The rule-based models, in the order they are reported.
-RULE_MODELS: tuple[type[AttributionModel], ...] = (
-    FirstTouch,
-    LastTouch,
-    Linear,
-    TimeDecay,
-    PositionBased,
-    JShaped,
-    InverseJ,
-    WShaped,
-    FullPath,
-    Sourced,
-    Influenced,
-)
+if TYPE_CHECKING:
+    from attribution.models.base import AttributionModel
+
+#: The rule-based models, in the order they are reported: name -> "module:Class".
+RULE_MODELS: dict[str, str] = {
+    "first_touch": "attribution.models.single_touch:FirstTouch",
+    "last_touch": "attribution.models.single_touch:LastTouch",
+    "linear": "attribution.models.linear:Linear",
+    "time_decay": "attribution.models.time_decay:TimeDecay",
+    "position_based": "attribution.models.position_based:PositionBased",
+    "j_shaped": "attribution.models.position_based:JShaped",
+    "inverse_j": "attribution.models.position_based:InverseJ",
+    "w_shaped": "attribution.models.milestones:WShaped",
+    "full_path": "attribution.models.milestones:FullPath",
+    "sourced": "attribution.models.single_touch:Sourced",
+    "influenced": "attribution.models.influenced:Influenced",
+}
 
 #: Data-driven models (learned from converting and non-converting journeys).
-DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = (
-    Markov,
-    Shapley,
-    ShapleySimplified,
-    ShapleyOrdered,
-)
+DATA_DRIVEN_MODELS: dict[str, str] = {
+    "markov": "attribution.models.markov:Markov",
+    "shapley": "attribution.models.shapley:Shapley",
+    "shapley_simplified": "attribution.models.shapley_simplified:ShapleySimplified",
+    "shapley_ordered": "attribution.models.shapley_simplified:ShapleyOrdered",
+}
 
-_FACTORIES: dict[str, Callable[..., AttributionModel]] = {
-    m.name: m for m in RULE_MODELS + DATA_DRIVEN_MODELS
+_FACTORIES: dict[str, str | Callable[..., AttributionModel]] = {
+    **RULE_MODELS,
+    **DATA_DRIVEN_MODELS,
 }
 
 
@@ -54,8 +57,70 @@ def model_names() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def make_model(name: str, options: Mapping[str, Any] | None = None) -> AttributionModel:
-    """Build the model called ``name``; ``options`` are passed to its constructor."""
+def model_factory(name: str) -> Callable[..., AttributionModel]:
+    """The class (or factory) of a registered model, imported on first use."""
     if name not in _FACTORIES:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(_FACTORIES)}")
-    return _FACTORIES[name](**dict(options or {}))
+        raise ParameterError(f"unknown model {name!r}; known models: {', '.join(_FACTORIES)}")
+    factory = _FACTORIES[name]
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+        assert callable(factory)
+        _FACTORIES[name] = factory
+    return factory
+
+
+def make_model(name: str, parameters: Mapping[str, Any] | None = None) -> AttributionModel:
+    """Build the model called ``name`` with constructor ``parameters``; an unknown
+    name or parameter is a :class:`~attribution.errors.ParameterError`."""
+    factory = model_factory(name)
+    model = factory()
+    if parameters:
+        model.set_params(**dict(parameters))
+    return model
+
+
+@cache
+def model_defaults(name: str) -> dict[str, Any]:
+    """A registered model's constructor defaults, read from its source without importing
+    it (so ``--help`` stays fast). Only literal defaults are reported."""
+    target = _FACTORIES.get(name)
+    if not isinstance(target, str):
+        factory = model_factory(name)
+        import inspect
+
+        return {
+            p.name: p.default
+            for p in inspect.signature(factory).parameters.values()
+            if p.default is not p.empty
+        }
+    module, _, class_name = target.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return {}
+    with open(spec.origin, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    return _literal_defaults(item.args)
+    return {}
+
+
+def _literal_defaults(arguments: ast.arguments) -> dict[str, Any]:
+    positional = arguments.posonlyargs + arguments.args
+    with_default = positional[len(positional) - len(arguments.defaults) :]
+    pairs = list(zip(with_default, arguments.defaults, strict=True))
+    pairs += [
+        (a, d)
+        for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if d is not None
+    ]
+    out = {}
+    for argument, default in pairs:
+        try:
+            out[argument.arg] = ast.literal_eval(default)
+        except ValueError:
+            continue
+    return out

@@ -14,28 +14,28 @@ from __future__ import annotations
 
 from attribution.journeys import Journeys
 from attribution.kernels.rules import first_touch_credit, last_touch_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 
 
-class FirstTouch(AttributionModel):
+class FirstTouch(RuleModel):
     """Weight 1 on the first touch of each converted journey."""
 
     name = "first_touch"
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         return TouchCredit(
-            *first_touch_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
+            *first_touch_credit(journeys.offsets, journeys.conversions, journeys.value)
         )
 
 
-class LastTouch(AttributionModel):
+class LastTouch(RuleModel):
     """Weight 1 on the last touch before the conversion."""
 
     name = "last_touch"
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         return TouchCredit(
-            *last_touch_credit(journeys.offsets, journeys.conversions, journeys.converted_value)
+            *last_touch_credit(journeys.offsets, journeys.conversions, journeys.value)
         )
 
 

@@ -10,30 +10,40 @@ from __future__ import annotations
 
 import math
 
+from attribution.errors import ParameterError
 from attribution.journeys import NANOS_PER_DAY, Journeys
 from attribution.kernels.rules import time_decay_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import RuleModel, TouchCredit
 
 
-class TimeDecay(AttributionModel):
+class TimeDecay(RuleModel):
     """Exponential decay with a half-life in days (default 7)."""
 
     name = "time_decay"
     needs_times = True
 
     def __init__(self, half_life_days: float = 7.0) -> None:
-        if not (math.isfinite(half_life_days) and half_life_days > 0):
-            raise ValueError(f"half_life_days must be a positive number, got {half_life_days}")
         self.half_life_days = half_life_days
 
-    def credit(self, journeys: Journeys) -> TouchCredit:
+    def _check_params(self) -> None:
+        h = self.half_life_days
+        if (
+            isinstance(h, bool)
+            or not isinstance(h, (int, float))
+            or not (math.isfinite(h) and 0 < h <= 1e6)
+        ):
+            raise ParameterError(
+                f"half_life_days must be a number of days > 0 and at most 1e6, got {h!r}"
+            )
+
+    def _credit(self, journeys: Journeys) -> TouchCredit:
         if not journeys.has_times:
-            raise ValueError("time_decay needs touch timestamps; path tables have none")
+            raise ParameterError("time_decay needs touch timestamps; path tables have none")
         return TouchCredit(
             *time_decay_credit(
                 journeys.offsets,
                 journeys.conversions,
-                journeys.converted_value,
+                journeys.value,
                 journeys.timestamp,
                 float(self.half_life_days * NANOS_PER_DAY),
             )

@@ -28,8 +28,10 @@ def test_every_model_credits_the_fixture(outputs: tuple[int, pd.DataFrame, pd.Da
     code, credits, reconciliation = outputs
     assert code == 0
     assert set(credits["model"]) == set(model_names())
-    assert set(credits["team"]) == {"marketing", "sdr", "sales", "partner"}
-    assert credits["channel"].nunique() == 12
+    # Six opportunities were created before any touch: untouched pipeline, its own group.
+    assert set(credits["team"]) == {"marketing", "sdr", "sales", "partner", "(no touch)"}
+    assert set(credits.loc[credits["team"] == "(no touch)", "channel"]) == {"(no touch)"}
+    assert credits["channel"].nunique() == 13
     statuses = reconciliation[reconciliation["item"] == "status"]["text"]
     assert set(statuses) <= {"ok", "not conserving by design"}
 
@@ -40,17 +42,26 @@ def test_credits_reconcile_with_the_fixture(
     _, credits, reconciliation = outputs
     items = reconciliation.set_index(["section", "item"])["value"]
     value_in = items["journeys", "value in"]
-    creditable = items["window (no lookback)", "creditable value"]
-    uncredited = items["window (no lookback)", "value of those journeys (not credited)"]
+    window = "window (no lookback)"
+    creditable = items[window, "creditable value (touched)"]
+    uncredited = (
+        items[window, "untouched value: no touch at all"]
+        + items[window, "untouched value: no touch in the window"]
+    )
+    assert uncredited > 0
     assert value_in == pytest.approx(creditable + uncredited, rel=1e-12)
     outcomes = pd.read_parquet(ROOT / "fixtures" / "outcomes.parquet")
     assert value_in == pytest.approx(outcomes.loc[outcomes["converted"], "value"].sum(), rel=1e-12)
-    for model, total in credits.groupby("model")["credited_value"].sum().items():
-        if model != "influenced":
-            assert total == pytest.approx(creditable, rel=1e-9), model
+    for model, rows in credits.groupby("model"):
+        if model == "influenced":
+            continue
+        touched = rows[rows["channel"] != "(no touch)"]["credited_value"].sum()
+        assert touched == pytest.approx(creditable, rel=1e-9), model
+        # Every conserving model's table, untouched group included, adds up to value in.
+        assert rows["credited_value"].sum() == pytest.approx(value_in, rel=1e-9), model
+        assert rows["share"].sum() == pytest.approx(1.0, rel=1e-9), model
     read = items["input", "touch rows read"]
     assert read == len(pd.read_parquet(ROOT / "fixtures" / "touches.parquet"))
-    window = "window (no lookback)"
     assert read == (
         items["input", "touch rows rejected"]
         + items[window, "touches after conversion (never credited)"]

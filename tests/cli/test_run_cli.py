@@ -332,11 +332,11 @@ def test_bad_options_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run("run", touches, "--models", "nonsense") == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
     assert run("run", touches, "--by", "region") == 2
-    assert "unknown roll-up dimension" in capsys.readouterr().err
+    assert "no column 'region' to roll up by" in capsys.readouterr().err
     assert run("run", touches, "--out", data / "x.xlsx") == 2
     assert run("run", touches, "--column", "journey_id") == 2
     assert run("run", touches, "--models", "w_shaped", "--w-weights", "50,50,50,50") == 2
-    assert "sum to 1" in capsys.readouterr().err
+    assert "between 0 and 1" in capsys.readouterr().err
 
 
 def test_validate_prints_the_reconciliation(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -447,8 +447,9 @@ def test_nothing_credited_is_said_plainly(
     frame.to_csv(tmp_path / "t.csv", index=False)
     assert run("run", tmp_path / "t.csv", "--models", "linear", "--by", "channel") == 0
     captured = capsys.readouterr()
-    assert "TOTAL     0.00" in captured.out
-    assert "converted journeys with no touch in the window" in captured.err
+    # The journey is untouched pipeline: its value is in the (no touch) group.
+    assert "(no touch)  10.00" in captured.out
+    assert "untouched converted journeys: no touch in the window" in captured.err
     # Every row rejected: nothing to show at all.
     frame.assign(channel=None).to_csv(tmp_path / "bad.csv", index=False)
     assert (
@@ -473,7 +474,7 @@ def test_internal_errors_exit_3_without_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("attribution.cli.pipeline.attribute", broken)
+    monkeypatch.setattr("attribution.engine.attribute", broken)
     code = run("run", data / "touches.parquet", "--outcomes", data / "outcomes.parquet")
     err = capsys.readouterr().err
     assert code == 3
@@ -486,7 +487,7 @@ def test_running_out_of_memory_exits_2_with_advice(
     def too_big(*args: object, **kwargs: object) -> None:
         raise MemoryError
 
-    monkeypatch.setattr("attribution.cli.pipeline.attribute", too_big)
+    monkeypatch.setattr("attribution.engine.attribute", too_big)
     code = run("run", data / "touches.parquet", "--outcomes", data / "outcomes.parquet")
     err = capsys.readouterr().err
     assert code == 2
@@ -496,7 +497,7 @@ def test_running_out_of_memory_exits_2_with_advice(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "cannot be read"),
+        ("", "team map CSV is empty"),
         ("channel,team\nwebinar,marketing\nwebinar,sales\n", "lists a channel twice: webinar"),
         ("channel,team\nwebinar,\n", "no team for webinar"),
         ("channel,owner\nwebinar,marketing\n", "needs columns 'channel' and 'team'"),

@@ -94,16 +94,16 @@ def test_conflicting_outcomes_name_the_column_and_journey(tmp_path: Path) -> Non
     frame.loc[0, "value"] = 99.0  # j0 has two rows with values 99 and 10
     message = error_of(frame, tmp_path)
     assert "column 'value': value differs between rows of the same journey" in message
-    assert "e.g. row 1, row 2" in message
+    assert "e.g. row 1, line 2, row 2, line 3" in message
     assert "journey 'j0'" in message
 
 
-def test_outcome_rows_without_touches(tmp_path: Path) -> None:
+def test_outcome_rows_without_touches_can_be_refused(tmp_path: Path) -> None:
     touches = good().drop(columns=["converted", "value"])
     outcomes = pd.DataFrame({"journey_id": ["j0", "j1", "j2", "ghost"], "converted": [1, 0, 1, 1]})
     outcomes.to_parquet(tmp_path / "outcomes.parquet")
     with pytest.raises(InputError) as caught:
-        at.load(touches, tmp_path / "outcomes.parquet")
+        at.load(touches, tmp_path / "outcomes.parquet", untouched="reject")
     message = str(caught.value)
     assert "outcomes" in message and "outcomes.parquet" in message
     assert "outcome row has no touches" in message and "row 4" in message
@@ -146,7 +146,7 @@ def test_converted_derived_from_converted_at() -> None:
     frame.loc[frame["journey_id"] == "j0", "converted_at"] = pd.Timestamp("2024-02-01", tz="UTC")
     loaded = at.load(frame)
     assert loaded.journeys.converted.tolist() == [True, False, False]
-    assert any("derived" in note for note in loaded.intake.notes)
+    assert [n.code for n in loaded.intake.notes] == ["converted_derived"]
 
 
 def test_missing_value_of_a_converted_journey(tmp_path: Path) -> None:
@@ -170,10 +170,12 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     frame.loc[2, "channel"] = None
     message = error_of(frame, tmp_path)
     lines = message.splitlines()
-    assert lines[0] == "3 problems in the input:"
+    # One bad cell is one problem: the other rows of the journeys are not problems of
+    # their own (they are rejected with them in skip mode).
+    assert lines[0] == "2 problems in the input:"
     assert "timestamp cannot be parsed" in lines[1]
     assert "channel is null" in lines[2]
-    assert "another row of the same journey is invalid" in lines[3]
+    assert "another row" not in message
 
 
 @pytest.mark.parametrize("text", ["2300-01-01", "9999-12-31T00:00:00Z", "1500-06-01"])
@@ -250,7 +252,7 @@ def test_skip_mode_rejects_outcome_rows_and_their_touches() -> None:
             "value": [10, 0, -5, 1],
         }
     )
-    loaded = at.load(touches, outcomes, on_invalid="skip")
+    loaded = at.load(touches, outcomes, on_invalid="skip", untouched="reject")
     rejected = loaded.rejects
     outcome_rows = rejected[rejected["table"] == "outcomes"]
     assert sorted(outcome_rows["journey_id"]) == ["ghost", "j2"]
@@ -310,14 +312,15 @@ def test_reconciliation_accounts_for_every_touch(tmp_path: Path) -> None:
     assert window.converted_without_touches == 1 and window.value_without_touches == 7
     assert rec.value_in == 37
     (linear,) = rec.models
-    assert linear.credited_value == 30 and linear.status == "ok"
+    assert linear.credited_value == 30 and linear.status is at.Status.OK
+    assert result.credits.set_index("channel").loc["(no touch)", "credited_value"] == 7
     text = rec.to_text()
-    assert "touches after conversion" in text and "value of those journeys" in text
+    assert "touches after conversion" in text and "untouched value: no touch in the window" in text
 
 
-@pytest.mark.parametrize("lookback", [float("nan"), float("inf"), -1.0])
-def test_lookback_must_be_finite_and_not_negative(lookback: float) -> None:
-    with pytest.raises(ValueError, match="finite number of days >= 0"):
+@pytest.mark.parametrize("lookback", [float("nan"), float("inf"), -1.0, 0.0])
+def test_lookback_must_be_finite_and_positive(lookback: float) -> None:
+    with pytest.raises(at.ParameterError, match="finite number of days > 0"):
         at.attribute(at.load(good()), ["linear"], lookback_days=lookback)
 
 

@@ -87,9 +87,11 @@ def test_time_decay_equal_timestamps_share_equally() -> None:
 
 
 def test_time_decay_rejects_bad_half_life() -> None:
-    for bad in (0, -1, math.inf, math.nan):
-        with pytest.raises(ValueError, match="half_life_days"):
-            TimeDecay(half_life_days=bad)
+    # Parameters are stored as given and checked when the model is used.
+    for bad in (0, -1, math.inf, math.nan, True, "7"):
+        model = TimeDecay(half_life_days=bad)  # type: ignore[arg-type]
+        with pytest.raises(at.ParameterError, match="half_life_days"):
+            credit(model, [J(["a"])])
 
 
 # -------------------------------------------------------------- position based
@@ -122,10 +124,13 @@ def test_position_based_three_touches() -> None:
 
 
 def test_position_weights_are_checked() -> None:
-    with pytest.raises(ValueError, match="sum to 1"):
-        PositionBased(0.5, 0.5, 0.5)
-    with pytest.raises(ValueError, match=">= 0"):
-        PositionBased(1.2, -0.2, 0.0)
+    with pytest.raises(at.ParameterError, match="sum to 1"):
+        credit(PositionBased(0.5, 0.3, 0.1), [ABCD])
+    with pytest.raises(at.ParameterError, match="between 0 and 1"):
+        credit(PositionBased(1.2, -0.2, 0.0), [ABCD])
+    # Weights whose sum overflows are refused before any sum is taken.
+    with pytest.raises(at.ParameterError, match="between 0 and 1"):
+        credit(PositionBased(1e308, 1e308, 1e308), [ABCD])
 
 
 # ------------------------------------------------------------------ milestones
@@ -207,10 +212,10 @@ def test_custom_w_weights() -> None:
 
 
 def test_milestone_weights_are_checked() -> None:
-    with pytest.raises(ValueError, match="sum to 1"):
-        WShaped(0.3, 0.3, 0.3, 0.3)
-    with pytest.raises(ValueError, match="sum to 1"):
-        FullPath(0.25, 0.25, 0.25, 0.25, 0.1)
+    with pytest.raises(at.ParameterError, match="sum to 1"):
+        credit(WShaped(0.3, 0.3, 0.3, 0.3), [ABCD])
+    with pytest.raises(at.ParameterError, match="sum to 1"):
+        credit(FullPath(0.25, 0.25, 0.25, 0.25, 0.1), [ABCD])
 
 
 # ------------------------------------------------------ sourced and influenced
@@ -221,8 +226,9 @@ def test_sourced_ignores_the_lookback_window() -> None:
 
 
 def test_sourced_never_credits_touches_after_conversion() -> None:
+    # Converted before its touches: untouched pipeline, no channel is credited.
     journey = J(["a", "b"], value=100, days=[5, 6], milestones={"converted_at": 4})
-    assert credit(Sourced(), [journey]) == {}
+    assert credit(Sourced(), [journey]) == {"(no touch)": 100}
 
 
 def test_influenced_counts_each_channel_once_per_journey() -> None:

@@ -1,0 +1,103 @@
+"""The files a command writes: planned and checked before anything is read or written.
+
+No file a run writes may be one it reads, and no two outputs may be one file: every
+planned output is compared with every input file (each file of an input folder
+included) and with the other outputs, by resolved path and by ``os.path.samefile``
+(symlinks, hard links). An output inside an input folder is refused too, since the next
+run would read it as data. Any clash is an error naming both, before anything is read.
+Writes themselves are atomic (:mod:`attribution.io.writers`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from attribution.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One file a command will write (or, for ``folder``, a folder it writes into)."""
+
+    option: str
+    path: Path
+    folder: bool = False
+
+
+@dataclass
+class OutputPlan:
+    """The outputs of one command, checked against its inputs."""
+
+    outputs: list[Planned] = field(default_factory=list)
+
+    def add(self, option: str, path: str | Path | None, *, folder: bool = False) -> Path | None:
+        if path is None:
+            return None
+        planned = Planned(option, Path(path), folder)
+        self.outputs.append(planned)
+        return planned.path
+
+    def check(self, inputs: Iterable[tuple[str, str | Path]]) -> None:
+        """Refuse any output that is an input, lies inside an input folder, or is another
+        output. ``inputs``: (option, path) of every file or folder the command reads."""
+        read: list[tuple[str, Path]] = []
+        folders: list[tuple[str, Path]] = []
+        for option, path in inputs:
+            path = Path(path)
+            if path.is_dir():
+                folders.append((option, path))
+                read.extend((option, f) for f in _files_under(path))
+            else:
+                read.append((option, path))
+        for planned in self.outputs:
+            for option, source in read:
+                if _same(planned.path, source):
+                    raise ParameterError(
+                        f"{planned.option} {planned.path} is the input file {source} "
+                        f"({option}): a run never overwrites what it reads; choose another "
+                        "output path"
+                    )
+            for option, folder in folders:
+                if not planned.folder and _inside(planned.path, folder):
+                    raise ParameterError(
+                        f"{planned.option} {planned.path} is inside the input folder {folder} "
+                        f"({option}): the next run would read it as data; write it elsewhere"
+                    )
+        for i, first in enumerate(self.outputs):
+            for second in self.outputs[i + 1 :]:
+                if _same(first.path, second.path):
+                    raise ParameterError(
+                        f"{first.option} and {second.option} are the same file "
+                        f"({first.path}): each output needs its own path"
+                    )
+
+
+def _files_under(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    seen: set[str] = set()
+    for root, directories, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            directories[:] = []
+            continue
+        seen.add(real)
+        files.extend(Path(root) / name for name in names)
+    return files
+
+
+def _same(first: Path, second: Path) -> bool:
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    real_folder = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real, real_folder]) == real_folder

@@ -1,0 +1,81 @@
+"""Reporting periods: each journey's cohort date as a month, quarter or year (UTC).
+
+Pipeline is usually reported by the quarter its opportunity was created, revenue by the
+quarter it closed. The cohort date of a journey is one of its milestones
+(``opportunity_created_at``, ``converted_at``, ``closed_at``) or its first touch; the
+period labels are ``2026-07`` (month), ``2026-Q3`` (quarter) and ``2026`` (year), and a
+journey without the cohort date is in period ``(none)``. Labels sort in time order.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import numpy as np
+
+from attribution.errors import ParameterError
+from attribution.journeys import MISSING_LABEL, Coding, Journeys
+from attribution.kernels.segments import NO_TIME
+
+Period = Literal["month", "quarter", "year"]
+Cohort = Literal["opportunity_created_at", "converted_at", "closed_at", "first_touch"]
+PERIODS: tuple[str, ...] = get_args(Period)
+COHORTS: tuple[str, ...] = get_args(Cohort)
+#: The dimension name of the period.
+PERIOD_DIMENSION = "period"
+
+
+def check_period(period: str | None, cohort: str | None) -> None:
+    if period is not None and period not in PERIODS:
+        raise ParameterError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    if cohort is not None and cohort not in COHORTS:
+        raise ParameterError(f"cohort must be one of {', '.join(COHORTS)}, not {cohort!r}")
+
+
+def default_cohort(journeys: Journeys) -> Cohort:
+    """``opportunity_created_at`` when the data has it, else ``converted_at``, else the
+    first touch."""
+    if (journeys.opportunity_created_at != NO_TIME).any():
+        return "opportunity_created_at"
+    if (journeys.converted_at != NO_TIME).any():
+        return "converted_at"
+    return "first_touch"
+
+
+def cohort_times(journeys: Journeys, cohort: Cohort) -> np.ndarray:
+    """Each journey's cohort date (int64 ns, ``NO_TIME`` when unknown)."""
+    if cohort == "first_touch":
+        if not journeys.has_times:
+            raise ParameterError("the first-touch cohort needs touch timestamps; paths have none")
+        first = np.full(journeys.n_journeys, NO_TIME, np.int64)
+        touched = journeys.lengths > 0
+        first[touched] = journeys.timestamp[journeys.offsets[:-1][touched]]
+        return first
+    return np.asarray(getattr(journeys, cohort))
+
+
+def period_coding(times: np.ndarray, period: Period) -> Coding:
+    """Period labels of times (``(none)`` where unknown), codes in label order."""
+    known = times != NO_TIME
+    months = np.zeros(len(times), np.int64)
+    months[known] = times[known].astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    if period == "month":
+        key = months
+    elif period == "quarter":
+        key = months // 3
+    else:
+        key = months // 12
+    key = np.where(known, key, np.iinfo(np.int64).min)
+    unique, inverse = np.unique(key, return_inverse=True)
+    names = [_label(int(k), period) for k in unique]
+    return Coding(inverse.astype(np.int32), tuple(names))
+
+
+def _label(key: int, period: str) -> str:
+    if key == np.iinfo(np.int64).min:
+        return MISSING_LABEL
+    if period == "month":
+        return f"{1970 + key // 12:04d}-{key % 12 + 1:02d}"
+    if period == "quarter":
+        return f"{1970 + key // 4:04d}-Q{key % 4 + 1}"
+    return f"{1970 + key:04d}"

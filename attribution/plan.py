@@ -1,0 +1,214 @@
+"""A run's plan: which models, windows and roll-ups, validated before any work.
+
+Every option of :func:`attribution.attribute` is checked here, strictly: an unknown
+model or parameter, a parameter given for a model passed as an object (configure the
+object instead), a model listed twice, a roll-up by an unknown dimension, or a lookback
+on data without times is a :class:`~attribution.errors.ParameterError` naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from attribution.errors import ParameterError
+from attribution.journeys import CORE_DIMENSIONS, MISSING_LABEL, Journeys
+from attribution.models.base import AttributionModel
+from attribution.models.registry import make_model, model_names
+from attribution.notes import Note
+from attribution.periods import (
+    PERIOD_DIMENSION,
+    Cohort,
+    Period,
+    check_period,
+    cohort_times,
+    default_cohort,
+    period_coding,
+)
+from attribution.rollup import check_dimensions
+
+#: ``"all"``, one model name, a sequence of names and model objects, or labels -> objects.
+Models = str | Sequence[str | AttributionModel] | Mapping[str, AttributionModel]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The validated plan of one run.
+
+    ``models``: unfitted models by label, in reporting order; ``rollups``: every roll-up
+    (the first is ``by``); ``notes``: statements about the plan (models left out of
+    ``all`` for this kind of input, dimensions the input lacks).
+    """
+
+    models: dict[str, AttributionModel]
+    every_model: bool
+    by: tuple[str, ...]
+    rollups: tuple[tuple[str, ...], ...]
+    lookback_days: float | None
+    period: Period | None
+    cohort: Cohort | None
+    notes: tuple[Note, ...]
+
+    def window_of(self, model: AttributionModel) -> float | None:
+        """The lookback window a model sees."""
+        return self.lookback_days if model.uses_lookback else None
+
+    @property
+    def windows(self) -> tuple[float | None, ...]:
+        """The distinct credit windows of the models, in model order."""
+        return tuple(dict.fromkeys(self.window_of(m) for m in self.models.values()))
+
+    def shows_untouched(self, model: AttributionModel) -> bool:
+        """Whether the model's roll-ups carry the untouched group (conserving models)."""
+        return model.conserving
+
+    def prepare(self, journeys: Journeys) -> Journeys:
+        """The journeys with the period dimension, when the plan has one."""
+        if self.period is None or self.cohort is None:
+            return journeys
+        coding = period_coding(cohort_times(journeys, self.cohort), self.period)
+        return journeys.with_journey_dimension(PERIOD_DIMENSION, coding)
+
+
+def plan_run(
+    journeys: Journeys,
+    models: Models,
+    *,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    by: Sequence[str] = ("channel", "team"),
+    also_by: Sequence[Sequence[str]] = (),
+    lookback_days: float | None = None,
+    period: Period | None = None,
+    cohort: Cohort | None = None,
+) -> RunPlan:
+    """Validate a run's options against the journeys and resolve its models."""
+    check_lookback(lookback_days, journeys.has_times)
+    check_period(period, cohort)
+    if cohort is not None and period is None:
+        raise ParameterError("cohort chooses the date of a period: give period as well")
+    if period is not None and cohort is None:
+        cohort = default_cohort(journeys)
+    resolved, every_model, notes = resolve_models(models, journeys.has_times, parameters)
+    available = journeys.dimensions + ((PERIOD_DIMENSION,) if period else ())
+    if isinstance(by, str):
+        raise ParameterError("by must be a sequence of dimension names, e.g. ('channel',)")
+    by = tuple(by)
+    if period is not None and PERIOD_DIMENSION not in by:
+        by = (*by, PERIOD_DIMENSION)
+    by = check_dimensions(by, available)
+    rollups = tuple(dict.fromkeys([by, *(check_dimensions(d, available) for d in also_by)]))
+    for dimension in dict.fromkeys(d for dims in rollups for d in dims):
+        if dimension in CORE_DIMENSIONS and journeys.names(dimension) == (MISSING_LABEL,):
+            notes.append(
+                Note(
+                    "dimension_missing",
+                    f"the input has no {dimension}: every touch is in group {MISSING_LABEL}",
+                    data={"dimension": dimension},
+                )
+            )
+    return RunPlan(
+        models=resolved,
+        every_model=every_model,
+        by=by,
+        rollups=rollups,
+        lookback_days=lookback_days,
+        period=period,
+        cohort=cohort,
+        notes=tuple(notes),
+    )
+
+
+def check_lookback(lookback_days: float | None, has_times: bool) -> None:
+    if lookback_days is None:
+        return
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, (int, float)):
+        raise ParameterError(f"lookback_days must be a number of days, not {lookback_days!r}")
+    if not (math.isfinite(lookback_days) and lookback_days > 0):
+        raise ParameterError(
+            f"lookback_days must be a finite number of days > 0 (a window of 0 days "
+            f"credits nothing), got {lookback_days}"
+        )
+    if not has_times:
+        raise ParameterError("a lookback window needs touch timestamps; path tables have none")
+
+
+def resolve_models(
+    models: Models,
+    has_times: bool,
+    parameters: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[dict[str, AttributionModel], bool, list[Note]]:
+    """Models by label, whether every model was asked for, and notes about models
+    ``"all"`` leaves out for this kind of input."""
+    parameters = dict(parameters or {})
+    notes: list[Note] = []
+    every_model = isinstance(models, str) and models.strip() == "all"
+    named: list[str] = []
+    resolved: dict[str, AttributionModel] = {}
+    if every_model:
+        named = list(model_names())
+        entries: list[tuple[str, str | AttributionModel]] = [(n, n) for n in named]
+    elif isinstance(models, str):
+        name = models.strip()
+        if "," in name:
+            raise ParameterError(
+                f"models={models!r}: pass several models as a list, e.g. ['linear', 'markov']"
+            )
+        entries = [(name, name)]
+    elif isinstance(models, Mapping):
+        entries = []
+        for label, model in models.items():
+            if not isinstance(model, AttributionModel):
+                raise ParameterError(
+                    f"models[{label!r}] must be a model object, not {type(model).__name__}"
+                )
+            entries.append((str(label), model))
+    else:
+        entries = []
+        for spec in models:
+            if isinstance(spec, str):
+                entries.append((spec.strip(), spec.strip()))
+            elif isinstance(spec, AttributionModel):
+                entries.append((spec.name, spec))
+            else:
+                raise ParameterError(
+                    f"a model is a name or a model object, not {type(spec).__name__}"
+                )
+    if not entries:
+        raise ParameterError("no models to run")
+    by_name = {label for label, spec in entries if isinstance(spec, str)}
+    stray = sorted(set(parameters) - by_name)
+    if stray:
+        objects = {label for label, spec in entries if not isinstance(spec, str)}
+        on_objects = [s for s in stray if s in objects]
+        if on_objects:
+            raise ParameterError(
+                f"parameters given for {', '.join(on_objects)}, passed as a model object: "
+                "set them on the object (e.g. TimeDecay(half_life_days=3)), not in parameters"
+            )
+        raise ParameterError(
+            f"parameters given for {', '.join(map(repr, stray))}, which is not a model of "
+            f"this run (known models: {', '.join(model_names())})"
+        )
+    for label, spec in entries:
+        if label in resolved:
+            raise ParameterError(
+                f"model {label!r} is listed twice; pass a mapping of labels to models to run "
+                "one model with different parameters"
+            )
+        model = make_model(spec, parameters.get(spec)) if isinstance(spec, str) else spec
+        model._check_params()
+        if model.needs_times and not has_times:
+            if every_model:
+                notes.append(
+                    Note(
+                        "left_out",
+                        "left out: it needs touch timestamps, which path tables lack",
+                        model=label,
+                    )
+                )
+                continue
+            raise ParameterError(f"{label} needs touch timestamps; path tables have none")
+        resolved[label] = model
+    return resolved, every_model, notes
