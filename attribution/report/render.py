@@ -21,6 +21,7 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,9 @@ SECTIONS = (
 section whose optional frames are all absent is replaced by their lines)."""
 
 
+@cache
 def environment() -> jinja2.Environment:
+    """The page's Jinja2 environment (autoescaping on; an unknown name is an error)."""
     import jinja2
 
     return jinja2.Environment(

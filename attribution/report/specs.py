@@ -17,7 +17,7 @@ positions (where a label goes), never new numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,7 @@ CONFIG: Spec = {
     "concat": {"spacing": 24},
 }
 
-LABEL_COLUMNS = ("model", "other", "channel", "team", "period", "path", "dimension", "group")
+LABEL_COLUMNS = ("model", "other", "channel", "team", "period", "path")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -108,11 +108,6 @@ def _plain(value: object, label: bool) -> object:
 def expr_text(value: str) -> str:
     """``value`` as a Vega expression string literal."""
     return json.dumps(value)
-
-
-def in_list(field: str, values: Iterable[str]) -> str:
-    """A Vega expression true when ``field`` is one of ``values``."""
-    return " || ".join(f"{field} === {expr_text(v)}" for v in values) or "false"
 
 
 def _base(frame: pd.DataFrame, name: str) -> Spec:
