@@ -1,0 +1,116 @@
+"""The chart libraries inlined in every report, and the optional dependencies they need.
+
+The page draws its charts with Vega-Embed, Vega-Lite and Vega, inlined as one script so
+the file opens from disk with no network. The script comes from the ``vl-convert-python``
+package, whose :func:`vl_convert.javascript_bundle` returns the three libraries and all
+their dependencies as one classic script (about 0.9 MB) that sets ``vegaEmbed``,
+``vegaLite`` and ``vega`` on ``window``. Building it takes a second or two, so it is
+built once per process.
+
+What the bundle can fetch: Vega's loader fetches data and images given by URL; the page
+gives every dataset inline and no image, and draws with the SVG renderer, so nothing is
+loaded. The Vega Editor link of Vega-Embed's action menu is turned off. The page's
+Content-Security-Policy forbids every request besides (``default-src 'none'``), so a
+mistake here would show as a console error, not as a request.
+
+Licences: Vega, Vega-Lite, Vega-Embed, vega-themes, vega-tooltip and vega-interpreter
+are BSD-3-Clause (University of Washington Interactive Data Lab); their bundled
+dependencies are ISC, MIT, 0BSD or Unlicense; vl-convert is BSD-3-Clause. All allow
+redistribution, the BSD ones with their copyright notice and disclaimer, which
+:data:`NOTICE` puts at the top of the inlined script.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+
+EXTRA = "report"
+REPORT_MODULES = {"jinja2": "jinja2", "vl_convert": "vl-convert-python"}
+
+
+class ReportDependencyError(ImportError):
+    """A dependency of the HTML report (the optional ``report`` extra) is not installed."""
+
+
+def require_report_dependencies() -> None:
+    """Raise :class:`ReportDependencyError` naming the extra unless its modules import."""
+    missing = []
+    for module, distribution in REPORT_MODULES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
+        raise ReportDependencyError(
+            f"the HTML report needs the optional '{EXTRA}' dependencies "
+            f"({', '.join(missing)} not installed): "
+            f"pip install 'pipeline-attribution[{EXTRA}]'"
+        )
+
+
+NOTICE = """\
+Vega {vega}, Vega-Lite {vega_lite} and Vega-Embed {vega_embed}, with vega-themes,
+vega-tooltip and vega-interpreter: Copyright (c) 2015-2025, University of Washington
+Interactive Data Lab. All rights reserved. BSD-3-Clause.
+Bundled with their dependencies by vl-convert (Copyright 2023 Jon Mease, BSD-3-Clause):
+d3 modules and topojson-client (ISC, Copyright Mike Bostock), delaunator (ISC, Copyright
+Mapbox), robust-predicates (Unlicense), fast-json-patch (MIT, Copyright Joachim Wester),
+json-stringify-pretty-compact (MIT, Copyright Simon Lydell), semver (ISC, Copyright
+Isaac Z. Schlueter and Contributors), tslib (0BSD, Copyright Microsoft Corporation),
+lodash.debounce (MIT, Copyright JS Foundation and other contributors).
+
+Redistribution and use in source and binary forms, with or without modification, are
+permitted provided that the following conditions are met:
+1. Redistributions of source code must retain the above copyright notice, this list of
+   conditions and the following disclaimer.
+2. Redistributions in binary form must reproduce the above copyright notice, this list of
+   conditions and the following disclaimer in the documentation and/or other materials
+   provided with the distribution.
+3. Neither the name of the copyright holder nor the names of its contributors may be used
+   to endorse or promote products derived from this software without specific prior
+   written permission.
+THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY
+EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES OF
+MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE
+COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL,
+EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
+SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION)
+HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR
+TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS
+SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE."""
+
+
+GLOBALS = "window.vegaEmbed = vegaEmbed; window.vegaLite = vegaLite; window.vega = vega;"
+"""The bundle's own code: the three libraries as globals, for the page script."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The inlined chart script and the library versions it holds."""
+
+    script: str
+    vega: str
+    vega_lite: str
+    vega_embed: str
+
+
+@cache
+def chart_bundle() -> Bundle:
+    """The Vega-Embed + Vega-Lite + Vega script (latest Vega-Lite of vl-convert), with
+    :data:`NOTICE` in front; built once per process."""
+    require_report_dependencies()
+    import vl_convert
+
+    vega_lite = vl_convert.get_vegalite_versions()[-1]
+    versions = {
+        "vega": vl_convert.get_vega_version(),
+        "vega_lite": vega_lite,
+        "vega_embed": vl_convert.get_vega_embed_version(),
+    }
+    code = vl_convert.javascript_bundle(GLOBALS, vl_version=vega_lite)
+    if "</script" in code.lower() or "<!--" in code:
+        raise RuntimeError("the chart bundle contains '</script' or '<!--' and cannot be inlined")
+    script = f"/*! {NOTICE.format(**versions)}\n*/\n{code}"
+    return Bundle(script=script, **versions)

@@ -1,0 +1,64 @@
+"""Render the example report and take a full-page PNG of it in headless Chromium.
+
+    python -m attribution.report.screenshot --out docs/report.png
+
+Uses the same Chromium and offline page as the browser tests
+(:mod:`attribution.report.browser`), and fails if the page logs an error, tries a
+request or leaves a chart undrawn, so the picture is never of a broken page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from attribution.report.data import ReportData
+from attribution.report.render import write_report
+
+
+def screenshot(data: ReportData, out: Path, *, html: Path | None = None) -> Path:
+    """Write ``data``'s report (to ``html``, else a temporary file) and its full-page
+    screenshot to ``out``. Raises ``RuntimeError`` listing what went wrong on the page."""
+    from playwright.sync_api import sync_playwright
+
+    from attribution.report.browser import launch, open_page
+
+    with tempfile.TemporaryDirectory() as folder:
+        page_path = write_report(data, html if html is not None else Path(folder) / "report.html")
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                page, log = open_page(browser, page_path)
+                failed = page.evaluate("window.attributionReport.errors")
+                problems = log.problems() + [f"chart not drawn: {e}" for e in failed]
+                if problems:
+                    raise RuntimeError("the report page has problems:\n" + "\n".join(problems))
+                out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(out), full_page=True)
+            finally:
+                browser.close()
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m attribution.report.screenshot",
+        description="Render the example report to a PNG through headless Chromium.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")
+    args = parser.parse_args(argv)
+    try:
+        written = screenshot(ReportData.example(), args.out, html=args.html)
+    except (RuntimeError, OSError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(written)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
