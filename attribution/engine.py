@@ -117,10 +117,16 @@ def attribute(
     touch_frames: list[pd.DataFrame] = []
     totals: list[ModelTotals] = []
     fitted: dict[str, AttributionModel] = {}
+    if journeys.n_journeys == 0:
+        notes.append(
+            Note("nothing_to_credit", "nothing left to credit: the input has no valid journey")
+        )
     for label, model in plan.models.items():
         windowed, summary = windows[plan.window_of(model)]
         if progress is not None:
             progress(label)
+        if journeys.n_journeys == 0:
+            continue
         credited = windowed.converted_only if model.credits_converted_only else windowed
         try:
             credit = model.fit(windowed).credit(credited)

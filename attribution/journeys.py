@@ -55,8 +55,10 @@ __all__ = [
     "UNASSIGNED_TEAM",
     "Coding",
     "Journeys",
+    "LabelTables",
     "SubstrateError",
     "WindowCounts",
+    "shared_coding",
 ]
 TIME_FIELDS: tuple[str, ...] = (
     "converted_at",
@@ -191,6 +193,7 @@ class Journeys:
         """
         offsets = np.asarray(offsets, dtype=np.int64)
         n_touches = len(np.asarray(channel))
+        _check_offsets(offsets, n_touches)
         n_journeys = max(len(offsets) - 1, 0)
         converted = np.asarray(converted, dtype=np.bool_)
         weight = np.ones(n_journeys) if weight is None else np.asarray(weight, np.float64)
@@ -530,6 +533,49 @@ class Journeys:
 
 
 @dataclass(frozen=True)
+class LabelTables:
+    """The name table of every dimension of one or more partitions: the shared coding.
+
+    Partitions of whole journeys loaded apart number their labels over the labels they
+    contain. :meth:`merge` joins the tables of several partitions (the union of each
+    dimension's names, sorted, as one load of all their journeys would number them) and
+    :meth:`apply` recodes a partition to them, so statistics merge, one fitted model
+    credits every partition, and roll-ups of partitions add up.
+    """
+
+    tables: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, journeys: Journeys) -> LabelTables:
+        return cls({d: journeys.names(d) for d in journeys.dimensions})
+
+    def merge(self, other: LabelTables) -> LabelTables:
+        if set(self.tables) != set(other.tables):
+            raise ValueError(
+                "partitions have different dimensions: "
+                f"{sorted(self.tables)} and {sorted(other.tables)}"
+            )
+        return LabelTables(
+            {d: tuple(sorted(set(self.tables[d]) | set(other.tables[d]))) for d in self.tables}
+        )
+
+    def apply(self, journeys: Journeys) -> Journeys:
+        core = {f"{d}_names": self.tables[d] for d in CORE_DIMENSIONS}
+        extra = {d: names for d, names in self.tables.items() if d not in CORE_DIMENSIONS}
+        return journeys.recoded(**core, dimensions=extra)
+
+
+def shared_coding(partitions: Sequence[Journeys]) -> list[Journeys]:
+    """The partitions recoded to one coding (see :class:`LabelTables`)."""
+    if not partitions:
+        return []
+    tables = LabelTables.of(partitions[0])
+    for part in partitions[1:]:
+        tables = tables.merge(LabelTables.of(part))
+    return [tables.apply(part) for part in partitions]
+
+
+@dataclass(frozen=True)
 class WindowCounts:
     """Touches left out of the credit window (``*_rows``: touch records; others weighted)."""
 
@@ -567,7 +613,7 @@ def _recode(
     index = {name: code for code, name in enumerate(new)}
     used = np.zeros(len(old), bool)
     used[codes] = True
-    missing = [old[c] for c in np.flatnonzero(used) if old[c] not in index]
+    missing = [old[int(c)] for c in np.flatnonzero(used) if old[int(c)] not in index]
     if missing:
         raise ValueError(
             f"the {dimension} coding lacks {len(missing)} label(s) these journeys use: "
@@ -585,19 +631,8 @@ _JOURNEY_TIMES = TIME_FIELDS
 def _validate(journeys: Journeys) -> None:
     """Every field checked once, vectorised; the first inconsistency is an error."""
     offsets = journeys.offsets
-    _dtype("offsets", offsets, np.int64)
-    if offsets.ndim != 1 or len(offsets) < 1:
-        raise SubstrateError("offsets must be a 1-D array of n_journeys + 1 values")
-    if offsets[0] != 0:
-        raise SubstrateError(f"offsets must start at 0, not {offsets[0]}")
-    if len(offsets) > 1 and (np.diff(offsets) < 0).any():
-        where = int(np.flatnonzero(np.diff(offsets) < 0)[0])
-        raise SubstrateError(f"offsets must not decrease (journey {where})")
     n_touches = len(journeys.channel)
-    if offsets[-1] != n_touches:
-        raise SubstrateError(
-            f"offsets claim {int(offsets[-1])} touches but the touch arrays hold {n_touches}"
-        )
+    _check_offsets(offsets, n_touches)
     n_journeys = len(offsets) - 1
     for name in _TOUCH_INT32:
         array = getattr(journeys, name)
@@ -657,6 +692,21 @@ def _validate(journeys: Journeys) -> None:
             if not isinstance(coding, Coding):
                 raise SubstrateError(f"{level} dimension {name!r} must be a Coding")
             _check_coding(name, coding, size)
+
+
+def _check_offsets(offsets: np.ndarray, n_touches: int) -> None:
+    _dtype("offsets", offsets, np.int64)
+    if len(offsets) < 1:
+        raise SubstrateError("offsets must be a 1-D array of n_journeys + 1 values")
+    if offsets[0] != 0:
+        raise SubstrateError(f"offsets must start at 0, not {offsets[0]}")
+    if len(offsets) > 1 and (np.diff(offsets) < 0).any():
+        where = int(np.flatnonzero(np.diff(offsets) < 0)[0])
+        raise SubstrateError(f"offsets must not decrease (journey {where})")
+    if offsets[-1] != n_touches:
+        raise SubstrateError(
+            f"offsets claim {int(offsets[-1])} touches but the touch arrays hold {n_touches}"
+        )
 
 
 def _check_coding(name: str, coding: Coding, size: int) -> None:

@@ -53,6 +53,11 @@ def run_compare(args: argparse.Namespace) -> int:
     by = ["channel"] + (["period"] if args.period else [])
     with Progress(total=3, quiet=args.quiet) as progress:
         result = credit(args, progress, by=by, also_by=[("channel",)] if args.period else [])
+        if result.credits.empty:
+            print("Nothing to compare: no model credited anything (see the reconciliation).")
+            if not args.quiet:
+                print(result.reconciliation.to_text(), file=sys.stderr)
+            return exit_status(result.reconciliation)
         progress.start("comparing")
         comparison = compare(result.rollups[("channel",)], truth)
         written = comparison.write(args.out) if args.out else []

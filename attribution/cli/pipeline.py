@@ -71,8 +71,10 @@ def credit(
     cannot run on this data is left out with a note in the reconciliation, unless the
     user asked for it in particular (gave its options, or it is in ``required``): then
     the reason is an error."""
+    from attribution.cli.compile_notice import announce_compilation
     from attribution.engine import attribute
 
+    announce_compilation(args.quiet)
     names = requested_models(args)
     parameters = model_parameters(args, names)
     progress.start("reading input")

@@ -25,12 +25,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def validate(args: argparse.Namespace) -> int:
+    from attribution.cli.compile_notice import announce_compilation
     from attribution.engine import reconcile
     from attribution.plan import check_lookback
 
     plan = OutputPlan()
     plan.add("--rejects", rejects_path(args))
     plan.check(input_files(args))
+    announce_compilation(args.quiet)
     with Progress(total=2, quiet=args.quiet) as progress:
         progress.start("reading input")
         loaded = load_from_args(args)

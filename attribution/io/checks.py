@@ -65,6 +65,25 @@ def refuse_in_both(touches: SourceTable, outcomes: SourceTable, names: Sequence[
         )
 
 
+def refuse_booleans(source: SourceTable, what: str, names: Sequence[str]) -> None:
+    """Amounts and counts must be numbers: a boolean column (true/false) is refused whole,
+    naming the file and the column, since no cell of it means an amount."""
+    for name in names:
+        if name in source.table.column_names:
+            kind = source.table.schema.field(name).type
+            if pa.types.is_dictionary(kind):
+                kind = kind.value_type
+            if pa.types.is_boolean(kind):
+                raise InputError(
+                    Problem(
+                        f"{what} column {name!r} holds true/false values; it must hold "
+                        "numbers (amounts or counts)",
+                        source=source.label,
+                        column=name,
+                    )
+                )
+
+
 def refuse_nested(source: SourceTable, what: str, names: Sequence[str]) -> None:
     """Columns of a nested type (lists, structs, maps) cannot hold a label, a number or a
     time: one error naming the file and every such column."""

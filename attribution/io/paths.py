@@ -54,6 +54,7 @@ def load_paths(
     checks.require_rows(source, "paths")
     checks.require_columns(source, "paths", [columns.name(r) for r in PATH_ROLES[:3]])
     checks.require_renamed(source, "paths", columns, PATH_ROLES)
+    checks.refuse_booleans(source, "paths", [columns.name(r) for r in PATH_ROLES[1:]])
     issues = RowIssues(source, "paths")
     pieces, lengths = _pieces(source.label, combined(table[columns.path]), separator, columns)
     issues.flag(lengths < 0, columns.path, "path is null", show="none")

@@ -190,8 +190,24 @@ def _read_file(
     return _read_csv(path, columns)
 
 
+def _plain_strings(table: pa.Table) -> pa.Table:
+    """String views and large strings (polars, DuckDB) as plain strings."""
+    for i, f in enumerate(table.schema):
+        kind = f.type
+        value = kind.value_type if pa.types.is_dictionary(kind) else kind
+        if pa.types.is_string_view(value) or pa.types.is_large_string(value):
+            target = (
+                pa.dictionary(kind.index_type, pa.string())
+                if pa.types.is_dictionary(kind)
+                else pa.string()
+            )
+            table = table.set_column(i, f.name, table.column(i).cast(target))
+    return table
+
+
 def _from_memory(table: pa.Table, label: str, columns: Sequence[str] | None) -> SourceTable:
     _refuse_repeated_names(table.column_names, label)
+    table = _plain_strings(table)
     available = tuple(table.column_names)
     if columns is not None:
         table = table.select([c for c in columns if c in table.column_names])
@@ -441,12 +457,20 @@ def sniff_delimiter(path: Path) -> str:
 
 def _header_line(path: Path) -> str:
     try:
-        with _open_text(path) as handle:
-            return handle.readline()
-    except UnicodeDecodeError as error:
-        raise InputError(Problem(f"CSV is not UTF-8 text ({error})", source=str(path))) from None
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            raw = handle.readline()
     except (OSError, EOFError) as error:
         raise InputError(Problem(f"CSV cannot be read ({error})", source=str(path))) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            Problem(
+                "CSV header (line 1) is not UTF-8 text; save the file as UTF-8",
+                source=str(path),
+            )
+        ) from None
 
 
 def _read_csv(path: Path, columns: Sequence[str] | None) -> tuple[pa.Table, tuple[str, ...]]:

@@ -118,8 +118,10 @@ def load_touches(
         source, outcome_source, dimensions, journey_dimensions
     )
     checks.refuse_nested(source, "touches", list(table.column_names))
+    checks.refuse_booleans(source, "touches", [columns.value, columns.cost])
     if outcome_source is not None:
         checks.refuse_nested(outcome_source, "outcomes", list(outcome_source.table.column_names))
+        checks.refuse_booleans(outcome_source, "outcomes", [columns.value])
 
     touch_ids, fractional = ids.plain_ids(
         combined(table[columns.journey_id]),

@@ -111,6 +111,8 @@ class AttributionModel(ABC):
     @classmethod
     def _param_names(cls) -> tuple[str, ...]:
         """The parameters: the named arguments of ``__init__``."""
+        if cls.__init__ is object.__init__:
+            return ()
         signature = inspect.signature(cls.__init__)
         names = []
         for parameter in list(signature.parameters.values())[1:]:
