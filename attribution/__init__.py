@@ -22,6 +22,7 @@ __version__ = "0.2.0"
 _EXPORTS: dict[str, str] = {
     "AttributionResult": "attribution.engine",
     "attribute": "attribution.engine",
+    "scorecard": "attribution.engine",
     "ColumnMap": "attribution.columns",
     "InputError": "attribution.errors",
     "ParameterError": "attribution.errors",
@@ -51,6 +52,7 @@ _SUBMODULES = (
     "notes",
     "reconciliation",
     "rollup",
+    "scorecards",
     "simulate",
 )
 
@@ -68,6 +70,8 @@ __all__ = [
     "Status",
     "attribute",
     "cli",
+    "scorecard",
+    "scorecards",
     "clone",
     "columns",
     "compare",
@@ -116,10 +120,11 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         notes,
         reconciliation,
         rollup,
+        scorecards,
         simulate,
     )
     from attribution.columns import ColumnMap
-    from attribution.engine import AttributionResult, attribute
+    from attribution.engine import AttributionResult, attribute, scorecard
     from attribution.errors import InputError, ParameterError
     from attribution.io import load, load_paths, load_touches
     from attribution.io.intake import Loaded

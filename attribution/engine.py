@@ -23,12 +23,21 @@ import pyarrow as pa
 
 from attribution.io.intake import Intake, Loaded
 from attribution.journeys import Journeys
+from attribution.errors import ParameterError
 from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
+from attribution.models.registry import recommended_model
 from attribution.notes import Note
 from attribution.periods import Cohort, Period
 from attribution.plan import Models, RunPlan, plan_run
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
-from attribution.rollup import GroupSums, present_groups, rollup_frame, sum_groups
+from attribution.rollup import (
+    GroupSums,
+    present_groups,
+    rollup_frame,
+    sum_groups,
+    untouched_sums,
+)
+from attribution.scorecards import Costs, ScorecardPass
 
 DEFAULT_BY: tuple[str, ...] = ("channel", "team")
 
@@ -43,6 +52,8 @@ class AttributionResult:
     group ``(no touch)``. ``rollups`` holds the same for every roll-up asked for
     (``credits`` is ``rollups[by]``). ``touch_credits`` (when asked for) has one row per
     model and touch of a converted journey. ``models`` are the fitted models by label.
+    ``scorecards`` (when asked for) holds the revenue scorecard of every roll-up
+    (:mod:`attribution.scorecards`).
     """
 
     credits: pd.DataFrame
@@ -51,6 +62,10 @@ class AttributionResult:
     by: tuple[str, ...]
     rollups: dict[tuple[str, ...], pd.DataFrame]
     touch_credits: pd.DataFrame | None = None
+    scorecards: dict[tuple[str, ...], pd.DataFrame] | None = None
+    #: The recommended model for this kind of data (hazard for timed touches, presence
+    #: for path tables), which views lead with.
+    recommended: str = ""
 
     def to_arrow(self, by: Sequence[str] | None = None) -> pa.Table:
         """A roll-up (default: ``credits``) as a pyarrow Table."""
@@ -78,6 +93,8 @@ def attribute(
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     period: Period | None = None,
     cohort: Cohort | None = None,
+    scorecard: bool = False,
+    costs: Costs | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AttributionResult:
     """Credit the converted journeys' value to touches with each model, and roll it up.
@@ -94,7 +111,9 @@ def attribute(
     the same credits (each exact, also for models that count a group once per journey).
     ``period`` (``"month"``, ``"quarter"``, ``"year"``) adds the dimension ``period``,
     taken per journey from its ``cohort`` date (default ``opportunity_created_at`` when
-    the data has it, else ``converted_at``, else the first touch).
+    the data has it, else ``converted_at``, else the first touch). ``scorecard``: also
+    compute the revenue scorecard of every roll-up (:mod:`attribution.scorecards`), with
+    the spend of ``costs`` (a :class:`~attribution.scorecards.Costs`) added.
     """
     journeys = data.journeys if isinstance(data, Loaded) else data
     intake = data.intake if isinstance(data, Loaded) else None
@@ -117,6 +136,7 @@ def attribute(
     touch_frames: list[pd.DataFrame] = []
     totals: list[ModelTotals] = []
     fitted: dict[str, AttributionModel] = {}
+    cards = ScorecardPass(journeys, plan, group_sets, costs) if scorecard else None
     if journeys.n_journeys == 0:
         notes.append(
             Note("nothing_to_credit", "nothing left to credit: the input has no valid journey")
@@ -152,7 +172,7 @@ def attribute(
                 journeys,
                 dims,
                 value_in=journeys.total_value,
-                untouched=_untouched(summary)
+                untouched=untouched_sums(windowed, dims)
                 if any_untouched and plan.shows_untouched(model)
                 else None,
             )
@@ -160,10 +180,16 @@ def attribute(
             frame.insert(0, "model", label)
             frames[dims].append(frame)
         totals.append(model_totals(label, model, credit, summary, sums[plan.by]))
+        if cards is not None:
+            cards.add(label, model, windowed, credited, credit)
         notes.extend(_as_note(note).about(label) for note in model.notes())
         if touch_credits:
             touch_frames.append(touch_frame(label, credited, credit, intake))
     rollups = {dims: _concat(parts) for dims, parts in frames.items()}
+    scorecards = None
+    if cards is not None:
+        scorecards, card_notes = cards.finish()
+        notes.extend(card_notes)
     reconciliation = reconcile(
         journeys, intake, [summary for _, summary in windows.values()], totals, notes
     )
@@ -174,7 +200,63 @@ def attribute(
         by=plan.by,
         rollups=rollups,
         touch_credits=_concat(touch_frames) if touch_credits else None,
+        scorecards=scorecards,
+        recommended=recommended_model(journeys.has_times),
     )
+
+
+def scorecard(
+    data: Loaded | Journeys | AttributionResult,
+    models: Models | None = None,
+    *,
+    by: Sequence[str] = ("channel",),
+    period: Period | None = None,
+    cohort: Cohort | None = None,
+    costs: Any = None,
+    lookback_days: float | None = None,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """The revenue scorecard (:mod:`attribution.scorecards`): one row per model and group
+    (and period), with pipeline, win rate, cycle, velocity and cost columns.
+
+    ``models`` default to the recommended data-driven model with ``sourced`` and
+    ``influenced``, so what a team sourced, influenced and is credited with stand side by
+    side. ``costs``: a costs file, DataFrame or :class:`~attribution.scorecards.Costs`.
+    ``data`` may be an :class:`AttributionResult` computed with ``scorecard=True``.
+    """
+    if isinstance(data, AttributionResult):
+        if data.scorecards is None:
+            raise ParameterError(
+                "this result has no scorecard: run attribute(..., scorecard=True), or pass "
+                "the loaded data"
+            )
+        key = tuple(by) + (("period",) if "period" in data.by and "period" not in by else ())
+        if key not in data.scorecards:
+            raise ParameterError(
+                f"the result has scorecards by {', '.join(' x '.join(k) for k in data.scorecards)}"
+                f", not by {' x '.join(key)}"
+            )
+        frame = data.scorecards[key]
+        if models is not None:
+            wanted = [models] if isinstance(models, str) else list(models)
+            frame = frame[frame["model"].isin([str(m) for m in wanted])]
+        return frame.reset_index(drop=True)
+    journeys = data.journeys if isinstance(data, Loaded) else data
+    if models is None:
+        models = [recommended_model(journeys.has_times), "sourced", "influenced"]
+    result = attribute(
+        data,
+        models,
+        by=by,
+        lookback_days=lookback_days,
+        parameters=parameters,
+        period=period,
+        cohort=cohort,
+        scorecard=True,
+        costs=None if costs is None else Costs.load(costs),
+    )
+    assert result.scorecards is not None
+    return result.scorecards[result.by]
 
 
 def window(journeys: Journeys, lookback_days: float | None) -> tuple[Journeys, WindowSummary]:
@@ -186,10 +268,6 @@ def window(journeys: Journeys, lookback_days: float | None) -> tuple[Journeys, W
 def _as_note(note: Note | str) -> Note:
     # TODO(merge wave2-presence): every model returns Note records; drop this adapter.
     return note if isinstance(note, Note) else Note("model", note)
-
-
-def _untouched(summary: WindowSummary) -> tuple[float, float]:
-    return summary.converted_without_touches, summary.value_without_touches
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -290,4 +368,4 @@ def touch_frame(
     return frame
 
 
-__all__ = ["DEFAULT_BY", "AttributionResult", "RunPlan", "attribute", "reconcile"]
+__all__ = ["DEFAULT_BY", "AttributionResult", "RunPlan", "attribute", "reconcile", "scorecard"]

@@ -111,7 +111,7 @@ class Journeys:
     Touch arrays (length = number of touches): ``channel``, ``team``, ``campaign``,
     ``touch_type`` (int32 codes into the matching ``*_names``), ``timestamp`` (int64 ns
     UTC; the position in the path for path tables), ``row`` (int64 index of the input
-    row, for tracing) and optional ``cost`` (float64 >= 0).
+    row, for tracing) and optional ``cost`` (float64 >= 0; NaN where not recorded).
 
     Journey arrays (length = number of journey records): ``journey_id``, ``converted``
     (bool), ``weight`` (float64 > 0: journeys the record stands for), ``value`` (float64
@@ -647,8 +647,9 @@ def _validate(journeys: Journeys) -> None:
     if journeys.cost is not None:
         _dtype("cost", journeys.cost, np.float64)
         _length("cost", journeys.cost, n_touches, "touches")
-        if not (np.isfinite(journeys.cost).all() and (journeys.cost >= 0).all()):
-            raise SubstrateError("cost must be finite and >= 0")
+        known = journeys.cost[~np.isnan(journeys.cost)]
+        if not (np.isfinite(known).all() and (known >= 0).all()):
+            raise SubstrateError("cost must be finite and >= 0 (or NaN: not recorded)")
     _length("journey_id", journeys.journey_id, n_journeys, "journeys")
     _dtype("converted", journeys.converted, np.bool_)
     _length("converted", journeys.converted, n_journeys, "journeys")

@@ -54,21 +54,31 @@ def cohort_times(journeys: Journeys, cohort: Cohort) -> np.ndarray:
     return np.asarray(getattr(journeys, cohort))
 
 
-def period_coding(times: np.ndarray, period: Period) -> Coding:
-    """Period labels of times (``(none)`` where unknown), codes in label order."""
+def _keys(times: np.ndarray, period: str) -> np.ndarray:
+    """The period number of each time (months, quarters or years since 1970; the
+    smallest int64 where the time is unknown)."""
     known = times != NO_TIME
     months = np.zeros(len(times), np.int64)
     months[known] = times[known].astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
-    if period == "month":
-        key = months
-    elif period == "quarter":
-        key = months // 3
-    else:
-        key = months // 12
-    key = np.where(known, key, np.iinfo(np.int64).min)
-    unique, inverse = np.unique(key, return_inverse=True)
-    names = [_label(int(k), period) for k in unique]
-    return Coding(inverse.astype(np.int32), tuple(names))
+    divisor = {"month": 1, "quarter": 3, "year": 12}[period]
+    return np.where(known, months // divisor, np.iinfo(np.int64).min)
+
+
+def period_coding(times: np.ndarray, period: Period, *others: np.ndarray) -> Coding:
+    """Period labels of ``times`` (``(none)`` where unknown), codes in label order; the
+    names also cover the periods of ``others`` (so other times can be coded alike)."""
+    key = _keys(times, period)
+    every = np.unique(np.concatenate([key, *(_keys(o, period) for o in others)]))
+    names = tuple(_label(int(k), period) for k in every)
+    return Coding(np.searchsorted(every, key).astype(np.int32), names)
+
+
+def period_codes(times: np.ndarray, period: Period, names: tuple[str, ...]) -> np.ndarray:
+    """Codes of ``times`` in an existing period coding (every period must be in it)."""
+    index = {name: code for code, name in enumerate(names)}
+    unique, inverse = np.unique(_keys(times, period), return_inverse=True)
+    remap = np.array([index[_label(int(k), period)] for k in unique] or [0], np.int32)
+    return remap[inverse].astype(np.int32)
 
 
 def _label(key: int, period: str) -> str:

@@ -68,7 +68,10 @@ class RunPlan:
         """The journeys with the period dimension, when the plan has one."""
         if self.period is None or self.cohort is None:
             return journeys
-        coding = period_coding(cohort_times(journeys, self.cohort), self.period)
+        # The period names also cover the lead and touch times, so the scorecard codes
+        # leads by their creation and spend by its touch in the same periods.
+        others = [journeys.lead_created_at] + ([journeys.timestamp] if journeys.has_times else [])
+        coding = period_coding(cohort_times(journeys, self.cohort), self.period, *others)
         return journeys.with_journey_dimension(PERIOD_DIMENSION, coding)
 
 

@@ -7,8 +7,10 @@ same groups and models can be compared row by row.
 
 **Untouched pipeline.** Converted journeys with no touch in a model's credit window (no
 touch at all, or none left in the lookback window) cannot be credited to any group. A
-conserving model's roll-up carries them as one more group whose labels are all
-``(no touch)``, so its table adds up to the whole pipeline in.
+conserving model's roll-up carries them as more groups whose touch-level labels
+(channel, team, ...) are ``(no touch)``; journey-level labels (segment, period) keep
+the journey's own, so untouched pipeline shows per segment and per quarter. The table
+then adds up to the whole pipeline in.
 
 ``share`` is a group's credited value over the value in (the pipeline of every converted
 journey), for every model: for a conserving model the shares of its table, untouched
@@ -125,23 +127,44 @@ def labels_of(keys: np.ndarray, journeys: Journeys, by: Sequence[str]) -> pd.Dat
     return pd.DataFrame({d: labels[d] for d in by})
 
 
+def untouched_labels(journeys: Journeys, by: Sequence[str], mask: np.ndarray) -> pd.DataFrame:
+    """The roll-up labels of the journeys in ``mask`` as untouched groups: ``(no touch)``
+    for touch-level dimensions, the journey's own label for journey-level ones."""
+    columns = {}
+    for dimension in by:
+        if journeys.level(dimension) == "journey":
+            names = np.asarray(journeys.names(dimension), dtype=object)
+            columns[dimension] = names[journeys.journey_dimensions[dimension].codes[mask]]
+        else:
+            columns[dimension] = np.full(int(mask.sum()), NO_TOUCH_LABEL, dtype=object)
+    return pd.DataFrame(columns)
+
+
+def untouched_sums(windowed: Journeys, by: Sequence[str]) -> pd.DataFrame:
+    """Conversions and value of the converted journeys with no touch in the window, per
+    untouched group (see the module docstring)."""
+    mask = windowed.converted & (windowed.lengths == 0)
+    frame = untouched_labels(windowed, by, mask)
+    frame["credited_conversions"] = windowed.weight[mask]
+    frame["credited_value"] = windowed.value[mask]
+    return frame.groupby(list(by), as_index=False, sort=True).sum()
+
+
 def rollup_frame(
     sums: GroupSums,
     journeys: Journeys,
     by: Sequence[str],
     *,
     value_in: float,
-    untouched: tuple[float, float] | None,
+    untouched: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """The roll-up table of one model: groups sorted by label, then the untouched group
-    (``untouched``: its conversions and value, or None for a model without one)."""
+    """The roll-up table of one model: groups sorted by label, then the untouched groups
+    (``untouched``: from :func:`untouched_sums`, or None for a model without them)."""
     frame = labels_of(sums.keys, journeys, by)
     frame["credited_conversions"] = sums.conversions
     frame["credited_value"] = sums.value
     frame = frame.sort_values(list(by), kind="stable").reset_index(drop=True)
-    if untouched is not None:
-        row = dict.fromkeys(by, NO_TOUCH_LABEL)
-        row["credited_conversions"], row["credited_value"] = untouched
-        frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+    if untouched is not None and len(untouched):
+        frame = pd.concat([frame, untouched], ignore_index=True)
     frame["share"] = frame["credited_value"] / value_in if value_in > 0 else 0.0
     return frame

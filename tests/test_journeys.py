@@ -57,6 +57,7 @@ def test_from_arrays_fills_the_defaults() -> None:
         ({"timestamp": [5, 4, 0]}, "sorted by time within each journey"),
         ({"team": [0, 0, 1]}, r"team codes must lie in 0\.\.0"),
         ({"cost": [1.0, -2.0, 0.0]}, "cost must be finite and >= 0"),
+        ({"cost": [1.0, np.inf, 0.0]}, "cost must be finite and >= 0"),
         (
             {"touch_dimensions": {"region": ([0, 0, 3], ("emea", "na"))}},
             r"region codes must lie in 0\.\.1",

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "attribution.cli.compare",
         "compare models' channel credit with each other and with a known truth",
     ),
+    "scorecard": (
+        "attribution.cli.scorecard",
+        "pipeline, win rate, cycle, velocity and cost per opportunity by source",
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from attribution.cli.inputs import comma_list, extra_dimensions, load_from_args, rejects_path
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from attribution.engine import AttributionResult
     from attribution.io.intake import Loaded
     from attribution.reconciliation import Reconciliation
+    from attribution.scorecards import Costs
 
 EXIT_MISMATCH = 1
 PERIODS = ("month", "quarter", "year")
@@ -28,6 +29,7 @@ def add_model_selection(parser: argparse.ArgumentParser) -> None:
     """``--models``, ``--lookback``, ``--period``/``--cohort`` and every model parameter."""
     parser.add_argument(
         "--models",
+        "--model",
         default="all",
         help=f"comma-separated models, or 'all' (default); known: {', '.join(model_names())}",
     )
@@ -48,9 +50,24 @@ def add_model_selection(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
+def add_view_options(parser: argparse.ArgumentParser) -> None:
+    """``--wide`` and ``--format``/``--json``: how results show on stdout."""
+    parser.add_argument("--wide", action="store_true", help="show every model in the terminal view")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default): readable tables that fit the terminal; json: the results as "
+        "JSON records on stdout, for piping (the reconciliation stays on stderr)",
+    )
+    parser.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="same as --format json"
+    )
+
+
 def requested_models(args: argparse.Namespace) -> list[str] | None:
-    """The model names of ``--models`` (None for 'all')."""
-    if args.models.strip() == "all":
+    """The model names of ``--models`` (None for 'all', or for a command's default)."""
+    if args.models is None or args.models.strip() == "all":
         return None
     names = comma_list(args.models)
     if not names:
@@ -66,20 +83,26 @@ def credit(
     touch_credits: bool = False,
     also_by: Sequence[Sequence[str]] = (),
     required: Sequence[str] = (),
+    scorecard: bool = False,
+    costs: Costs | None = None,
+    default_models: Callable[[bool], list[str]] | None = None,
 ) -> AttributionResult:
     """Load the input and run the chosen models. With ``--models all``, a model that
     cannot run on this data is left out with a note in the reconciliation, unless the
     user asked for it in particular (gave its options, or it is in ``required``): then
-    the reason is an error."""
+    the reason is an error. ``default_models``: the command's models when ``--models``
+    is not given, from whether the data has times (else every model)."""
     from attribution.cli.compile_notice import announce_compilation
     from attribution.engine import attribute
 
     announce_compilation(args.quiet)
-    names = requested_models(args)
-    parameters = model_parameters(args, names)
     progress.start("reading input")
     loaded = load_from_args(args, extra_dimensions(list(by)))
     write_rejects(loaded, args)
+    names = requested_models(args)
+    if names is None and args.models is None and default_models is not None:
+        names = default_models(loaded.journeys.has_times)
+    parameters = model_parameters(args, names)
     progress.set_total(2 + len(names if names is not None else model_names()))
     result = attribute(
         loaded,
@@ -91,6 +114,8 @@ def credit(
         parameters=parameters,
         period=args.period,
         cohort=args.cohort,
+        scorecard=scorecard,
+        costs=costs,
         progress=progress.start,
     )
     for name in sorted((set(parameters) | set(required)) - set(result.models)):

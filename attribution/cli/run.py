@@ -7,7 +7,13 @@ import sys
 
 from attribution.cli.inputs import add_input_arguments, comma_list, input_files, rejects_path
 from attribution.cli.outputs import OutputPlan
-from attribution.cli.pipeline import add_model_selection, credit, exit_status, requested_models
+from attribution.cli.pipeline import (
+    add_model_selection,
+    add_view_options,
+    credit,
+    exit_status,
+    requested_models,
+)
 from attribution.cli.progress import Progress
 from attribution.errors import ParameterError
 
@@ -43,6 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--touch-credits", metavar="FILE", help="also write the credit of every touch"
     )
+
     parser.add_argument(
         "--reconciliation", metavar="FILE", help="also write the reconciliation table"
     )
@@ -58,6 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also write shapley_ordered's credit by channel and touch position "
         "(.parquet, .csv, .json)",
     )
+    add_view_options(parser)
     add_model_selection(parser)
     parser.set_defaults(handler=run)
 
@@ -127,10 +135,20 @@ def run(args: argparse.Namespace) -> int:
         if args.reconciliation:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
         _write_model_outputs(args, result.models)
-    if not args.out:
+    if args.format == "json":
+        print(result.credits.to_json(orient="records", double_precision=15))
+    elif not args.out:
         from attribution.cli.display import credit_report
+        from attribution.cli.tables import terminal_width
 
-        print(credit_report(result.rollups, result.by))
+        view = credit_report(
+            result.rollups,
+            result.by,
+            recommended=result.recommended,
+            width=terminal_width(),
+            wide=args.wide,
+        )
+        print(view)
     elif written and not args.quiet:
         print(
             f"wrote {args.out} and, by one dimension each, {', '.join(map(str, written))}",

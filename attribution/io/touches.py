@@ -385,7 +385,7 @@ def _cost(table: pa.Table, columns: ColumnMap, issues: RowIssues) -> np.ndarray 
     cost: Parsed = parse_numbers(combined(table[columns.cost]))
     outcomes.flag_parsed(issues, cost, columns.cost, "cost")
     issues.flag(cost.values < 0, columns.cost, "cost is negative")
-    return np.where(cost.null | cost.invalid, 0.0, cost.values)
+    return np.where(cost.null | cost.invalid, np.nan, cost.values)
 
 
 def _reject_whole_journeys(

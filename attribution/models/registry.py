@@ -47,6 +47,16 @@ _FACTORIES: dict[str, str | Callable[..., AttributionModel]] = {
 }
 
 
+#: The recommended data-driven model for timed data and for path tables (the README's
+#: accuracy table is the evidence).
+RECOMMENDED: dict[str, str] = {"touches": "hazard", "paths": "presence"}
+
+
+def recommended_model(has_times: bool) -> str:
+    """The recommended model for timed touches, or for path tables."""
+    return RECOMMENDED["touches" if has_times else "paths"]
+
+
 def register(name: str, factory: Callable[..., AttributionModel]) -> None:
     """Make a model available by name (to the CLI's ``--models`` and to :func:`make_model`)."""
     _FACTORIES[name] = factory

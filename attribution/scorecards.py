@@ -1,0 +1,572 @@
+"""The revenue scorecard: the KPIs marketing and sales review together, by source.
+
+For one model and one roll-up (a channel, a team, any dimension, per period), let
+``w_jg`` be the share of journey ``j``'s conversions the model credits to group ``g``:
+the sum over the journey's touches in ``g`` of their credited conversions, over the
+journey's conversions (for ``influenced``: 1 when ``g`` touched ``j`` in the window; for
+``sourced``: 1 for the group of ``j``'s first touch). Every column is a weighted sum over
+journeys, so the scorecard is one pass and sums over partitions:
+
+==========================  ===============================================================
+``opportunities``           Σ w (credited conversions)
+``pipeline``                the model's credited value (Σ w·value for rule models)
+``closed``                  Σ w · [closed: ``won`` is known]
+``won``                     Σ w · [won]
+``won_value``               Σ w · [won] · value
+``win_rate``                won / closed (open deals excluded)
+``win_rate_by_value``       won_value / Σ w · [closed] · value
+``average_won_deal``        won_value / won
+``cycle_days``              Σ w · [won] · (closed_at − opportunity_created_at) / Σ w · [won]
+                            (won deals with both dates), in days
+``days_to_opportunity``     Σ w · (opportunity_created_at − first touch) / Σ w, over the
+                            journeys with a first touch at or before the opportunity
+``velocity_per_day``        opportunities × win_rate × average_won_deal / cycle_days
+``cost``                    spend of the group: the touch table's ``cost`` over the
+                            group's touches (each touch in the period of its own time), plus
+                            a costs file
+``cost_per_opportunity``    cost / opportunities
+``cost_per_won``            cost / won
+``roi``                     (won_value − cost) / cost
+``pipeline_to_cost``        pipeline / cost
+``leads``                   with lead milestones: Σ w' over journeys with a lead, w' the
+                            model's share of the lead, crediting the touches up to lead
+                            creation
+``lead_to_opportunity``     Σ w' · [converted] / leads
+``opportunity_to_won``      won / opportunities (open deals count as not won)
+==========================  ===============================================================
+
+A ratio whose denominator is 0 is undefined: null (NaN), never 0 or infinity. The
+untouched group ``(no touch)`` (converted journeys with no touch in the window: w = 1)
+has its opportunities, pipeline, win rate and cycle, and no cost. Record weights (path
+tables, bootstrap replicates) multiply every count and amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attribution.errors import InputError, ParameterError, Problem
+from attribution.journeys import NO_TOUCH_LABEL, Coding, Journeys, Level
+from attribution.kernels.scorecard import journey_group_sums
+from attribution.kernels.segments import NO_TIME
+from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit, clone
+from attribution.notes import Note
+from attribution.periods import PERIOD_DIMENSION, Period, cohort_times, period_codes
+from attribution.plan import RunPlan
+from attribution.rollup import group_keys, labels_of, present_groups, untouched_labels
+
+NANOS_PER_DAY = 86_400 * 1_000_000_000
+
+#: Journey quantities summed with the group weights, in column order of the sums.
+FEATURES = (
+    "opportunities",
+    "pipeline",
+    "closed",
+    "won",
+    "won_value",
+    "closed_value",
+    "won_with_cycle",
+    "cycle_won_days",
+    "with_both_dates",
+    "days_to_opportunity_sum",
+)
+SUM_COLUMNS = ("opportunities", "pipeline", "closed", "won", "won_value")
+
+
+def journey_features(journeys: Journeys, first_touch: np.ndarray) -> np.ndarray:
+    """Per journey record, the quantities of :data:`FEATURES` (weighted by the record's
+    weight; ``first_touch``: each journey's first touch time before any window)."""
+    weight = journeys.weight
+    converted = journeys.converted
+    value = journeys.value
+    closed = converted & (journeys.won >= 0)
+    won = converted & (journeys.won == 1)
+    created, closed_at = journeys.opportunity_created_at, journeys.closed_at
+    has_cycle = won & (created != NO_TIME) & (closed_at != NO_TIME)
+    cycle = np.where(has_cycle, (closed_at - np.where(has_cycle, created, 0)) / NANOS_PER_DAY, 0)
+    both = converted & (created != NO_TIME) & (first_touch != NO_TIME) & (first_touch <= created)
+    to_opportunity = np.where(both, (created - np.where(both, first_touch, 0)) / NANOS_PER_DAY, 0)
+    columns = [
+        np.where(converted, weight, 0.0),
+        value,
+        np.where(closed, weight, 0.0),
+        np.where(won, weight, 0.0),
+        np.where(won, value, 0.0),
+        np.where(closed, value, 0.0),
+        np.where(has_cycle, weight, 0.0),
+        np.where(has_cycle, weight * cycle, 0.0),
+        np.where(both, weight, 0.0),
+        np.where(both, weight * to_opportunity, 0.0),
+    ]
+    return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ScorecardSums:
+    """Per group key, the weighted feature sums (opportunity stage and, when present,
+    lead stage), the credited value and the cost; mergeable across partitions."""
+
+    keys: np.ndarray
+    sums: np.ndarray
+    pipeline: np.ndarray
+    leads: np.ndarray | None
+    #: Per untouched group (labels, then :data:`FEATURES` sums).
+    untouched: pd.DataFrame
+
+    def merge(self, other: ScorecardSums) -> ScorecardSums:
+        keys = np.concatenate((self.keys, other.keys))
+        unique, inverse = np.unique(keys, return_inverse=True)
+
+        def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            stacked = np.concatenate((a, b))
+            out = np.zeros((len(unique), *stacked.shape[1:]))
+            np.add.at(out, inverse, stacked)
+            return out
+
+        leads = None
+        if self.leads is not None and other.leads is not None:
+            leads = add(self.leads, other.leads)
+        return ScorecardSums(
+            unique,
+            add(self.sums, other.sums),
+            add(self.pipeline, other.pipeline),
+            leads,
+            merge_untouched(self.untouched, other.untouched),
+        )
+
+
+def merge_untouched(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """The untouched groups of two partitions, summed by label."""
+    frame = pd.concat([first, second], ignore_index=True)
+    labels = [c for c in frame.columns if c not in FEATURES]
+    return frame.groupby(labels, as_index=False, sort=True).sum() if len(frame) else frame
+
+
+def untouched_features(windowed: Journeys, by: Sequence[str], features: np.ndarray) -> pd.DataFrame:
+    """The feature sums of the converted journeys with no touch in the window, per
+    untouched group (``(no touch)`` for touch-level dimensions)."""
+    mask = windowed.converted & (windowed.lengths == 0)
+    frame = untouched_labels(windowed, by, mask)
+    for i, name in enumerate(FEATURES):
+        frame[name] = features[mask, i]
+    return frame.groupby(list(by), as_index=False, sort=True).sum()
+
+
+def credit_shares(journeys: Journeys, credit: TouchCredit) -> np.ndarray:
+    """Each touch's credited conversions over its journey's conversions (0 where the
+    journey has none)."""
+    conversions = journeys.touch_conversions
+    return np.divide(
+        credit.conversions,
+        conversions,
+        out=np.zeros(len(conversions)),
+        where=conversions != 0,
+    )
+
+
+def scorecard_sums(
+    journeys: Journeys,
+    credit: TouchCredit,
+    by: Sequence[str],
+    keys: np.ndarray,
+    features: np.ndarray,
+    untouched: pd.DataFrame,
+    *,
+    once: bool,
+    lead: tuple[Journeys, TouchCredit, np.ndarray] | None = None,
+) -> ScorecardSums:
+    """The weighted sums of one model's credit of ``journeys`` (the journeys it credited,
+    ``features`` their rows of :func:`journey_features`). ``untouched``: the untouched
+    groups' sums (:func:`untouched_features`). ``lead``: the lead-stage journeys,
+    the model's credit of them, and per lead journey its leads and, of those, the ones
+    that became opportunities (two columns)."""
+    group = np.searchsorted(keys, group_keys(journeys, by))
+    sums = journey_group_sums(
+        group, journeys.offsets, credit_shares(journeys, credit), features, len(keys), once
+    )
+    pipeline = np.bincount(group, weights=credit.value, minlength=len(keys))
+    if once:
+        pipeline = sums[:, FEATURES.index("pipeline")].copy()
+    leads = None
+    if lead is not None:
+        lead_journeys, lead_credit, lead_columns = lead
+        lead_group = np.searchsorted(keys, group_keys(lead_journeys, by))
+        leads = journey_group_sums(
+            lead_group,
+            lead_journeys.offsets,
+            credit_shares(lead_journeys, lead_credit),
+            np.ascontiguousarray(lead_columns, dtype=np.float64),
+            len(keys),
+            once,
+        )
+    return ScorecardSums(keys, sums, pipeline, leads, untouched)
+
+
+def lead_stage(journeys: Journeys) -> tuple[Journeys, np.ndarray]:
+    """The journeys with the lead's creation as the conversion (every journey with a
+    ``lead_created_at`` converts then, worth 1 per lead), and per journey its leads and,
+    of those, the ones that became opportunities."""
+    has_lead = journeys.lead_created_at != NO_TIME
+    staged = journeys._derive(
+        converted=has_lead,
+        converted_at=np.where(has_lead, journeys.lead_created_at, NO_TIME),
+        value=np.where(has_lead, journeys.weight, 0.0),
+    )
+    leads = np.where(has_lead, journeys.weight, 0.0)
+    columns = np.stack([leads, np.where(journeys.converted, leads, 0.0)], axis=1)
+    return staged, columns
+
+
+def with_period_of(journeys: Journeys, times: np.ndarray, period: Period, level: Level) -> Journeys:
+    """The journeys with their period dimension taken from other times, per journey or
+    per touch (then a touch-level dimension), in the same period coding."""
+    names = journeys.names(PERIOD_DIMENSION)
+    coding = Coding(period_codes(times, period, names), names)
+    journey_dims = {k: v for k, v in journeys.journey_dimensions.items() if k != PERIOD_DIMENSION}
+    touch_dims = dict(journeys.touch_dimensions)
+    if level == "journey":
+        journey_dims[PERIOD_DIMENSION] = coding
+    else:
+        touch_dims[PERIOD_DIMENSION] = coding
+    return journeys._derive(journey_dimensions=journey_dims, touch_dimensions=touch_dims)
+
+
+def costs_by_group(
+    journeys: Journeys, by: Sequence[str], period: Period | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The touch table's cost per group: each touch's recorded cost in its own group, a
+    period taken from the touch's own time (spend counts when it is spent). Returns the
+    keys of the groups with a recorded cost and their costs (None: no cost column)."""
+    if journeys.cost is None:
+        return None
+    costed = journeys
+    if PERIOD_DIMENSION in by and period is not None:
+        costed = with_period_of(journeys, journeys.timestamp, period, "touch")
+    recorded = ~np.isnan(costed.cost)
+    touch_keys = group_keys(costed, by)[recorded]
+    keys, inverse = np.unique(touch_keys, return_inverse=True)
+    return keys, np.bincount(inverse, weights=costed.cost[recorded], minlength=len(keys))
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, null where the denominator is 0 (or null)."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    defined = (denominator != 0) & ~np.isnan(denominator)
+    out = np.full(len(denominator), np.nan)
+    np.divide(numerator, denominator, out=out, where=defined)
+    return out
+
+
+def raw_frame(
+    model: str, sums: ScorecardSums, cost: np.ndarray, journeys: Journeys, by: Sequence[str]
+) -> pd.DataFrame:
+    """The summed columns of one model's scorecard, one row per group, then the
+    untouched group (no cost): the ratios are computed by :func:`finish`."""
+    frame = labels_of(sums.keys, journeys, by)
+    for i, name in enumerate(FEATURES):
+        if name != "pipeline":
+            frame[name] = sums.sums[:, i]
+    frame["pipeline"] = sums.pipeline
+    frame["cost"] = cost.astype(np.float64)
+    if sums.leads is not None:
+        frame["leads"] = sums.leads[:, 0]
+        frame["lead_converted"] = sums.leads[:, 1]
+    if len(sums.untouched):
+        frame = pd.concat([frame, sums.untouched.assign(cost=np.nan)], ignore_index=True)
+    frame.insert(0, "model", model)
+    return frame
+
+
+def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The scorecard columns (see the module docstring) from the summed ones."""
+    out = raw[["model", *by]].copy()
+    get = {
+        name: raw[name].to_numpy(dtype=np.float64)
+        for name in raw.columns
+        if name not in ("model", *by)
+    }
+    for name in SUM_COLUMNS:
+        out[name] = get[name]
+    win_rate = _ratio(get["won"], get["closed"])
+    average = _ratio(get["won_value"], get["won"])
+    cycle = _ratio(get["cycle_won_days"], get["won_with_cycle"])
+    out["win_rate"] = win_rate
+    out["win_rate_by_value"] = _ratio(get["won_value"], get["closed_value"])
+    out["average_won_deal"] = average
+    out["cycle_days"] = cycle
+    out["days_to_opportunity"] = _ratio(get["days_to_opportunity_sum"], get["with_both_dates"])
+    out["velocity_per_day"] = _ratio(get["opportunities"] * win_rate * average, cycle)
+    cost = get["cost"]
+    out["cost"] = cost
+    out["cost_per_opportunity"] = _ratio(cost, get["opportunities"])
+    out["cost_per_won"] = _ratio(cost, get["won"])
+    out["roi"] = _ratio(get["won_value"] - cost, cost)
+    out["pipeline_to_cost"] = _ratio(get["pipeline"], cost)
+    if "leads" in get:
+        out["leads"] = get["leads"]
+        out["lead_to_opportunity"] = _ratio(get["lead_converted"], get["leads"])
+        out["opportunity_to_won"] = _ratio(get["won"], get["opportunities"])
+    return out
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Spend from a costs file: one dimension column (e.g. ``channel`` or ``campaign``),
+    optional ``period`` (``2026-Q3``), ``cost``."""
+
+    dimension: str
+    table: pd.DataFrame
+    has_period: bool
+    source: str
+
+    @classmethod
+    def load(cls, source: object) -> Costs:
+        """Costs from a file (.csv, .parquet), a DataFrame, or any table source."""
+        if isinstance(source, Costs):
+            return source
+        from attribution.io.sources import read_source
+
+        table = read_source(source, what="costs")
+        return cls.read(table.table.to_pandas(), table.label)
+
+    @classmethod
+    def read(cls, frame: pd.DataFrame, source: str) -> Costs:
+        """Validate a costs table."""
+        columns = [str(c) for c in frame.columns]
+        if "cost" not in columns:
+            raise InputError(
+                Problem(
+                    f"costs need a 'cost' column; they have {', '.join(columns)}", source=source
+                )
+            )
+        keys = [c for c in columns if c not in ("cost", PERIOD_DIMENSION)]
+        if len(keys) != 1:
+            raise InputError(
+                Problem(
+                    "costs need exactly one dimension column (e.g. channel or campaign) "
+                    f"besides 'period' and 'cost'; they have {', '.join(columns)}",
+                    source=source,
+                )
+            )
+        cost = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(cost) | (cost < 0)
+        if bad.any():
+            raise InputError(
+                Problem(
+                    "cost must be a finite number >= 0",
+                    source=source,
+                    column="cost",
+                    rows=tuple(f"row {i + 1}" for i in np.flatnonzero(bad)[:5]),
+                    count=int(bad.sum()),
+                    examples=tuple(repr(v)[:40] for v in frame["cost"][bad].head(5)),
+                )
+            )
+        with np.errstate(over="ignore"):
+            if not np.isfinite(cost.sum()):
+                raise InputError(Problem("the costs' total is not a finite number", source=source))
+        table = pd.DataFrame({keys[0]: frame[keys[0]].astype(str), "cost": cost})
+        if PERIOD_DIMENSION in columns:
+            table[PERIOD_DIMENSION] = frame[PERIOD_DIMENSION].astype(str)
+        return cls(keys[0], table, PERIOD_DIMENSION in columns, source)
+
+
+def with_file_costs(
+    raw: pd.DataFrame, costs: Costs, by: Sequence[str], journeys: Journeys
+) -> tuple[pd.DataFrame, list[str]]:
+    """One model's raw scorecard with a costs file's spend added to its groups.
+
+    Spend keyed by the scorecard's own dimension goes to that group; spend keyed by
+    another dimension goes to the group it determines in the data (a channel's team when
+    every touch of the channel has one team), else it is an error. A cost row matching
+    no group is kept as a row with zero opportunities and named in a note."""
+    dims = [d for d in by if d != PERIOD_DIMENSION]
+    if len(dims) != 1:
+        raise ParameterError(
+            f"costs keyed by {costs.dimension} can be added to a scorecard by one "
+            f"dimension (and period), not by {' x '.join(by)}"
+        )
+    by_period = PERIOD_DIMENSION in by
+    if costs.has_period and not by_period:
+        raise ParameterError(
+            f"the costs file {costs.source} has a period column: give a period (e.g. quarter)"
+        )
+    if by_period and not costs.has_period:
+        raise ParameterError(
+            f"the costs file {costs.source} has no period column, but the scorecard is by "
+            "period: its spend cannot be split over periods"
+        )
+    target = dims[0]
+    table = costs.table
+    if costs.dimension != target:
+        mapping = _functional_map(journeys, costs.dimension, target, costs.source)
+        mapped = table[costs.dimension].map(mapping)
+        table = table.assign(**{target: mapped.fillna(table[costs.dimension])})
+    keys = [target, *([PERIOD_DIMENSION] if by_period else [])]
+    spend = table.groupby(keys, as_index=False)["cost"].sum().rename(columns={"cost": "file_cost"})
+    merged = raw.merge(spend, on=keys, how="outer", indicator=True)
+    notes = []
+    only_costs = (merged["_merge"] == "right_only").to_numpy()
+    if only_costs.any():
+        listed = ", ".join(
+            " ".join(map(str, row)) for row in merged.loc[only_costs, keys].itertuples(index=False)
+        )
+        notes.append(
+            f"cost rows of {costs.source} match no group of the data (shown with no "
+            f"opportunities): {listed}"
+        )
+        merged.loc[only_costs, "model"] = raw["model"].iloc[0]
+        numeric = [c for c in raw.columns if c not in ("model", *by)]
+        merged.loc[only_costs, numeric] = merged.loc[only_costs, numeric].fillna(0.0)
+    untouched = (merged[target] == NO_TOUCH_LABEL).to_numpy()
+    recorded = merged["cost"].notna() | merged["file_cost"].notna()
+    total = merged["cost"].fillna(0.0) + merged["file_cost"].fillna(0.0)
+    merged["cost"] = np.where(untouched | ~recorded, np.nan, total)
+    return merged.drop(columns=["file_cost", "_merge"]), notes
+
+
+def _functional_map(journeys: Journeys, key: str, target: str, source: str) -> dict[str, str]:
+    """``key`` label -> ``target`` label, when each key label has one target in the data."""
+    if key not in journeys.dimensions:
+        raise ParameterError(
+            f"the costs of {source} are keyed by {key!r}, which the data does not have "
+            "(read it as a dimension)"
+        )
+    pairs = pd.DataFrame(
+        {
+            key: np.asarray(journeys.names(key), dtype=object)[journeys.codes(key)],
+            target: np.asarray(journeys.names(target), dtype=object)[journeys.codes(target)],
+        }
+    ).drop_duplicates()
+    counts = pairs.groupby(key)[target].nunique()
+    ambiguous = counts[counts > 1]
+    if len(ambiguous):
+        raise ParameterError(
+            f"costs keyed by {key} cannot be added to a scorecard by {target}: "
+            f"{', '.join(map(str, ambiguous.index[:5]))} belong to several {target} values; "
+            f"give costs keyed by {target}"
+        )
+    return dict(zip(pairs[key], pairs[target], strict=True))
+
+
+class ScorecardPass:
+    """The scorecards of one run, built model by model as the engine credits them."""
+
+    def __init__(
+        self,
+        journeys: Journeys,
+        plan: RunPlan,
+        keys: dict[tuple[str, ...], np.ndarray],
+        costs: Costs | None,
+    ) -> None:
+        self.journeys = journeys
+        self.plan = plan
+        self.costs = costs
+        first_touch = (
+            cohort_times(journeys, "first_touch")
+            if journeys.has_times
+            else np.full(journeys.n_journeys, NO_TIME, np.int64)
+        )
+        self.features = journey_features(journeys, first_touch)
+        has_leads = bool((journeys.lead_created_at != NO_TIME).any())
+        self.leads = self._lead_stage(journeys, plan) if has_leads else None
+        self.keys: dict[tuple[str, ...], np.ndarray] = {}
+        self.cost: dict[tuple[str, ...], np.ndarray] = {}
+        for dims in plan.rollups:
+            spend = costs_by_group(journeys, dims, plan.period)
+            every = [keys[dims]] + ([spend[0]] if spend is not None else [])
+            if self.leads is not None:
+                every.append(present_groups(self.leads[0], dims))
+            self.keys[dims] = np.unique(np.concatenate(every))
+            cost = np.full(len(self.keys[dims]), np.nan)
+            if spend is not None:
+                cost[np.searchsorted(self.keys[dims], spend[0])] = spend[1]
+            self.cost[dims] = cost
+        self.frames: dict[tuple[str, ...], list[pd.DataFrame]] = {d: [] for d in plan.rollups}
+        self.notes: list[Note] = []
+
+    @staticmethod
+    def _lead_stage(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
+        """The lead stage, each lead in the period of its own creation."""
+        staged, columns = lead_stage(journeys)
+        if plan.period is not None and PERIOD_DIMENSION in journeys.dimensions:
+            staged = with_period_of(staged, journeys.lead_created_at, plan.period, "journey")
+        return staged, columns
+
+    def add(
+        self,
+        label: str,
+        model: AttributionModel,
+        windowed: Journeys,
+        credited: Journeys,
+        credit: TouchCredit,
+    ) -> None:
+        """The scorecards of one model's credit (``credited``: the journeys of ``windowed``
+        it credited)."""
+        rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
+        features = self.features if rows is None else self.features[rows]
+        lead = self._lead_credit(label, model, windowed)
+        for dims, keys in self.keys.items():
+            sums = scorecard_sums(
+                credited,
+                credit,
+                dims,
+                keys,
+                features,
+                untouched_features(windowed, dims, self.features),
+                once=model.counts_groups_once,
+                lead=lead,
+            )
+            self.frames[dims].append(raw_frame(label, sums, self.cost[dims], self.journeys, dims))
+
+    def _lead_credit(
+        self, label: str, model: AttributionModel, windowed: Journeys
+    ) -> tuple[Journeys, TouchCredit, np.ndarray] | None:
+        """The model refitted on the lead stage, and its credit of the leads."""
+        if self.leads is None:
+            return None
+        staged, columns = self.leads
+        staged_window, _ = staged.window(self.plan.window_of(model))
+        lead_model = clone(model)
+        credited = staged_window.converted_only if model.credits_converted_only else staged_window
+        try:
+            lead_credit = lead_model.fit(staged_window).credit(credited)
+        except ModelNotApplicable as error:
+            self.notes.append(Note("lead_stage_left_out", f"no lead-stage columns: {error}", label))
+            return None
+        rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
+        return credited, lead_credit, columns if rows is None else columns[rows]
+
+    def finish(self) -> tuple[dict[tuple[str, ...], pd.DataFrame], list[Note]]:
+        """The finished scorecards by roll-up, and the notes about costs."""
+        out = {}
+        for dims, frames in self.frames.items():
+            parts = []
+            for raw in frames:
+                if self.costs is not None and len(dims) <= 2:
+                    raw, notes = with_file_costs(raw, self.costs, dims, self.journeys)
+                    for text in notes:
+                        note = Note("costs_unmatched", text)
+                        if note not in self.notes:
+                            self.notes.append(note)
+                parts.append(finish(raw, dims))
+            out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        return out, self.notes
+
+
+def stacked(scorecards: dict[tuple[str, ...], pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:
+    """The scorecards of each single dimension of ``by`` in one long table: columns
+    ``model``, ``dimension``, ``group`` (and ``period``), then the scorecard's."""
+    parts = []
+    for dims, frame in scorecards.items():
+        named = [d for d in dims if d != PERIOD_DIMENSION]
+        if len(named) != 1 or named[0] not in by:
+            continue
+        part = frame.rename(columns={named[0]: "group"})
+        part.insert(1, "dimension", named[0])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -1,0 +1,289 @@
+"""The revenue scorecard: every column by hand on a small dataset, null ratios, period
+boundaries, any-column dimensions, costs, and the totals it must keep."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import attribution as at
+from attribution.scorecards import Costs
+from tests.builders import J, touches_frame
+
+NAN = math.nan
+T = pd.Timestamp
+
+
+def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four opportunities over two quarters (won, lost, open, untouched) and a lead."""
+    touches = pd.DataFrame(
+        {
+            "journey_id": ["j1", "j1", "j2", "j3", "j3", "j5"],
+            "timestamp": pd.to_datetime(
+                [
+                    "2026-03-01",
+                    "2026-03-11",
+                    "2026-03-20",
+                    "2026-04-01",
+                    "2026-04-10",
+                    "2026-04-05",
+                ],
+                utc=True,
+            ),
+            "channel": [
+                "paid_search",
+                "webinar",
+                "webinar",
+                "paid_search",
+                "sdr_call",
+                "paid_search",
+            ],
+            "cost": [100.0, None, None, 50.0, None, 30.0],
+        }
+    )
+    created = pd.to_datetime(
+        [
+            "2026-03-31T23:59:59",
+            "2026-04-01T00:00:00",
+            "2026-04-15T00:00:00",
+            "2026-02-01T00:00:00",
+            None,
+        ],
+        utc=True,
+    )
+    closed = [created[0] + pd.Timedelta(days=40), created[1] + pd.Timedelta(days=20), None]
+    closed += [created[3] + pd.Timedelta(days=10), None]
+    outcomes = pd.DataFrame(
+        {
+            "journey_id": ["j1", "j2", "j3", "j4", "j5"],
+            "converted": [True, True, True, True, False],
+            "value": [1000.0, 500.0, 2000.0, 300.0, 0.0],
+            "converted_at": created,
+            "opportunity_created_at": created,
+            "closed_at": pd.to_datetime(closed, utc=True),
+            "won": pd.array([True, False, None, True, None], dtype="boolean"),
+        }
+    )
+    return touches, outcomes
+
+
+COSTS = pd.DataFrame(
+    {"channel": ["webinar", "events"], "period": ["2026-Q1", "2026-Q2"], "cost": [200.0, 400.0]}
+)
+DAYS_J1 = 30 + 86_399 / 86_400  # 1 March 00:00 to 31 March 23:59:59
+COLUMNS = (
+    "opportunities pipeline closed won won_value win_rate win_rate_by_value average_won_deal "
+    "cycle_days days_to_opportunity velocity_per_day cost cost_per_opportunity cost_per_won "
+    "roi pipeline_to_cost"
+).split()
+UNTOUCHED = [1, 300, 1, 1, 300, 1, 1, 300, 10, NAN, 30, NAN, NAN, NAN, NAN, NAN]
+COST_ONLY = [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, 400, NAN, NAN, -1, 0]
+EMPTY = [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN]
+WEBINAR_Q2 = [1, 500, 1, 0, 0, 0, 0, NAN, NAN, 12, NAN, NAN, NAN, NAN, NAN, NAN]
+EXPECTED = {
+    "linear": {
+        ("paid_search", "2026-Q1"): [0.5, 500, 0.5, 0.5, 500, 1, 1, 1000, 40, DAYS_J1, 12.5]
+        + [100, 200, 200, 4, 5],
+        ("webinar", "2026-Q1"): [0.5, 500, 0.5, 0.5, 500, 1, 1, 1000, 40, DAYS_J1, 12.5]
+        + [200, 400, 400, 1.5, 2.5],
+        ("webinar", "2026-Q2"): WEBINAR_Q2,
+        ("paid_search", "2026-Q2"): [0.5, 1000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
+        + [80, 160, NAN, -1, 12.5],
+        ("sdr_call", "2026-Q2"): [0.5, 1000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
+        + [NAN, NAN, NAN, NAN, NAN],
+        ("paid_search", "(none)"): EMPTY,
+        ("events", "2026-Q2"): COST_ONLY,
+        ("(no touch)", "2026-Q1"): UNTOUCHED,
+    },
+    "sourced": {
+        ("paid_search", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
+        + [100, 100, 100, 9, 10],
+        ("webinar", "2026-Q1"): [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN]
+        + [200, NAN, NAN, -1, 0],
+        ("webinar", "2026-Q2"): WEBINAR_Q2,
+        ("paid_search", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
+        + [80, 80, NAN, -1, 25],
+        ("sdr_call", "2026-Q2"): EMPTY,
+        ("paid_search", "(none)"): EMPTY,
+        ("events", "2026-Q2"): COST_ONLY,
+        ("(no touch)", "2026-Q1"): UNTOUCHED,
+    },
+    "influenced": {
+        ("paid_search", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
+        + [100, 100, 100, 9, 10],
+        ("webinar", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
+        + [200, 200, 200, 4, 5],
+        ("webinar", "2026-Q2"): WEBINAR_Q2,
+        ("paid_search", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
+        + [80, 80, NAN, -1, 25],
+        ("sdr_call", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
+        + [NAN, NAN, NAN, NAN, NAN],
+        ("paid_search", "(none)"): EMPTY,
+        ("events", "2026-Q2"): COST_ONLY,
+        ("(no touch)", "2026-Q1"): UNTOUCHED,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def card() -> pd.DataFrame:
+    touches, outcomes = data()
+    return at.scorecard(
+        at.load(touches, outcomes),
+        ["linear", "sourced", "influenced"],
+        by=("channel",),
+        period="quarter",
+        costs=COSTS,
+    )
+
+
+@pytest.mark.parametrize("model", ["linear", "sourced", "influenced"])
+def test_every_column_by_hand(card: pd.DataFrame, model: str) -> None:
+    rows = card[card["model"] == model].set_index(["channel", "period"])
+    assert set(rows.index) == set(EXPECTED[model])
+    for group, expected in EXPECTED[model].items():
+        got = rows.loc[group, COLUMNS].to_numpy(dtype=float)
+        np.testing.assert_allclose(
+            got, expected, rtol=1e-12, atol=1e-12, err_msg=f"{model} {group}"
+        )
+
+
+def test_a_cost_row_matching_nothing_is_a_note() -> None:
+    touches, outcomes = data()
+    result = at.attribute(
+        at.load(touches, outcomes),
+        ["linear"],
+        by=("channel",),
+        period="quarter",
+        scorecard=True,
+        costs=Costs.load(COSTS),
+    )
+    (note,) = result.reconciliation.notes_about(code="costs_unmatched")
+    assert "events 2026-Q2" in note.message
+
+
+def test_costs_keyed_by_channel_reach_a_scorecard_by_team() -> None:
+    touches, outcomes = data()
+    touches = touches.assign(
+        team=touches["channel"].map(
+            {"paid_search": "marketing", "webinar": "marketing", "sdr_call": "sdr"}
+        )
+    )
+    costs = pd.DataFrame({"channel": ["webinar", "sdr_call"], "cost": [200.0, 10.0]})
+    card = at.scorecard(at.load(touches, outcomes), ["linear"], by=("team",), costs=costs)
+    cost = card.set_index("team")["cost"]
+    assert cost["marketing"] == 100 + 50 + 30 + 200 and cost["sdr"] == 10
+    assert math.isnan(cost["(no touch)"])
+    mixed = touches.assign(team=["marketing", "marketing", "sales", "x", "y", "z"])
+    with pytest.raises(at.ParameterError, match="belong to several team values"):
+        at.scorecard(at.load(mixed, outcomes), ["linear"], by=("team",), costs=costs)
+
+
+def test_bad_costs_are_input_errors() -> None:
+    with pytest.raises(at.InputError, match="cost must be a finite number >= 0"):
+        Costs.load(pd.DataFrame({"channel": ["a", "b"], "cost": [1.0, -3.0]}))
+    with pytest.raises(at.InputError, match="exactly one dimension column"):
+        Costs.load(pd.DataFrame({"channel": ["a"], "team": ["x"], "cost": [1.0]}))
+    touches, outcomes = data()
+    with pytest.raises(at.ParameterError, match="has a period column: give a period"):
+        at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)
+
+
+def test_period_boundaries_are_utc() -> None:
+    touches, outcomes = data()
+    card = at.scorecard(at.load(touches, outcomes), ["linear"], by=("channel",), period="month")
+    periods = set(card["period"])
+    assert {"2026-03", "2026-04", "2026-02"} <= periods
+    rows = card.set_index(["channel", "period"])
+    assert rows.loc[("webinar", "2026-03"), "opportunities"] == 0.5  # 23:59:59 on 31 March
+    assert rows.loc[("webinar", "2026-04"), "opportunities"] == 1.0  # 00:00:00 on 1 April
+    year = at.scorecard(at.load(touches, outcomes), ["linear"], by=("channel",), period="year")
+    assert set(year["period"]) == {"2026", "(none)"}
+
+
+def test_leads_and_stage_conversion() -> None:
+    journeys = [
+        J(
+            ["a", "b"],
+            value=10,
+            days=[0, 5],
+            milestones={"lead_created_at": 1, "opportunity_created_at": 6},
+        ),
+        J(["a"], converted=False, days=[0], milestones={"lead_created_at": 0.5}),
+        J(["b"], converted=False, days=[0]),
+    ]
+    card = at.scorecard(at.load(touches_frame(journeys)), ["linear"], by=("channel",))
+    rows = card.set_index("channel")
+    # The lead of j0 is credited to its touches up to lead creation: a alone.
+    assert rows.loc["a", "leads"] == 2 and rows.loc["b", "leads"] == 0
+    assert rows.loc["a", "lead_to_opportunity"] == 0.5
+    assert math.isnan(rows.loc["b", "lead_to_opportunity"])
+    assert rows.loc["a", "opportunity_to_won"] == 0  # won is unknown: not won
+
+
+def test_any_column_is_a_dimension() -> None:
+    touches, outcomes = data()
+    touches = touches.assign(region=["emea", "emea", "na", "na", "na", "apac"])
+    outcomes = outcomes.assign(segment=["smb", "mid", "mid", "smb", None])
+    loaded = at.load(touches, outcomes, dimensions=["region", "segment"])
+    assert loaded.journeys.level("region") == "touch"
+    assert loaded.journeys.level("segment") == "journey"
+    result = at.attribute(loaded, ["linear"], by=("region", "segment"))
+    credits = result.credits.set_index(["region", "segment"])["credited_value"]
+    assert credits["emea", "smb"] == 1000 and credits["na", "mid"] == 2500
+    # The untouched opportunity keeps its segment.
+    assert credits["(no touch)", "smb"] == 300
+    assert result.credits["credited_value"].sum() == pytest.approx(3800)
+
+
+def test_a_journey_level_column_must_be_constant_within_a_journey() -> None:
+    frame = touches_frame([J(["a", "b"]), J(["c"])]).assign(segment=["smb", "mid", "smb"])
+    with pytest.raises(at.InputError, match="segment differs between rows of the same journey"):
+        at.load(frame, dimensions=["segment"], journey_dimensions=["segment"])
+    loaded = at.load(frame, dimensions=["segment"])  # as a touch-level dimension it is fine
+    assert loaded.journeys.level("segment") == "touch"
+
+
+def test_only_the_named_columns_are_read(tmp_path: object) -> None:
+    touches, outcomes = data()
+    wide = touches.assign(**{f"junk_{i}": i for i in range(50)})
+    loaded = at.load(wide, outcomes, dimensions=[])
+    assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type")
+
+
+@st.composite
+def journeys_with_regions(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(2, 8))
+    journeys = []
+    for i in range(n):
+        length = draw(st.integers(1, 4))
+        path = draw(st.lists(st.sampled_from("abc"), min_size=length, max_size=length))
+        converted = i == 0 or draw(st.booleans())
+        days = sorted(draw(st.lists(st.floats(0, 400), min_size=length, max_size=length)))
+        journeys.append(J(path, converted=converted, value=draw(st.floats(1, 1e4)), days=days))
+    frame = touches_frame(journeys)
+    regions = draw(st.lists(st.sampled_from(["x", "y"]), min_size=len(frame), max_size=len(frame)))
+    return frame.assign(region=regions, converted_at=frame["timestamp"].max())
+
+
+@settings(max_examples=20, deadline=None)
+@given(frame=journeys_with_regions())
+def test_scorecard_totals_are_the_models_credits(frame: pd.DataFrame) -> None:
+    loaded = at.load(frame, dimensions=["region"])
+    for by in (("channel",), ("channel", "region")):
+        result = at.attribute(
+            loaded, ["linear", "time_decay", "sourced"], by=by, period="quarter", scorecard=True
+        )
+        assert result.scorecards is not None
+        card = result.scorecards[result.by]
+        for model, rows in card.groupby("model"):
+            credits = result.credits[result.credits["model"] == model]
+            assert rows["opportunities"].sum() == pytest.approx(
+                credits["credited_conversions"].sum()
+            )
+            assert rows["pipeline"].sum() == pytest.approx(credits["credited_value"].sum())
