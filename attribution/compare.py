@@ -28,7 +28,7 @@ Definitions (the same in the library, the CLI and every written table):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,13 +190,22 @@ def side_files(path: str | Path, *, with_truth: bool) -> list[tuple[str, Path]]:
     return files
 
 
-def compare(credits: pd.DataFrame, truth: pd.DataFrame | None = None) -> Comparison:
+def compare(
+    credits: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    *,
+    replicates: Mapping[str, pd.DataFrame] | None = None,
+    ci: float = 0.9,
+) -> Comparison:
     """Compare the channel credit of every model in ``credits`` (and against ``truth``).
 
     ``credits``: long, with columns ``model``, ``channel`` and ``credited_value`` (other
     columns are ignored; rows of one model and channel are summed, so pass a roll-up by
     channel). ``truth``: a table with ``channel`` and ``true_share`` or ``true_value``
     (see :func:`check_truth`), e.g. :attr:`attribution.simulate.Simulation.truth`.
+    ``replicates``: per model, its bootstrap replicate values by channel (rows: channels,
+    columns: replicates); every share, distance, error and correlation then gets its
+    percentile interval at level ``ci`` (``<column>_low``, ``<column>_high``).
     """
     missing = [c for c in ("model", "channel", "credited_value") if c not in credits.columns]
     if missing:
@@ -277,7 +286,64 @@ def compare(credits: pd.DataFrame, truth: pd.DataFrame | None = None) -> Compari
         for b in models[i + 1 :]
     ]
     agreement = pd.DataFrame(pairs, columns=list(AGREEMENT_COLUMNS))
+    if replicates is not None:
+        truth_vector = None
+        if truth is not None and true_share is not None:
+            truth_vector = true_share.reindex(channels).fillna(0.0).to_numpy()
+        _add_intervals(long, agreement, errors, replicates, models, channels, truth_vector, ci)
     return Comparison(shares=long, agreement=agreement, errors=errors, notes=tuple(notes))
+
+
+def _add_intervals(
+    long: pd.DataFrame,
+    agreement: pd.DataFrame,
+    errors: pd.DataFrame | None,
+    replicates: Mapping[str, pd.DataFrame],
+    models: list[str],
+    channels: list[str],
+    truth: np.ndarray | None,
+    ci: float,
+) -> None:
+    """Percentile intervals of the shares, distances and errors over the replicates."""
+    from attribution.bootstrap import interval
+
+    shares: dict[str, np.ndarray] = {}
+    for model in models:
+        table = replicates[model]
+        by_channel = table.groupby(level=0).sum() if table.index.nlevels > 1 else table
+        values = by_channel.reindex(channels).fillna(0.0).to_numpy(dtype=np.float64)
+        total = values.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares[model] = np.where(total > 0, values / np.where(total > 0, total, 1), np.nan)
+    lows, highs = {}, {}
+    for model, matrix in shares.items():
+        _, lows[model], highs[model] = interval(matrix, ci)
+    order = {c: i for i, c in enumerate(channels)}
+    rows = long["channel"].map(order).to_numpy()
+    long["share_low"] = [lows[m][r] for m, r in zip(long["model"], rows, strict=True)]
+    long["share_high"] = [highs[m][r] for m, r in zip(long["model"], rows, strict=True)]
+
+    def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return 0.5 * np.abs(a - b).sum(axis=0)
+
+    pair_bounds = [
+        interval(distance(shares[a], shares[b])[None, :], ci)
+        for a, b in zip(agreement["model"], agreement["other"], strict=True)
+    ]
+    agreement["tvd_low"] = [float(bound[1][0]) for bound in pair_bounds]
+    agreement["tvd_high"] = [float(bound[2][0]) for bound in pair_bounds]
+    if errors is None or truth is None:
+        return
+    error_bounds, rank_bounds = [], []
+    for model in errors["model"]:
+        matrix = shares[model]
+        error_bounds.append(interval(distance(matrix, truth[:, None])[None, :], ci))
+        ranks = np.array([rank_correlation(matrix[:, r], truth) for r in range(matrix.shape[1])])
+        rank_bounds.append(interval(ranks[None, :], ci))
+    errors["share_error_tvd_low"] = [float(b[1][0]) for b in error_bounds]
+    errors["share_error_tvd_high"] = [float(b[2][0]) for b in error_bounds]
+    errors["rank_correlation_low"] = [float(b[1][0]) for b in rank_bounds]
+    errors["rank_correlation_high"] = [float(b[2][0]) for b in rank_bounds]
 
 
 def check_truth(truth: pd.DataFrame, source: str = "truth") -> pd.DataFrame:

@@ -37,6 +37,8 @@ from attribution.rollup import (
     sum_groups,
     untouched_sums,
 )
+from attribution.bootstrap import Bootstrap
+from attribution.replicates import ReplicateRun
 from attribution.scorecards import Costs, ScorecardPass
 
 DEFAULT_BY: tuple[str, ...] = ("channel", "team")
@@ -66,6 +68,10 @@ class AttributionResult:
     #: The recommended model for this kind of data (hazard for timed touches, presence
     #: for path tables), which views lead with.
     recommended: str = ""
+    #: With a bootstrap: each model's replicate values by roll-up (rows: groups, columns:
+    #: replicates), for statistics of the credits such as share errors.
+    replicates: dict[tuple[str, tuple[str, ...]], pd.DataFrame] | None = None
+    bootstrap: Bootstrap | None = None
 
     def to_arrow(self, by: Sequence[str] | None = None) -> pa.Table:
         """A roll-up (default: ``credits``) as a pyarrow Table."""
@@ -95,6 +101,7 @@ def attribute(
     cohort: Cohort | None = None,
     scorecard: bool = False,
     costs: Costs | None = None,
+    bootstrap: Bootstrap | int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AttributionResult:
     """Credit the converted journeys' value to touches with each model, and roll it up.
@@ -114,6 +121,9 @@ def attribute(
     the data has it, else ``converted_at``, else the first touch). ``scorecard``: also
     compute the revenue scorecard of every roll-up (:mod:`attribution.scorecards`), with
     the spend of ``costs`` (a :class:`~attribution.scorecards.Costs`) added.
+    ``bootstrap``: a :class:`~attribution.bootstrap.Bootstrap` (or a number of
+    replicates, with level 0.9 and seed 0) adds standard errors and percentile intervals
+    to every credited value and share (:mod:`attribution.bootstrap`).
     """
     journeys = data.journeys if isinstance(data, Loaded) else data
     intake = data.intake if isinstance(data, Loaded) else None
@@ -127,6 +137,10 @@ def attribute(
         period=period,
         cohort=cohort,
     )
+    if isinstance(bootstrap, int) and not isinstance(bootstrap, bool):
+        bootstrap = Bootstrap(bootstrap)
+    if bootstrap is not None:
+        bootstrap.check()
     journeys = plan.prepare(journeys)
     notes = list(plan.notes)
     windows = {w: window(journeys, w) for w in plan.windows}
@@ -137,6 +151,13 @@ def attribute(
     totals: list[ModelTotals] = []
     fitted: dict[str, AttributionModel] = {}
     cards = ScorecardPass(journeys, plan, group_sets, costs) if scorecard else None
+    replicates = (
+        ReplicateRun(
+            bootstrap, journeys, plan, group_sets, {w: v[0] for w, v in windows.items()}, cards
+        )
+        if bootstrap is not None and journeys.n_journeys
+        else None
+    )
     if journeys.n_journeys == 0:
         notes.append(
             Note("nothing_to_credit", "nothing left to credit: the input has no valid journey")
@@ -182,13 +203,32 @@ def attribute(
         totals.append(model_totals(label, model, credit, summary, sums[plan.by]))
         if cards is not None:
             cards.add(label, model, windowed, credited, credit)
+        if replicates is not None:
+            replicates.add(label, model, windowed)
         notes.extend(_as_note(note).about(label) for note in model.notes())
         if touch_credits:
             touch_frames.append(touch_frame(label, credited, credit, intake))
+    if replicates is not None:
+        replicates.run_linear()
+        for dims, parts in frames.items():
+            frames[dims] = [
+                replicates.intervals(label, fitted[label], dims, part)
+                for label, part in zip(fitted, parts, strict=True)
+            ]
+        notes.extend(replicates.notes())
     rollups = {dims: _concat(parts) for dims, parts in frames.items()}
     scorecards = None
     if cards is not None:
-        scorecards, card_notes = cards.finish()
+        card_intervals = None
+        if replicates is not None:
+            run = replicates
+
+            def card_intervals(
+                label: str, dims: tuple[str, ...], card: pd.DataFrame
+            ) -> pd.DataFrame:
+                return run.scorecard_intervals(label, fitted[label], dims, card)
+
+        scorecards, card_notes = cards.finish(card_intervals)
         notes.extend(card_notes)
     reconciliation = reconcile(
         journeys, intake, [summary for _, summary in windows.values()], totals, notes
@@ -202,6 +242,8 @@ def attribute(
         touch_credits=_concat(touch_frames) if touch_credits else None,
         scorecards=scorecards,
         recommended=recommended_model(journeys.has_times),
+        replicates=None if replicates is None else replicates.tables(),
+        bootstrap=bootstrap,
     )
 
 

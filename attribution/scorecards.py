@@ -43,7 +43,7 @@ tables, bootstrap replicates) multiply every count and amount.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +60,7 @@ from attribution.plan import RunPlan
 from attribution.rollup import group_keys, labels_of, present_groups, untouched_labels
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
+Rollup = tuple[str, ...]
 
 #: Journey quantities summed with the group weights, in column order of the sums.
 FEATURES = (
@@ -254,10 +255,11 @@ def costs_by_group(
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, null where the denominator is 0 (or null)."""
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.asarray(denominator, dtype=np.float64)
+    numerator, denominator = np.broadcast_arrays(
+        np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
+    )
     defined = (denominator != 0) & ~np.isnan(denominator)
-    out = np.full(len(denominator), np.nan)
+    out = np.full(denominator.shape, np.nan)
     np.divide(numerator, denominator, out=out, where=defined)
     return out
 
@@ -282,6 +284,53 @@ def raw_frame(
     return frame
 
 
+#: Scorecard columns that get bootstrap intervals (``<column>_low``, ``<column>_high``).
+INTERVAL_KPIS = (
+    "opportunities",
+    "pipeline",
+    "won",
+    "won_value",
+    "win_rate",
+    "win_rate_by_value",
+    "average_won_deal",
+    "cycle_days",
+    "days_to_opportunity",
+    "velocity_per_day",
+    "cost_per_opportunity",
+    "cost_per_won",
+    "roi",
+    "pipeline_to_cost",
+)
+
+
+def kpis(get: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The scorecard columns from the summed ones (arrays of any one shape: a group per
+    row, and a replicate per column for the bootstrap)."""
+    out = {name: get[name] for name in SUM_COLUMNS}
+    win_rate = _ratio(get["won"], get["closed"])
+    average = _ratio(get["won_value"], get["won"])
+    cycle = _ratio(get["cycle_won_days"], get["won_with_cycle"])
+    cost = get["cost"]
+    out.update(
+        win_rate=win_rate,
+        win_rate_by_value=_ratio(get["won_value"], get["closed_value"]),
+        average_won_deal=average,
+        cycle_days=cycle,
+        days_to_opportunity=_ratio(get["days_to_opportunity_sum"], get["with_both_dates"]),
+        velocity_per_day=_ratio(get["opportunities"] * win_rate * average, cycle),
+        cost=np.broadcast_to(cost, win_rate.shape),
+        cost_per_opportunity=_ratio(cost, get["opportunities"]),
+        cost_per_won=_ratio(cost, get["won"]),
+        roi=_ratio(get["won_value"] - cost, cost),
+        pipeline_to_cost=_ratio(get["pipeline"], cost),
+    )
+    if "leads" in get:
+        out["leads"] = get["leads"]
+        out["lead_to_opportunity"] = _ratio(get["lead_converted"], get["leads"])
+        out["opportunity_to_won"] = _ratio(get["won"], get["opportunities"])
+    return out
+
+
 def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """The scorecard columns (see the module docstring) from the summed ones."""
     out = raw[["model", *by]].copy()
@@ -290,27 +339,8 @@ def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         for name in raw.columns
         if name not in ("model", *by)
     }
-    for name in SUM_COLUMNS:
-        out[name] = get[name]
-    win_rate = _ratio(get["won"], get["closed"])
-    average = _ratio(get["won_value"], get["won"])
-    cycle = _ratio(get["cycle_won_days"], get["won_with_cycle"])
-    out["win_rate"] = win_rate
-    out["win_rate_by_value"] = _ratio(get["won_value"], get["closed_value"])
-    out["average_won_deal"] = average
-    out["cycle_days"] = cycle
-    out["days_to_opportunity"] = _ratio(get["days_to_opportunity_sum"], get["with_both_dates"])
-    out["velocity_per_day"] = _ratio(get["opportunities"] * win_rate * average, cycle)
-    cost = get["cost"]
-    out["cost"] = cost
-    out["cost_per_opportunity"] = _ratio(cost, get["opportunities"])
-    out["cost_per_won"] = _ratio(cost, get["won"])
-    out["roi"] = _ratio(get["won_value"] - cost, cost)
-    out["pipeline_to_cost"] = _ratio(get["pipeline"], cost)
-    if "leads" in get:
-        out["leads"] = get["leads"]
-        out["lead_to_opportunity"] = _ratio(get["lead_converted"], get["leads"])
-        out["opportunity_to_won"] = _ratio(get["won"], get["opportunities"])
+    for name, values in kpis(get).items():
+        out[name] = values
     return out
 
 
@@ -471,6 +501,7 @@ class ScorecardPass:
             if journeys.has_times
             else np.full(journeys.n_journeys, NO_TIME, np.int64)
         )
+        self.first_touch = first_touch
         self.features = journey_features(journeys, first_touch)
         has_leads = bool((journeys.lead_created_at != NO_TIME).any())
         self.leads = self._lead_stage(journeys, plan) if has_leads else None
@@ -541,8 +572,11 @@ class ScorecardPass:
         rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
         return credited, lead_credit, columns if rows is None else columns[rows]
 
-    def finish(self) -> tuple[dict[tuple[str, ...], pd.DataFrame], list[Note]]:
-        """The finished scorecards by roll-up, and the notes about costs."""
+    def finish(
+        self, intervals: Callable[[str, Rollup, pd.DataFrame], pd.DataFrame] | None = None
+    ) -> tuple[dict[tuple[str, ...], pd.DataFrame], list[Note]]:
+        """The finished scorecards by roll-up, and the notes about costs. ``intervals``
+        adds the bootstrap columns to one model's finished scorecard."""
         out = {}
         for dims, frames in self.frames.items():
             parts = []
@@ -553,7 +587,10 @@ class ScorecardPass:
                         note = Note("costs_unmatched", text)
                         if note not in self.notes:
                             self.notes.append(note)
-                parts.append(finish(raw, dims))
+                card = finish(raw, dims)
+                if intervals is not None:
+                    card = intervals(str(card["model"].iloc[0]), dims, card)
+                parts.append(card)
             out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         return out, self.notes
 

@@ -59,7 +59,15 @@ def run_compare(args: argparse.Namespace) -> int:
                 print(result.reconciliation.to_text(), file=sys.stderr)
             return exit_status(result.reconciliation)
         progress.start("comparing")
-        comparison = compare(result.rollups[("channel",)], truth)
+        replicates = None
+        if result.replicates is not None and result.bootstrap is not None:
+            replicates = {m: result.replicates[(m, ("channel",))] for m in result.models}
+        comparison = compare(
+            result.rollups[("channel",)],
+            truth,
+            replicates=replicates,
+            ci=result.bootstrap.ci if result.bootstrap is not None else 0.9,
+        )
         written = comparison.write(args.out) if args.out else []
     if written:
         if not args.quiet:

@@ -48,6 +48,14 @@ def credit_table(
     shares = credits.pivot_table(
         index=list(by), columns="model", values="share", aggfunc="sum", sort=False
     )
+    bounds = None
+    if "share_low" in credits.columns:
+        bounds = {
+            side: credits.pivot_table(
+                index=list(by), columns="model", values=f"share_{side}", aggfunc="sum", sort=False
+            )
+            for side in ("low", "high")
+        }
     lead = recommended if recommended in values.columns else models[0]
     touched = np.ones(len(values), bool)
     for level in range(values.index.nlevels):
@@ -61,12 +69,30 @@ def credit_table(
     for key in order:
         label = " / ".join(key) if isinstance(key, tuple) else str(key)
         row = [label, money(values.at[key, lead])]
-        row += [percent(shares.at[key, m]) if m in shares.columns else "—" for m in models]
+        row += [_share(shares, bounds, key, m) for m in models]
         rows.append(row)
     totals = ["TOTAL", money(values[lead].sum())]
     totals += [percent(shares[m].sum()) if m in shares.columns else "—" for m in models]
     rows.append(totals)
     return render(columns, rows, width, rule=len(rows) - 1)
+
+
+def _share(
+    shares: pd.DataFrame,
+    bounds: dict[str, pd.DataFrame] | None,
+    key: object,
+    model: str,
+) -> str:
+    """``12.3%``, or with a bootstrap interval ``12.3% (10.9–13.8)``."""
+    if model not in shares.columns:
+        return "—"
+    text = percent(shares.at[key, model])
+    if bounds is None or model not in bounds["low"].columns:
+        return text
+    low, high = bounds["low"].at[key, model], bounds["high"].at[key, model]
+    if pd.isna(low) or pd.isna(high):
+        return text
+    return f"{text} ({100 * low:.1f}–{100 * high:.1f})"
 
 
 def adds_information(rollups: dict[tuple[str, ...], pd.DataFrame], by: tuple[str, ...]) -> bool:

@@ -19,7 +19,7 @@ from attribution.models.registry import model_defaults
 SEED_LIMIT = 2**63
 
 
-def _seed(text: str) -> int:
+def seed_type(text: str) -> int:
     """A seed: an integer 0 <= S < 2^63 (the range the kernels' generators take)."""
     try:
         seed = int(text)
@@ -135,13 +135,6 @@ MODEL_OPTIONS: list[ModelOption] = [
         {"shapley": "max_permutations"},
         type=int,
         metavar="N",
-    ),
-    ModelOption(
-        "--seed",
-        "random seed of sampled estimates (shapley above the exact limit)",
-        {"shapley": "seed"},
-        type=_seed,
-        metavar="S",
     ),
     ModelOption(
         "--markov-order",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from attribution.cli.inputs import comma_list, extra_dimensions, load_from_args, rejects_path
-from attribution.cli.model_options import add_model_arguments, model_parameters
+from attribution.cli.model_options import seed_type, add_model_arguments, model_parameters
 from attribution.cli.progress import Progress
 from attribution.errors import ParameterError
 from attribution.models.registry import model_names
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from attribution.engine import AttributionResult
     from attribution.io.intake import Loaded
     from attribution.reconciliation import Reconciliation
+    from attribution.bootstrap import Bootstrap
     from attribution.scorecards import Costs
 
 EXIT_MISMATCH = 1
@@ -42,6 +43,27 @@ def add_model_selection(parser: argparse.ArgumentParser) -> None:
         help="add a period dimension (2026-07, 2026-Q3, 2026) from each journey's cohort date",
     )
     parser.add_argument(
+        "--bootstrap",
+        type=_replicates,
+        metavar="B",
+        help="add standard errors and percentile intervals from B Poisson-bootstrap "
+        "replicates (the models are refitted on each)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=seed_type,
+        metavar="S",
+        help="random seed of everything drawn at random: the bootstrap replicates, and "
+        "shapley's sampling above its exact limit (default 0)",
+    )
+    parser.add_argument(
+        "--ci",
+        type=float,
+        default=0.9,
+        metavar="LEVEL",
+        help="level of the bootstrap intervals (default 0.9)",
+    )
+    parser.add_argument(
         "--cohort",
         choices=COHORTS,
         help="the date that puts a journey in a period (default opportunity_created_at when "
@@ -63,6 +85,25 @@ def add_view_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", dest="format", action="store_const", const="json", help="same as --format json"
     )
+
+
+def _replicates(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of replicates, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected at least 2 replicates, got {value}")
+    return value
+
+
+def bootstrap_of(args: argparse.Namespace) -> Bootstrap | None:
+    """The bootstrap of ``--bootstrap``, ``--ci`` and ``--seed``."""
+    from attribution.bootstrap import Bootstrap
+
+    if not getattr(args, "bootstrap", None):
+        return None
+    return Bootstrap(args.bootstrap, ci=args.ci, seed=args.seed or 0)
 
 
 def requested_models(args: argparse.Namespace) -> list[str] | None:
@@ -103,6 +144,8 @@ def credit(
     if names is None and args.models is None and default_models is not None:
         names = default_models(loaded.journeys.has_times)
     parameters = model_parameters(args, names)
+    if args.seed is not None and (names is None or "shapley" in names):
+        parameters.setdefault("shapley", {})["seed"] = args.seed
     progress.set_total(2 + len(names if names is not None else model_names()))
     result = attribute(
         loaded,
@@ -116,6 +159,7 @@ def credit(
         cohort=args.cohort,
         scorecard=scorecard,
         costs=costs,
+        bootstrap=bootstrap_of(args),
         progress=progress.start,
     )
     for name in sorted((set(parameters) | set(required)) - set(result.models)):

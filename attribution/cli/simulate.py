@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from attribution.cli.model_options import _seed
+from attribution.cli.model_options import seed_type
 from attribution.cli.progress import Progress
 from attribution.errors import ParameterError
 
@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--journeys", type=int, metavar="N", help="buyers to simulate (default: the preset's)"
     )
     parser.add_argument(
-        "--seed", type=_seed, metavar="S", help="random seed >= 0 (default: the preset's)"
+        "--seed", type=seed_type, metavar="S", help="random seed >= 0 (default: the preset's)"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
     parser.add_argument(

@@ -1,0 +1,142 @@
+"""Uncertainty of every credit: the Poisson bootstrap, as a reweighting of journeys.
+
+Replicate ``r`` gives journey record ``j`` the weight ``w_rj ~ Poisson(λ_j)``, where
+``λ_j`` is the number of journeys the record stands for (1 for a touch journey, ``n``
+for a path-table row with ``n`` journeys). The draws come from a counter-based generator
+keyed by (seed, journey key, replicate), :mod:`attribution.kernels.bootstrap`: the key is
+a hash of the journey id (of the path and outcome for path-table records, so two rows
+holding the same path draw alike), so a journey's weights do not depend on row order, on
+the partitioning or on the worker that reads it.
+
+Each replicate is the data reweighted (:meth:`~attribution.journeys.Journeys.reweighted`)
+and every model is refitted on it: data-driven models fit the weighted sufficient
+statistics (a weighted merge is still a merge, so it works per partition); rule models
+are linear in the weights, so all replicates of a rule model come from one credit pass,
+as the product of the journeys' credit by group and the replicate weights.
+
+For every credited value (and share) the output has the replicates' standard error and
+the percentile interval at level ``ci``: ``credited_value_se``, ``credited_value_low``,
+``credited_value_high``, ``share_low``, ``share_high``. A replicate in which a
+data-driven model cannot be fitted (no conversion drawn, say) is reported in the notes
+and left out of that model's intervals, never silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from attribution.errors import ParameterError
+from attribution.journeys import Journeys
+from attribution.kernels.bootstrap import (
+    integer_keys,
+    poisson_multipliers,
+    sequence_keys,
+    text_keys,
+)
+
+SEED_LIMIT = 2**63
+INTERVAL_COLUMNS = (
+    "credited_value_se",
+    "credited_value_low",
+    "credited_value_high",
+    "share_low",
+    "share_high",
+)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """``replicates`` Poisson-bootstrap replicates, intervals at level ``ci``, ``seed``."""
+
+    replicates: int
+    ci: float = 0.9
+    seed: int = 0
+
+    def check(self) -> None:
+        r = self.replicates
+        if isinstance(r, bool) or not isinstance(r, int) or r < 2:
+            raise ParameterError(f"bootstrap needs at least 2 replicates, got {r!r}")
+        if not (isinstance(self.ci, (int, float)) and 0 < self.ci < 1):
+            raise ParameterError(f"ci must be a level between 0 and 1 (e.g. 0.9), got {self.ci!r}")
+        s = self.seed
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT:
+            raise ParameterError(f"seed must be an integer from 0 to 2^63 - 1, got {s!r}")
+
+    def multipliers(self, keys: np.ndarray, lam: np.ndarray, first: int, count: int) -> np.ndarray:
+        """Replicate factors ``w_rj / λ_j`` of records with ``keys`` standing for ``lam``
+        journeys each, for replicates ``first .. first + count - 1`` (records x count)."""
+        return poisson_multipliers(
+            np.ascontiguousarray(keys, dtype=np.uint64),
+            np.ascontiguousarray(lam, dtype=np.float64),
+            np.uint64(self.seed),
+            first,
+            count,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.replicates} Poisson-bootstrap replicates (seed {self.seed}): standard "
+            f"errors and {self.ci:.0%} percentile intervals of every credited value and share"
+        )
+
+
+def journey_keys(journeys: Journeys) -> np.ndarray:
+    """A stable 64-bit key per journey record (see the module docstring)."""
+    if not journeys.has_times:
+        names = pa.array(list(journeys.channel_names), pa.string())
+        name_keys = text_keys(
+            np.frombuffer(names.buffers()[1], np.int32)[: len(names) + 1].astype(np.int64),
+            np.frombuffer(names.buffers()[2], np.uint8) if len(names) else np.zeros(0, np.uint8),
+        )
+        return sequence_keys(journeys.offsets, journeys.channel, name_keys, journeys.converted)
+    ids = journeys.journey_id
+    if ids.dtype.kind in "iu":
+        return integer_keys(ids.astype(np.int64) if ids.dtype.kind == "i" else ids.view(np.int64))
+    texts = pa.array([str(i) for i in ids], pa.string())
+    offsets = np.frombuffer(texts.buffers()[1], np.int32)[: len(texts) + 1].astype(np.int64)
+    data = texts.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return text_keys(offsets - offsets[0], raw[offsets[0] :])
+
+
+def interval(replicates: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard error and percentile interval of each row's replicates (NaN columns, the
+    failed replicates, are left out)."""
+    if replicates.size == 0:
+        empty = np.zeros(replicates.shape[0])
+        return empty, empty, empty
+    lower, upper = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
+    # A row whose every replicate is undefined (a ratio over nothing) has no interval.
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(replicates, axis=1, ddof=1)
+        low = np.nanpercentile(replicates, lower, axis=1)
+        high = np.nanpercentile(replicates, upper, axis=1)
+    return se, low, high
+
+
+def replicate_blocks(total: int, journeys: int, budget: float = 64e6) -> list[tuple[int, int]]:
+    """Replicate ranges whose factor matrices (journeys x replicates) stay within a
+    memory budget (bytes), so replicates are reduced as they are produced."""
+    per_block = max(1, min(total, int(budget / 8 / max(journeys, 1))))
+    return [(first, min(per_block, total - first)) for first in range(0, total, per_block)]
+
+
+def journey_blocks(journeys: int, replicates: int, budget: float = 64e6) -> list[tuple[int, int]]:
+    """Journey ranges whose factor matrices (journeys x replicates) stay within budget."""
+    per_block = max(1024, int(budget / 8 / max(replicates, 1)))
+    return [(start, min(start + per_block, journeys)) for start in range(0, journeys, per_block)]
+
+
+__all__ = [
+    "INTERVAL_COLUMNS",
+    "Bootstrap",
+    "interval",
+    "journey_blocks",
+    "journey_keys",
+    "replicate_blocks",
+]

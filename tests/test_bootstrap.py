@@ -1,0 +1,204 @@
+"""The Poisson bootstrap: exact replicates, determinism, independence of row order and
+partitioning, the counter-based generator, failed replicates reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution.bootstrap import Bootstrap, interval, journey_keys
+from attribution.kernels.bootstrap import poisson
+from attribution.models.registry import make_model, model_names
+from tests.builders import J, touches_frame
+
+JOURNEYS = [
+    J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"lead_created_at": 2}),
+    J(["b", "a"], value=10, days=[1, 3]),
+    J(["c"], converted=False, days=[4]),
+    J(["a", "c", "c"], converted=False, days=[0, 1, 6]),
+    J(["b"], value=5, days=[2]),
+    J(["c", "a"], value=8, days=[0, 9]),
+]
+FIXED = np.array(
+    [
+        [2.0, 0.0, 1.0],
+        [1.0, 3.0, 0.0],
+        [0.0, 1.0, 2.0],
+        [1.0, 1.0, 1.0],
+        [3.0, 0.0, 1.0],
+        [1.0, 2.0, 0.0],
+    ]
+)
+
+
+class FixedWeights(Bootstrap):
+    """Replicate weights chosen by the test (by journey id, whatever the row order)."""
+
+    def multipliers(self, keys: np.ndarray, lam: np.ndarray, first: int, count: int) -> np.ndarray:
+        order = {key: i for i, key in enumerate(ALL_KEYS)}
+        rows = [order[int(k)] for k in keys]
+        return FIXED[rows, first : first + count] / lam[:, None]
+
+
+ALL_KEYS = [int(k) for k in journey_keys(at.load(touches_frame(JOURNEYS)).journeys)]
+
+
+def duplicated(weights: np.ndarray) -> pd.DataFrame:
+    """The journeys, each repeated as often as its weight says (new ids per copy)."""
+    frame = touches_frame(JOURNEYS)
+    ids = sorted(frame["journey_id"].unique(), key=lambda j: int(j[1:]))
+    parts = []
+    for journey, weight in zip(ids, weights, strict=True):
+        rows = frame[frame["journey_id"] == journey]
+        parts += [rows.assign(journey_id=f"{journey}_{copy}") for copy in range(int(weight))]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_each_replicate_is_a_run_on_duplicated_journeys(name: str) -> None:
+    loaded = at.load(touches_frame(JOURNEYS))
+    try:
+        result = at.attribute(loaded, [name], by=("channel",), bootstrap=FixedWeights(3))
+    except at.models.ModelNotApplicable:
+        pytest.skip(f"{name} cannot run on this data")
+    assert result.replicates is not None
+    table = result.replicates[(name, ("channel",))]
+    for r in range(3):
+        plain = at.attribute(at.load(duplicated(FIXED[:, r])), [name], by=("channel",))
+        expected = plain.credits.set_index("channel")["credited_value"]
+        got = table[r].reindex(expected.index).fillna(0.0)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_same_seed_same_intervals_and_row_order_does_not_matter() -> None:
+    frame = touches_frame(JOURNEYS * 5)
+    frame["journey_id"] = (
+        frame["journey_id"] + "_" + (frame.groupby("journey_id").cumcount() // 10).astype(str)
+    )
+    loaded = at.load(frame)
+    first = at.attribute(
+        loaded, ["linear", "markov"], by=("channel",), bootstrap=Bootstrap(40, seed=3)
+    )
+    again = at.attribute(
+        loaded, ["linear", "markov"], by=("channel",), bootstrap=Bootstrap(40, seed=3)
+    )
+    pd.testing.assert_frame_equal(first.credits, again.credits)
+    shuffled = at.load(frame.sample(frac=1.0, random_state=7))
+    other = at.attribute(
+        shuffled, ["linear", "markov"], by=("channel",), bootstrap=Bootstrap(40, seed=3)
+    )
+    columns = ["credited_value_low", "credited_value_high", "share_low", "share_high"]
+    left = first.credits.set_index(["model", "channel"])[columns]
+    right = other.credits.set_index(["model", "channel"])[columns].reindex(left.index)
+    np.testing.assert_allclose(left.to_numpy(), right.to_numpy(), rtol=1e-9)
+    seeded = at.attribute(loaded, ["linear"], by=("channel",), bootstrap=Bootstrap(40, seed=4))
+    assert not np.allclose(
+        seeded.credits["credited_value_low"],
+        first.credits.query("model == 'linear'")["credited_value_low"],
+    )
+
+
+def test_weights_depend_on_the_journey_not_on_its_partition() -> None:
+    whole = at.load(touches_frame(JOURNEYS)).journeys
+    part = whole.subset(np.array([1, 4]))
+    boot = Bootstrap(8, seed=11)
+    all_weights = boot.multipliers(journey_keys(whole), whole.weight, 0, 8)
+    part_weights = boot.multipliers(journey_keys(part), part.weight, 0, 8)
+    np.testing.assert_array_equal(part_weights, all_weights[[1, 4]])
+    later = boot.multipliers(journey_keys(whole), whole.weight, 5, 3)
+    np.testing.assert_array_equal(later, all_weights[:, 5:])
+
+
+@pytest.mark.parametrize("lam", [1.0, 4.0, 30.0, 31.0, 500.0])
+def test_poisson_draws_have_the_right_moments(lam: float) -> None:
+    draws = np.array(
+        [poisson(np.uint64(5), np.uint64(k), np.uint64(0), lam) for k in range(40_000)]
+    )
+    assert (draws >= 0).all() and (draws == np.round(draws)).all()
+    assert draws.mean() == pytest.approx(lam, rel=4 * np.sqrt(lam / 40_000) / lam + 1e-3)
+    assert draws.var() == pytest.approx(lam, rel=0.05)
+    if lam == 1.0:
+        frequencies = np.bincount(draws.astype(int), minlength=4)[:4] / len(draws)
+        np.testing.assert_allclose(
+            frequencies, [np.exp(-1), np.exp(-1), np.exp(-1) / 2, np.exp(-1) / 6], atol=0.01
+        )
+
+
+def test_a_path_row_of_n_journeys_draws_poisson_n(tmp_path: object) -> None:
+    table = pd.DataFrame(
+        {"path": ["a > b", "b"], "total_conversions": [400, 3], "total_null": [100, 1]}
+    )
+    journeys = at.load(table, paths=True).journeys
+    factors = Bootstrap(2000, seed=1).multipliers(journey_keys(journeys), journeys.weight, 0, 2000)
+    draws = factors * journeys.weight[:, None]
+    assert draws[0].mean() == pytest.approx(400, rel=0.01) and draws[0].var() == pytest.approx(
+        400, rel=0.1
+    )
+    np.testing.assert_allclose(draws, np.round(draws))
+
+
+def test_a_replicate_that_cannot_be_fitted_is_reported() -> None:
+    journeys = [J(["a", "b"], value=10)] + [J(["b"], converted=False)] * 5
+    frame = touches_frame(journeys)
+    result = at.attribute(
+        at.load(frame), ["markov", "linear"], by=("channel",), bootstrap=Bootstrap(60, seed=2)
+    )
+    (note,) = result.reconciliation.notes_about("markov", "bootstrap_replicates_failed")
+    failed = note.data["failed"]
+    assert 0 < failed < 60  # e^-1 of the replicates draw the only conversion 0 times
+    assert "no conversion" in note.message or "converted" in note.message
+    markov = result.credits[result.credits["model"] == "markov"]
+    assert markov["credited_value_low"].notna().all()
+    assert result.reconciliation.notes_about(code="bootstrap")[0].data["replicates"] == 60
+
+
+def test_scorecard_and_compare_get_intervals() -> None:
+    frame = touches_frame(JOURNEYS * 3)
+    frame["journey_id"] = (
+        frame["journey_id"] + "_" + (frame.groupby("journey_id").cumcount() // 10).astype(str)
+    )
+    result = at.attribute(
+        at.load(frame),
+        ["linear", "sourced"],
+        by=("channel",),
+        scorecard=True,
+        bootstrap=Bootstrap(30),
+    )
+    assert result.scorecards is not None
+    card = result.scorecards[("channel",)]
+    for column in ("opportunities", "pipeline", "win_rate"):
+        assert {f"{column}_low", f"{column}_high"} <= set(card.columns)
+    rows = card.dropna(subset=["pipeline_low"])
+    assert (rows["pipeline_low"] <= rows["pipeline_high"]).all()
+    from attribution.compare import compare
+
+    assert result.replicates is not None
+    comparison = compare(
+        result.credits,
+        pd.DataFrame({"channel": ["a", "b", "c"], "true_share": [0.5, 0.3, 0.2]}),
+        replicates={m: result.replicates[(m, ("channel",))] for m in result.models},
+    )
+    assert comparison.errors is not None
+    errors = comparison.errors.set_index("model")
+    assert (errors["share_error_tvd_low"] <= errors["share_error_tvd_high"]).all()
+    assert {"tvd_low", "tvd_high"} <= set(comparison.agreement.columns)
+
+
+def test_interval_ignores_failed_replicates() -> None:
+    values = np.array([[1.0, 2.0, np.nan, 3.0], [np.nan, np.nan, np.nan, np.nan]])
+    se, low, high = interval(values, 0.5)
+    assert (
+        se[0] == pytest.approx(1.0)
+        and low[0] == pytest.approx(1.5)
+        and high[0] == pytest.approx(2.5)
+    )
+    assert np.isnan(se[1]) and np.isnan(low[1])
+
+
+def test_bootstrap_options_are_checked() -> None:
+    loaded = at.load(touches_frame(JOURNEYS))
+    for bad in (Bootstrap(1), Bootstrap(10, ci=1.5), Bootstrap(10, seed=-1)):
+        with pytest.raises(at.ParameterError):
+            at.attribute(loaded, ["linear"], bootstrap=bad)
