@@ -17,29 +17,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from attribution.bootstrap import Bootstrap
+from attribution.errors import ParameterError
 from attribution.io.intake import Intake, Loaded
 from attribution.journeys import Journeys
-from attribution.errors import ParameterError
-from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
+from attribution.models.base import AttributionModel
 from attribution.models.registry import recommended_model
-from attribution.notes import Note
+from attribution.passes import (
+    Finished,
+    FittedRun,
+    JourneyCounts,
+    RunOptions,
+    run_partitions,
+    window,
+)
 from attribution.periods import Cohort, Period
 from attribution.plan import Models, RunPlan, plan_run
-from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
-from attribution.rollup import (
-    GroupSums,
-    present_groups,
-    rollup_frame,
-    sum_groups,
-    untouched_sums,
-)
-from attribution.bootstrap import Bootstrap
-from attribution.replicates import ReplicateRun
-from attribution.scorecards import Costs, ScorecardPass
+from attribution.reconciliation import Reconciliation
+from attribution.scorecards import Costs
 
 DEFAULT_BY: tuple[str, ...] = ("channel", "team")
 
@@ -141,109 +139,35 @@ def attribute(
         bootstrap = Bootstrap(bootstrap)
     if bootstrap is not None:
         bootstrap.check()
-    journeys = plan.prepare(journeys)
-    notes = list(plan.notes)
-    windows = {w: window(journeys, w) for w in plan.windows}
-    any_untouched = any(s.converted_without_touches > 0 for _, s in windows.values())
-    group_sets = {dims: present_groups(journeys, dims) for dims in plan.rollups}
-    frames: dict[tuple[str, ...], list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
-    touch_frames: list[pd.DataFrame] = []
-    totals: list[ModelTotals] = []
-    fitted: dict[str, AttributionModel] = {}
-    cards = ScorecardPass(journeys, plan, group_sets, costs) if scorecard else None
-    replicates = (
-        ReplicateRun(
-            bootstrap, journeys, plan, group_sets, {w: v[0] for w, v in windows.items()}, cards
-        )
-        if bootstrap is not None and journeys.n_journeys
-        else None
+    options = RunOptions(
+        scorecard=scorecard, costs=costs, bootstrap=bootstrap, touch_credits=touch_credits
     )
-    if journeys.n_journeys == 0:
-        notes.append(
-            Note("nothing_to_credit", "nothing left to credit: the input has no valid journey")
-        )
-    for label, model in plan.models.items():
-        windowed, summary = windows[plan.window_of(model)]
-        if progress is not None:
-            progress(label)
-        if journeys.n_journeys == 0:
-            continue
-        credited = windowed.converted_only if model.credits_converted_only else windowed
-        try:
-            credit = model.fit(windowed).credit(credited)
-        except ModelNotApplicable as error:
-            if not plan.every_model:
-                raise
-            notes.append(Note("left_out", f"left out: {error}", model=label))
-            continue
-        fitted[label] = model
-        sums = {
-            dims: sum_groups(
-                credited,
-                credit,
-                dims,
-                group_sets[dims],
-                counts_groups_once=model.counts_groups_once,
-            )
-            for dims in plan.rollups
-        }
-        for dims in plan.rollups:
-            frame = rollup_frame(
-                sums[dims],
-                journeys,
-                dims,
-                value_in=journeys.total_value,
-                untouched=untouched_sums(windowed, dims)
-                if any_untouched and plan.shows_untouched(model)
-                else None,
-            )
-            frame = _with_channel_columns(frame, model, journeys)
-            frame.insert(0, "model", label)
-            frames[dims].append(frame)
-        totals.append(model_totals(label, model, credit, summary, sums[plan.by]))
-        if cards is not None:
-            cards.add(label, model, windowed, credited, credit)
-        if replicates is not None:
-            replicates.add(label, model, windowed)
-        notes.extend(_as_note(note).about(label) for note in model.notes())
-        if touch_credits:
-            touch_frames.append(touch_frame(label, credited, credit, intake))
-    if replicates is not None:
-        replicates.run_linear()
-        for dims, parts in frames.items():
-            frames[dims] = [
-                replicates.intervals(label, fitted[label], dims, part)
-                for label, part in zip(fitted, parts, strict=True)
-            ]
-        notes.extend(replicates.notes())
-    rollups = {dims: _concat(parts) for dims, parts in frames.items()}
-    scorecards = None
-    if cards is not None:
-        card_intervals = None
-        if replicates is not None:
-            run = replicates
+    prepared = plan.prepare(journeys)
+    if progress is not None:
+        progress("fitting and crediting")
+    finished, fitted = run_partitions([prepared], plan, options, intake)
+    return result_of(finished, fitted, plan, options, prepared.has_times)
 
-            def card_intervals(
-                label: str, dims: tuple[str, ...], card: pd.DataFrame
-            ) -> pd.DataFrame:
-                return run.scorecard_intervals(label, fitted[label], dims, card)
 
-        scorecards, card_notes = cards.finish(card_intervals)
-        notes.extend(card_notes)
-    reconciliation = reconcile(
-        journeys, intake, [summary for _, summary in windows.values()], totals, notes
-    )
+def result_of(
+    finished: Finished,
+    fitted: FittedRun,
+    plan: RunPlan,
+    options: RunOptions,
+    has_times: bool,
+) -> AttributionResult:
+    """The result of a run from its finished tables (local or distributed)."""
     return AttributionResult(
-        credits=rollups[plan.by],
-        reconciliation=reconciliation,
-        models=fitted,
+        credits=finished.rollups[plan.by],
+        reconciliation=finished.reconciliation,
+        models=fitted.models,
         by=plan.by,
-        rollups=rollups,
-        touch_credits=_concat(touch_frames) if touch_credits else None,
-        scorecards=scorecards,
-        recommended=recommended_model(journeys.has_times),
-        replicates=None if replicates is None else replicates.tables(),
-        bootstrap=bootstrap,
+        rollups=finished.rollups,
+        touch_credits=finished.touch_credits,
+        scorecards=finished.scorecards,
+        recommended=recommended_model(has_times),
+        replicates=finished.replicates,
+        bootstrap=options.bootstrap,
     )
 
 
@@ -301,113 +225,31 @@ def scorecard(
     return result.scorecards[result.by]
 
 
-def window(journeys: Journeys, lookback_days: float | None) -> tuple[Journeys, WindowSummary]:
-    """The journeys cut to a credit window, and the window's summary."""
-    windowed, counts = journeys.window(lookback_days)
-    return windowed, WindowSummary.of(lookback_days, windowed, counts, journeys.lengths)
-
-
-def _as_note(note: Note | str) -> Note:
-    # TODO(merge wave2-presence): every model returns Note records; drop this adapter.
-    return note if isinstance(note, Note) else Note("model", note)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
 def reconcile(
-    journeys: Journeys,
-    intake: Intake | None,
-    windows: Sequence[WindowSummary] = (),
-    totals: Sequence[ModelTotals] = (),
-    notes: Sequence[Note] = (),
-    *,
-    lookback_days: float | None = None,
+    journeys: Journeys, intake: Intake | None, *, lookback_days: float | None = None
 ) -> Reconciliation:
-    """The reconciliation of a run (or, with no windows given, of the input alone,
-    windowed with ``lookback_days``)."""
-    if not windows:
-        windows = [window(journeys, lookback_days)[1]]
+    """The reconciliation of the input alone (no models), windowed with ``lookback_days``."""
+    summary = window(journeys, lookback_days)[1]
+    counts = JourneyCounts.of(journeys)
     return Reconciliation(
         intake=intake,
-        journeys=journeys.n_journeys,
-        journeys_weighted=float(journeys.weight.sum()),
-        converted_journeys=journeys.total_conversions,
-        value_in=journeys.total_value,
-        touches_valid=journeys.n_touches,
-        windows=tuple(windows),
-        duplicate_touches=journeys.duplicate_touches,
-        models=tuple(totals),
-        notes=tuple(list(intake.notes if intake else ()) + list(notes)),
+        journeys=counts.journeys,
+        journeys_weighted=counts.weighted,
+        converted_journeys=counts.conversions,
+        value_in=counts.value_in,
+        touches_valid=counts.touches,
+        windows=(summary,),
+        duplicate_touches=counts.duplicates,
+        notes=tuple(intake.notes if intake else ()),
     )
 
 
-def _with_channel_columns(
-    frame: pd.DataFrame, model: AttributionModel, journeys: Journeys
-) -> pd.DataFrame:
-    extra = model.channel_columns()
-    if not extra or "channel" not in frame.columns:
-        return frame
-    codes = pd.Series(range(journeys.n_channels), index=list(journeys.channel_names))
-    index = codes.reindex(frame["channel"]).to_numpy()
-    known = ~np.isnan(index)
-    for name, values in extra.items():
-        column = np.full(len(frame), np.nan)
-        column[known] = np.asarray(values, dtype=np.float64)[index[known].astype(np.int64)]
-        frame[name] = column
-    return frame
-
-
-def model_totals(
-    label: str,
-    model: AttributionModel,
-    credit: TouchCredit,
-    summary: WindowSummary,
-    primary: GroupSums,
-) -> ModelTotals:
-    """Totals of a model's credit; for a model that counts a group once per journey the
-    totals of its primary roll-up (a sum over touches would count a journey per touch)."""
-    if model.counts_groups_once:
-        conversions, value = float(primary.conversions.sum()), float(primary.value.sum())
-    else:
-        conversions, value = float(credit.conversions.sum()), float(credit.value.sum())
-    return ModelTotals(
-        model=label,
-        conserving=model.conserving,
-        lookback_days=summary.lookback_days,
-        touches_credited=int(np.count_nonzero((credit.value != 0) | (credit.conversions != 0))),
-        credited_conversions=conversions,
-        credited_value=value,
-        expected_value=summary.creditable_value,
-    )
-
-
-def touch_frame(
-    label: str, journeys: Journeys, credit: TouchCredit, intake: Intake | None
-) -> pd.DataFrame:
-    """Credit of every touch of a converted journey, and of any other touch with credit,
-    with its origin (file and row, as in the rejects file) and every dimension."""
-    in_converted = np.repeat(journeys.converted, journeys.lengths)
-    touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
-    frame = pd.DataFrame(
-        {"model": label, "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches]}
-    )
-    rows = journeys.row[touches]
-    if intake is not None:
-        frame["source_file"], frame["source_row"] = intake.source_of(rows)
-    else:
-        frame["input_row"] = rows
-    if journeys.has_times:
-        frame["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
-    else:
-        frame["position"] = journeys.timestamp[touches]
-    for dimension in journeys.dimensions:
-        names = np.asarray(journeys.names(dimension), dtype=object)
-        frame[dimension] = names[journeys.codes(dimension)[touches]]
-    frame["credited_conversions"] = credit.conversions[touches]
-    frame["credited_value"] = credit.value[touches]
-    return frame
-
-
-__all__ = ["DEFAULT_BY", "AttributionResult", "RunPlan", "attribute", "reconcile", "scorecard"]
+__all__ = [
+    "DEFAULT_BY",
+    "AttributionResult",
+    "RunPlan",
+    "attribute",
+    "reconcile",
+    "result_of",
+    "scorecard",
+]

@@ -549,6 +549,10 @@ class LabelTables:
     def of(cls, journeys: Journeys) -> LabelTables:
         return cls({d: journeys.names(d) for d in journeys.dimensions})
 
+    def names(self, dimension: str) -> tuple[str, ...]:
+        """The label names of one dimension."""
+        return self.tables[dimension]
+
     def merge(self, other: LabelTables) -> LabelTables:
         if set(self.tables) != set(other.tables):
             raise ValueError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,13 @@ def sum_groups(
     return GroupSums(keys, conversions, value)
 
 
-def labels_of(keys: np.ndarray, journeys: Journeys, by: Sequence[str]) -> pd.DataFrame:
+class HasNames(Protocol):
+    """Anything that tells a dimension's label names (journeys, a shared coding)."""
+
+    def names(self, dimension: str) -> tuple[str, ...]: ...
+
+
+def labels_of(keys: np.ndarray, journeys: HasNames, by: Sequence[str]) -> pd.DataFrame:
     """The dimension labels of group keys."""
     sizes = [len(journeys.names(d)) for d in by]
     labels = {}
@@ -152,7 +159,7 @@ def untouched_sums(windowed: Journeys, by: Sequence[str]) -> pd.DataFrame:
 
 def rollup_frame(
     sums: GroupSums,
-    journeys: Journeys,
+    journeys: HasNames,
     by: Sequence[str],
     *,
     value_in: float,

@@ -53,11 +53,9 @@ from attribution.errors import InputError, ParameterError, Problem
 from attribution.journeys import NO_TOUCH_LABEL, Coding, Journeys, Level
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
-from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit, clone
-from attribution.notes import Note
-from attribution.periods import PERIOD_DIMENSION, Period, cohort_times, period_codes
-from attribution.plan import RunPlan
-from attribution.rollup import group_keys, labels_of, present_groups, untouched_labels
+from attribution.models.base import TouchCredit
+from attribution.periods import PERIOD_DIMENSION, Period, period_codes
+from attribution.rollup import HasNames, group_keys, labels_of, untouched_labels
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 Rollup = tuple[str, ...]
@@ -265,7 +263,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def raw_frame(
-    model: str, sums: ScorecardSums, cost: np.ndarray, journeys: Journeys, by: Sequence[str]
+    model: str, sums: ScorecardSums, cost: np.ndarray, journeys: HasNames, by: Sequence[str]
 ) -> pd.DataFrame:
     """The summed columns of one model's scorecard, one row per group, then the
     untouched group (no cost): the ratios are computed by :func:`finish`."""
@@ -406,14 +404,15 @@ class Costs:
 
 
 def with_file_costs(
-    raw: pd.DataFrame, costs: Costs, by: Sequence[str], journeys: Journeys
+    raw: pd.DataFrame, costs: Costs, by: Sequence[str], pairs: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
     """One model's raw scorecard with a costs file's spend added to its groups.
 
     Spend keyed by the scorecard's own dimension goes to that group; spend keyed by
     another dimension goes to the group it determines in the data (a channel's team when
-    every touch of the channel has one team), else it is an error. A cost row matching
-    no group is kept as a row with zero opportunities and named in a note."""
+    every touch of the channel has one team: ``pairs`` holds the (key, target, dimension)
+    label pairs found on the touches), else it is an error. A cost row matching no group
+    is kept as a row with zero opportunities and named in a note."""
     dims = [d for d in by if d != PERIOD_DIMENSION]
     if len(dims) != 1:
         raise ParameterError(
@@ -433,7 +432,7 @@ def with_file_costs(
     target = dims[0]
     table = costs.table
     if costs.dimension != target:
-        mapping = _functional_map(journeys, costs.dimension, target, costs.source)
+        mapping = _functional_map(pairs, costs.dimension, target, costs.source)
         mapped = table[costs.dimension].map(mapping)
         table = table.assign(**{target: mapped.fillna(table[costs.dimension])})
     keys = [target, *([PERIOD_DIMENSION] if by_period else [])]
@@ -459,20 +458,15 @@ def with_file_costs(
     return merged.drop(columns=["file_cost", "_merge"]), notes
 
 
-def _functional_map(journeys: Journeys, key: str, target: str, source: str) -> dict[str, str]:
+def _functional_map(pairs: pd.DataFrame, key: str, target: str, source: str) -> dict[str, str]:
     """``key`` label -> ``target`` label, when each key label has one target in the data."""
-    if key not in journeys.dimensions:
+    chosen = pairs[pairs["dimension"] == target] if len(pairs) else pairs
+    if not len(chosen):
         raise ParameterError(
             f"the costs of {source} are keyed by {key!r}, which the data does not have "
             "(read it as a dimension)"
         )
-    pairs = pd.DataFrame(
-        {
-            key: np.asarray(journeys.names(key), dtype=object)[journeys.codes(key)],
-            target: np.asarray(journeys.names(target), dtype=object)[journeys.codes(target)],
-        }
-    ).drop_duplicates()
-    counts = pairs.groupby(key)[target].nunique()
+    counts = chosen.groupby("key")["target"].nunique()
     ambiguous = counts[counts > 1]
     if len(ambiguous):
         raise ParameterError(
@@ -480,119 +474,7 @@ def _functional_map(journeys: Journeys, key: str, target: str, source: str) -> d
             f"{', '.join(map(str, ambiguous.index[:5]))} belong to several {target} values; "
             f"give costs keyed by {target}"
         )
-    return dict(zip(pairs[key], pairs[target], strict=True))
-
-
-class ScorecardPass:
-    """The scorecards of one run, built model by model as the engine credits them."""
-
-    def __init__(
-        self,
-        journeys: Journeys,
-        plan: RunPlan,
-        keys: dict[tuple[str, ...], np.ndarray],
-        costs: Costs | None,
-    ) -> None:
-        self.journeys = journeys
-        self.plan = plan
-        self.costs = costs
-        first_touch = (
-            cohort_times(journeys, "first_touch")
-            if journeys.has_times
-            else np.full(journeys.n_journeys, NO_TIME, np.int64)
-        )
-        self.first_touch = first_touch
-        self.features = journey_features(journeys, first_touch)
-        has_leads = bool((journeys.lead_created_at != NO_TIME).any())
-        self.leads = self._lead_stage(journeys, plan) if has_leads else None
-        self.keys: dict[tuple[str, ...], np.ndarray] = {}
-        self.cost: dict[tuple[str, ...], np.ndarray] = {}
-        for dims in plan.rollups:
-            spend = costs_by_group(journeys, dims, plan.period)
-            every = [keys[dims]] + ([spend[0]] if spend is not None else [])
-            if self.leads is not None:
-                every.append(present_groups(self.leads[0], dims))
-            self.keys[dims] = np.unique(np.concatenate(every))
-            cost = np.full(len(self.keys[dims]), np.nan)
-            if spend is not None:
-                cost[np.searchsorted(self.keys[dims], spend[0])] = spend[1]
-            self.cost[dims] = cost
-        self.frames: dict[tuple[str, ...], list[pd.DataFrame]] = {d: [] for d in plan.rollups}
-        self.notes: list[Note] = []
-
-    @staticmethod
-    def _lead_stage(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
-        """The lead stage, each lead in the period of its own creation."""
-        staged, columns = lead_stage(journeys)
-        if plan.period is not None and PERIOD_DIMENSION in journeys.dimensions:
-            staged = with_period_of(staged, journeys.lead_created_at, plan.period, "journey")
-        return staged, columns
-
-    def add(
-        self,
-        label: str,
-        model: AttributionModel,
-        windowed: Journeys,
-        credited: Journeys,
-        credit: TouchCredit,
-    ) -> None:
-        """The scorecards of one model's credit (``credited``: the journeys of ``windowed``
-        it credited)."""
-        rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
-        features = self.features if rows is None else self.features[rows]
-        lead = self._lead_credit(label, model, windowed)
-        for dims, keys in self.keys.items():
-            sums = scorecard_sums(
-                credited,
-                credit,
-                dims,
-                keys,
-                features,
-                untouched_features(windowed, dims, self.features),
-                once=model.counts_groups_once,
-                lead=lead,
-            )
-            self.frames[dims].append(raw_frame(label, sums, self.cost[dims], self.journeys, dims))
-
-    def _lead_credit(
-        self, label: str, model: AttributionModel, windowed: Journeys
-    ) -> tuple[Journeys, TouchCredit, np.ndarray] | None:
-        """The model refitted on the lead stage, and its credit of the leads."""
-        if self.leads is None:
-            return None
-        staged, columns = self.leads
-        staged_window, _ = staged.window(self.plan.window_of(model))
-        lead_model = clone(model)
-        credited = staged_window.converted_only if model.credits_converted_only else staged_window
-        try:
-            lead_credit = lead_model.fit(staged_window).credit(credited)
-        except ModelNotApplicable as error:
-            self.notes.append(Note("lead_stage_left_out", f"no lead-stage columns: {error}", label))
-            return None
-        rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
-        return credited, lead_credit, columns if rows is None else columns[rows]
-
-    def finish(
-        self, intervals: Callable[[str, Rollup, pd.DataFrame], pd.DataFrame] | None = None
-    ) -> tuple[dict[tuple[str, ...], pd.DataFrame], list[Note]]:
-        """The finished scorecards by roll-up, and the notes about costs. ``intervals``
-        adds the bootstrap columns to one model's finished scorecard."""
-        out = {}
-        for dims, frames in self.frames.items():
-            parts = []
-            for raw in frames:
-                if self.costs is not None and len(dims) <= 2:
-                    raw, notes = with_file_costs(raw, self.costs, dims, self.journeys)
-                    for text in notes:
-                        note = Note("costs_unmatched", text)
-                        if note not in self.notes:
-                            self.notes.append(note)
-                card = finish(raw, dims)
-                if intervals is not None:
-                    card = intervals(str(card["model"].iloc[0]), dims, card)
-                parts.append(card)
-            out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        return out, self.notes
+    return dict(zip(chosen["key"], chosen["target"], strict=True))
 
 
 def stacked(scorecards: dict[tuple[str, ...], pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:

@@ -1,0 +1,1050 @@
+"""The engine's two passes over partitions of whole journeys, and the finish.
+
+Every result is a sum over journeys, so a run is: a **fit pass** over each partition
+(window counts, the models' sufficient statistics, the groups present, the spend),
+merged; the models fitted once on the merged statistics; a **credit pass** over each
+partition with the fitted models (group sums of every model's credit, the untouched
+groups, the scorecard's weighted sums, the bootstrap replicates), merged; and the
+**finish**, which turns the merged sums into tables and the reconciliation. The local
+engine (:func:`attribution.attribute`) runs this on one partition; the distributed one
+(:mod:`attribution.dask`) on many, with the merges in a tree. Partitions must be coded
+alike (:class:`~attribution.journeys.LabelTables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attribution.bootstrap import INTERVAL_COLUMNS, Bootstrap, interval, journey_blocks
+from attribution.bootstrap import journey_keys as keys_of
+from attribution.bootstrap import replicate_blocks
+from attribution.io.intake import Intake
+from attribution.journeys import Journeys, LabelTables, WindowCounts
+from attribution.kernels.replicates import journey_group_matrix
+from attribution.kernels.scorecard import journey_group_sums
+from attribution.kernels.segments import NO_TIME
+from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit, clone
+from attribution.notes import Note
+from attribution.periods import PERIOD_DIMENSION, cohort_times
+from attribution.plan import RunPlan
+from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
+from attribution.rollup import (
+    GroupSums,
+    group_keys,
+    labels_of,
+    present_groups,
+    rollup_frame,
+    sum_groups,
+    untouched_labels,
+    untouched_sums,
+)
+from attribution.scorecards import (
+    FEATURES,
+    INTERVAL_KPIS,
+    Costs,
+    ScorecardSums,
+    costs_by_group,
+    credit_shares,
+    finish,
+    journey_features,
+    kpis,
+    lead_stage,
+    raw_frame,
+    scorecard_sums,
+    untouched_features,
+    with_file_costs,
+    with_period_of,
+)
+
+Rollup = tuple[str, ...]
+Window = float | None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run computes beyond the roll-ups."""
+
+    scorecard: bool = False
+    costs: Costs | None = None
+    bootstrap: Bootstrap | None = None
+    touch_credits: bool = False
+
+
+def window(journeys: Journeys, lookback_days: Window) -> tuple[Journeys, WindowSummary]:
+    """The journeys cut to a credit window, and the window's summary."""
+    windowed, counts = journeys.window(lookback_days)
+    return windowed, WindowSummary.of(lookback_days, windowed, counts, journeys.lengths)
+
+
+def _add(first: dict[Any, Any], second: dict[Any, Any]) -> dict[Any, Any]:
+    """Two dicts of mergeable values, merged key by key."""
+    out = dict(first)
+    for key, value in second.items():
+        out[key] = out[key].merge(value) if key in out else value
+    return out
+
+
+def _union(first: dict[Rollup, np.ndarray], second: dict[Rollup, np.ndarray]) -> dict:
+    return {k: np.union1d(first.get(k, np.zeros(0, np.int64)), v) for k, v in second.items()} | {
+        k: v for k, v in first.items() if k not in second
+    }
+
+
+@dataclass(frozen=True)
+class JourneyCounts:
+    """Journey totals of the reconciliation (sums over partitions)."""
+
+    journeys: int
+    weighted: float
+    conversions: float
+    value_in: float
+    touches: int
+    duplicates: int
+    has_leads: bool
+
+    @classmethod
+    def of(cls, journeys: Journeys) -> JourneyCounts:
+        return cls(
+            journeys.n_journeys,
+            float(journeys.weight.sum()),
+            journeys.total_conversions,
+            journeys.total_value,
+            journeys.n_touches,
+            journeys.duplicate_touches,
+            bool((journeys.lead_created_at != NO_TIME).any()),
+        )
+
+    def merge(self, other: JourneyCounts) -> JourneyCounts:
+        return JourneyCounts(
+            self.journeys + other.journeys,
+            self.weighted + other.weighted,
+            self.conversions + other.conversions,
+            self.value_in + other.value_in,
+            self.touches + other.touches,
+            self.duplicates + other.duplicates,
+            self.has_leads or other.has_leads,
+        )
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """Recorded spend per group key (sorted, unique)."""
+
+    keys: np.ndarray
+    cost: np.ndarray
+
+    def merge(self, other: GroupCost) -> GroupCost:
+        keys = np.concatenate((self.keys, other.keys))
+        unique, inverse = np.unique(keys, return_inverse=True)
+        cost = np.bincount(inverse, np.concatenate((self.cost, other.cost)), len(unique))
+        return GroupCost(unique, cost)
+
+
+# ----------------------------------------------------------------- fit pass
+@dataclass(frozen=True)
+class PartitionFit:
+    """The fit pass's sums of one partition (or of several, merged)."""
+
+    statistics: dict[str, Any]
+    lead_statistics: dict[str, Any]
+    replicate_statistics: dict[str, list[Any]]
+    failed: dict[str, str]
+    keys: dict[Rollup, np.ndarray]
+    card_keys: dict[Rollup, np.ndarray]
+    costs: dict[Rollup, GroupCost]
+    pairs: pd.DataFrame
+    summaries: dict[Window, WindowSummary]
+    counts: JourneyCounts
+
+    def merge(self, other: PartitionFit) -> PartitionFit:
+        replicates = {}
+        for label in set(self.replicate_statistics) | set(other.replicate_statistics):
+            mine = self.replicate_statistics.get(label)
+            theirs = other.replicate_statistics.get(label)
+            if mine is None or theirs is None:
+                replicates[label] = mine if theirs is None else theirs
+            else:
+                replicates[label] = [a.merge(b) for a, b in zip(mine, theirs, strict=True)]
+        return PartitionFit(
+            statistics=_add(self.statistics, other.statistics),
+            lead_statistics=_add(self.lead_statistics, other.lead_statistics),
+            replicate_statistics=replicates,
+            failed={**self.failed, **other.failed},
+            keys=_union(self.keys, other.keys),
+            card_keys=_union(self.card_keys, other.card_keys),
+            costs=_add(self.costs, other.costs),
+            pairs=pd.concat([self.pairs, other.pairs]).drop_duplicates(),
+            summaries=_add(self.summaries, other.summaries),
+            counts=self.counts.merge(other.counts),
+        )
+
+
+def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
+    """The lead stage (each lead in the period of its own creation)."""
+    staged, columns = lead_stage(journeys)
+    if plan.period is not None and PERIOD_DIMENSION in journeys.dimensions:
+        staged = with_period_of(staged, journeys.lead_created_at, plan.period, "journey")
+    return staged, columns
+
+
+def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.DataFrame:
+    """The (cost key label, scorecard label) pairs on the touches, for spend keyed by
+    another dimension than the scorecard's."""
+    if costs is None or costs.dimension not in journeys.dimensions:
+        return pd.DataFrame()
+    frames = []
+    for dims in plan.rollups:
+        for target in dims:
+            if target in (PERIOD_DIMENSION, costs.dimension):
+                continue
+            key_names = np.asarray(journeys.names(costs.dimension), dtype=object)
+            target_names = np.asarray(journeys.names(target), dtype=object)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "key": key_names[journeys.codes(costs.dimension)],
+                        "target": target_names[journeys.codes(target)],
+                        "dimension": target,
+                    }
+                ).drop_duplicates()
+            )
+    return pd.concat(frames).drop_duplicates() if frames else pd.DataFrame()
+
+
+def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> PartitionFit:
+    """The fit pass of one partition (``journeys``: prepared and in the shared coding)."""
+    windows = {w: window(journeys, w) for w in plan.windows}
+    statistics: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    replicates: dict[str, list[Any]] = {}
+    lead: dict[str, Any] = {}
+    leads = _lead_journeys(journeys, plan) if options.scorecard else None
+    has_leads = bool((journeys.lead_created_at != NO_TIME).any())
+    boot = options.bootstrap
+    keys = keys_of(journeys) if boot is not None else None
+    for label, model in plan.models.items():
+        windowed = windows[plan.window_of(model)][0]
+        try:
+            statistics[label] = model.statistics(windowed)
+            if leads is not None and has_leads:
+                lead[label] = model.statistics(leads[0].window(plan.window_of(model))[0])
+        except ModelNotApplicable as error:
+            failed[label] = str(error)
+            continue
+        if boot is not None and keys is not None and not model.linear_in_weights:
+            replicates[label] = _replicate_statistics(model, windowed, keys, boot)
+    group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
+    card_keys: dict[Rollup, np.ndarray] = {}
+    costs: dict[Rollup, GroupCost] = {}
+    if options.scorecard:
+        for dims in plan.rollups:
+            extra = [group_keys_[dims]]
+            spend = costs_by_group(journeys, dims, plan.period)
+            if spend is not None:
+                costs[dims] = GroupCost(*spend)
+                extra.append(spend[0])
+            if leads is not None and has_leads:
+                extra.append(present_groups(leads[0], dims))
+            card_keys[dims] = np.unique(np.concatenate(extra))
+    return PartitionFit(
+        statistics=statistics,
+        lead_statistics=lead,
+        replicate_statistics=replicates,
+        failed=failed,
+        keys=group_keys_,
+        card_keys=card_keys,
+        costs=costs,
+        pairs=_cost_pairs(journeys, plan, options.costs),
+        summaries={w: s for w, (_, s) in windows.items()},
+        counts=JourneyCounts.of(journeys),
+    )
+
+
+def _replicate_statistics(
+    model: AttributionModel, windowed: Journeys, keys: np.ndarray, boot: Bootstrap
+) -> list[Any]:
+    out: list[Any] = []
+    for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
+        factors = boot.multipliers(keys, windowed.weight, first, count)
+        out += [model.statistics(windowed.reweighted(factors[:, r])) for r in range(count)]
+    return out
+
+
+# -------------------------------------------------------------- fitting
+@dataclass
+class FittedRun:
+    """The models fitted on merged statistics (those that could be), by label."""
+
+    models: dict[str, AttributionModel]
+    lead_models: dict[str, AttributionModel]
+    replicate_models: dict[str, list[AttributionModel | None]]
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+
+
+def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedRun:
+    """Fit every model of the plan on the merged statistics. A model that cannot run on
+    this data is left out with a note under ``all``, and is an error when asked for."""
+    fitted = FittedRun({}, {}, {})
+    if fit.counts.journeys == 0:
+        fitted.notes.append(
+            Note("nothing_to_credit", "nothing left to credit: the input has no valid journey")
+        )
+        return fitted
+    for label, model in plan.models.items():
+        try:
+            if label in fit.failed:
+                raise ModelNotApplicable(fit.failed[label])
+            fitted.models[label] = model.fit_statistics(fit.statistics[label])
+        except ModelNotApplicable as error:
+            if not plan.every_model:
+                raise
+            fitted.notes.append(Note("left_out", f"left out: {error}", model=label))
+            continue
+        if label in fit.lead_statistics:
+            try:
+                fitted.lead_models[label] = clone(model).fit_statistics(fit.lead_statistics[label])
+            except ModelNotApplicable as error:
+                fitted.notes.append(
+                    Note("lead_stage_left_out", f"no lead-stage columns: {error}", model=label)
+                )
+        if label in fit.replicate_statistics:
+            models: list[AttributionModel | None] = []
+            for r, statistics in enumerate(fit.replicate_statistics[label]):
+                try:
+                    models.append(clone(model).fit_statistics(statistics))
+                except ModelNotApplicable as error:
+                    models.append(None)
+                    fitted.failures.setdefault(label, []).append(f"replicate {r}: {error}")
+            fitted.replicate_models[label] = models
+    return fitted
+
+
+# -------------------------------------------------------------- credit pass
+@dataclass(frozen=True)
+class CreditTotals:
+    """A model's credited touches, conversions and value (sums over partitions)."""
+
+    touches: int
+    conversions: float
+    value: float
+
+    def merge(self, other: CreditTotals) -> CreditTotals:
+        return CreditTotals(
+            self.touches + other.touches,
+            self.conversions + other.conversions,
+            self.value + other.value,
+        )
+
+
+def _merge_labelled(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Two tables of sums keyed by their text (label) columns, added by label."""
+    frame = pd.concat([first, second], ignore_index=True)
+    if frame.empty:
+        return frame
+    labels = [c for c in frame.columns if frame[c].dtype == object]
+    return frame.groupby(labels, as_index=False, sort=True).sum()
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A table of sums keyed by label columns, mergeable."""
+
+    frame: pd.DataFrame
+
+    def merge(self, other: Labelled) -> Labelled:
+        return Labelled(_merge_labelled(self.frame, other.frame))
+
+
+@dataclass(frozen=True)
+class ReplicateSums:
+    """Bootstrap replicate sums of one partition (or several, merged)."""
+
+    values: dict[tuple[str, Rollup], np.ndarray]
+    untouched: dict[tuple[Window, Rollup], Labelled]
+    value_in: np.ndarray
+    card_sums: dict[tuple[str, Rollup], np.ndarray]
+    card_pipeline: dict[tuple[str, Rollup], np.ndarray]
+    card_untouched: dict[tuple[Window, Rollup], Labelled]
+
+    def merge(self, other: ReplicateSums) -> ReplicateSums:
+        def add(a: dict[Any, np.ndarray], b: dict[Any, np.ndarray]) -> dict[Any, np.ndarray]:
+            return {k: a[k] + b[k] if k in a else b[k] for k in b} | {
+                k: v for k, v in a.items() if k not in b
+            }
+
+        return ReplicateSums(
+            add(self.values, other.values),
+            _add(self.untouched, other.untouched),
+            self.value_in + other.value_in,
+            add(self.card_sums, other.card_sums),
+            add(self.card_pipeline, other.card_pipeline),
+            _add(self.card_untouched, other.card_untouched),
+        )
+
+
+@dataclass(frozen=True)
+class PartitionCredit:
+    """The credit pass's sums of one partition (or of several, merged)."""
+
+    sums: dict[tuple[str, Rollup], GroupSums]
+    totals: dict[str, CreditTotals]
+    untouched: dict[tuple[Window, Rollup], Labelled]
+    cards: dict[tuple[str, Rollup], ScorecardSums]
+    replicates: ReplicateSums | None
+    touch_frames: tuple[pd.DataFrame, ...] = ()
+
+    def merge(self, other: PartitionCredit) -> PartitionCredit:
+        replicates = self.replicates
+        if replicates is not None and other.replicates is not None:
+            replicates = replicates.merge(other.replicates)
+        elif replicates is None:
+            replicates = other.replicates
+        return PartitionCredit(
+            sums=_add(self.sums, other.sums),
+            totals=_add(self.totals, other.totals),
+            untouched=_add(self.untouched, other.untouched),
+            cards=_add(self.cards, other.cards),
+            replicates=replicates,
+            touch_frames=self.touch_frames + other.touch_frames,
+        )
+
+
+def credit_pass(
+    journeys: Journeys,
+    plan: RunPlan,
+    fitted: FittedRun,
+    fit: PartitionFit,
+    options: RunOptions,
+    intake: Intake | None = None,
+) -> PartitionCredit:
+    """The credit pass of one partition with the fitted models."""
+    windows = {w: window(journeys, w)[0] for w in plan.windows}
+    sums: dict[tuple[str, Rollup], GroupSums] = {}
+    totals: dict[str, CreditTotals] = {}
+    cards: dict[tuple[str, Rollup], ScorecardSums] = {}
+    frames: list[pd.DataFrame] = []
+    features = first_touch = None
+    leads = None
+    if options.scorecard:
+        first_touch = _first_touch(journeys)
+        features = journey_features(journeys, first_touch)
+        if fitted.lead_models:
+            leads = _lead_journeys(journeys, plan)
+    for label, model in fitted.models.items():
+        windowed = windows[plan.window_of(model)]
+        credited = windowed.converted_only if model.credits_converted_only else windowed
+        credit = model.credit(credited)
+        for dims in plan.rollups:
+            sums[(label, dims)] = sum_groups(
+                credited, credit, dims, fit.keys[dims], counts_groups_once=model.counts_groups_once
+            )
+        primary = sums[(label, plan.by)]
+        if model.counts_groups_once:
+            totals[label] = CreditTotals(
+                _touches_credited(credit),
+                float(primary.conversions.sum()),
+                float(primary.value.sum()),
+            )
+        else:
+            totals[label] = CreditTotals(
+                _touches_credited(credit),
+                float(credit.conversions.sum()),
+                float(credit.value.sum()),
+            )
+        if features is not None:
+            lead = _lead_credit(label, model, fitted, leads, plan)
+            rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
+            credited_features = features if rows is None else features[rows]
+            for dims in plan.rollups:
+                cards[(label, dims)] = scorecard_sums(
+                    credited,
+                    credit,
+                    dims,
+                    fit.card_keys[dims],
+                    credited_features,
+                    untouched_features(windowed, dims, features),
+                    once=model.counts_groups_once,
+                    lead=lead,
+                )
+        if options.touch_credits:
+            frames.append(touch_frame(label, credited, credit, intake))
+    untouched = {
+        (w, dims): Labelled(untouched_sums(windowed, dims))
+        for w, windowed in windows.items()
+        for dims in plan.rollups
+    }
+    replicates = None
+    if options.bootstrap is not None and journeys.n_journeys:
+        replicates = _replicates(
+            journeys, windows, plan, fitted, fit, options, features, first_touch
+        )
+    return PartitionCredit(sums, totals, untouched, cards, replicates, tuple(frames))
+
+
+def _first_touch(journeys: Journeys) -> np.ndarray:
+    if journeys.has_times:
+        return cohort_times(journeys, "first_touch")
+    return np.full(journeys.n_journeys, NO_TIME, np.int64)
+
+
+def _touches_credited(credit: TouchCredit) -> int:
+    return int(np.count_nonzero((credit.value != 0) | (credit.conversions != 0)))
+
+
+def _lead_credit(
+    label: str,
+    model: AttributionModel,
+    fitted: FittedRun,
+    leads: tuple[Journeys, np.ndarray] | None,
+    plan: RunPlan,
+) -> tuple[Journeys, TouchCredit, np.ndarray] | None:
+    """The lead-stage model's credit of the leads, with each lead journey's counts."""
+    if leads is None or label not in fitted.lead_models:
+        return None
+    staged, columns = leads
+    staged_window = staged.window(plan.window_of(model))[0]
+    credited = staged_window.converted_only if model.credits_converted_only else staged_window
+    credit = fitted.lead_models[label].credit(credited)
+    rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
+    return credited, credit, columns if rows is None else columns[rows]
+
+
+# ------------------------------------------------------------ replicates
+def _replicates(
+    journeys: Journeys,
+    windows: dict[Window, Journeys],
+    plan: RunPlan,
+    fitted: FittedRun,
+    fit: PartitionFit,
+    options: RunOptions,
+    features: np.ndarray | None,
+    first_touch: np.ndarray | None,
+) -> ReplicateSums:
+    """The bootstrap replicates of every model's sums in one partition.
+
+    Rule models, the untouched groups and the value in are linear in the journey weights:
+    for each block of journeys, the block's credit by journey and group times the block's
+    replicate factors (one matrix product for every replicate). Data-driven models credit
+    each replicate of the partition with the model fitted on that replicate's merged
+    statistics."""
+    boot = options.bootstrap
+    assert boot is not None
+    b = boot.replicates
+    keys = keys_of(journeys)
+    card = features is not None
+    values: dict[tuple[str, Rollup], np.ndarray] = {}
+    card_sums: dict[tuple[str, Rollup], np.ndarray] = {}
+    card_pipeline: dict[tuple[str, Rollup], np.ndarray] = {}
+    linear = [(lab, m) for lab, m in fitted.models.items() if m.linear_in_weights]
+    for label, _ in fitted.models.items():
+        for dims in plan.rollups:
+            values[(label, dims)] = np.zeros((len(fit.keys[dims]), b))
+            if card:
+                size = len(fit.card_keys[dims])
+                card_sums[(label, dims)] = np.zeros((size, len(FEATURES), b))
+                card_pipeline[(label, dims)] = np.zeros((size, b))
+    untouched_groups = {
+        (w, dims): _untouched_codes(windowed, dims)
+        for w, windowed in windows.items()
+        for dims in plan.rollups
+    }
+    untouched_values = {
+        k: np.zeros((len(labels), b)) for k, (labels, _, _) in untouched_groups.items()
+    }
+    card_untouched = {
+        k: np.zeros((len(labels), len(FEATURES), b))
+        for k, (labels, _, _) in untouched_groups.items()
+    }
+    value_in = np.zeros(b)
+    for start, stop in journey_blocks(journeys.n_journeys, b):
+        factors = boot.multipliers(keys[start:stop], journeys.weight[start:stop], 0, b)
+        value_in += journeys.value[start:stop] @ factors
+        for key, (_, positions, codes) in untouched_groups.items():
+            inside = (positions >= start) & (positions < stop)
+            if not inside.any():
+                continue
+            chosen = positions[inside]
+            local = factors[chosen - start]
+            np.add.at(untouched_values[key], codes[inside], local * journeys.value[chosen, None])
+            if card:
+                assert features is not None
+                for f in range(len(FEATURES)):
+                    np.add.at(
+                        card_untouched[key][:, f, :],
+                        codes[inside],
+                        local * features[chosen, f : f + 1],
+                    )
+        rows = np.arange(start, stop)
+        for label, model in linear:
+            windowed = windows[plan.window_of(model)]
+            chosen = rows[windowed.converted[start:stop]] if model.credits_converted_only else rows
+            if not len(chosen):
+                continue
+            part = windowed.subset(chosen)
+            credit = model.credit(part)
+            local = factors[chosen - start]
+            once = model.counts_groups_once
+            for dims in plan.rollups:
+                group = np.searchsorted(fit.keys[dims], group_keys(part, dims))
+                matrix = journey_group_matrix(
+                    group, part.offsets, credit.value, len(fit.keys[dims]), once
+                )
+                values[(label, dims)] += matrix.T @ local
+                if card:
+                    assert features is not None
+                    _card_block(
+                        card_sums[(label, dims)],
+                        card_pipeline[(label, dims)],
+                        fit.card_keys[dims],
+                        dims,
+                        part,
+                        credit,
+                        features[chosen],
+                        local,
+                        once,
+                    )
+    for label, model in fitted.models.items():
+        if model.linear_in_weights:
+            continue
+        models = fitted.replicate_models.get(label, [])
+        for dims in plan.rollups:
+            values[(label, dims)][:, :] = np.nan
+            if card:
+                card_sums[(label, dims)][:, :, :] = np.nan
+                card_pipeline[(label, dims)][:, :] = np.nan
+        windowed = windows[plan.window_of(model)]
+        for first, count in replicate_blocks(b, windowed.n_journeys):
+            factors = boot.multipliers(keys, windowed.weight, first, count)
+            for r in range(count):
+                replicate_model = models[first + r] if first + r < len(models) else None
+                if replicate_model is None:
+                    continue
+                replicate = windowed.reweighted(factors[:, r])
+                credited = replicate.converted_only if model.credits_converted_only else replicate
+                credit = replicate_model.credit(credited)
+                for dims in plan.rollups:
+                    values[(label, dims)][:, first + r] = sum_groups(
+                        credited,
+                        credit,
+                        dims,
+                        fit.keys[dims],
+                        counts_groups_once=model.counts_groups_once,
+                    ).value
+                if card:
+                    assert first_touch is not None
+                    _card_replicate(
+                        card_sums,
+                        card_pipeline,
+                        label,
+                        model,
+                        credited,
+                        credit,
+                        _replicate_first_touch(journeys, replicate, first_touch),
+                        fit,
+                        plan,
+                        first + r,
+                    )
+    untouched = {
+        key: Labelled(_replicate_frame(labels, untouched_values[key]))
+        for key, (labels, _, _) in untouched_groups.items()
+    }
+    card_untouched_frames = {
+        key: Labelled(
+            _replicate_frame(labels, card_untouched[key].reshape(len(labels), len(FEATURES) * b))
+        )
+        for key, (labels, _, _) in untouched_groups.items()
+    }
+    return ReplicateSums(
+        values, untouched, value_in, card_sums, card_pipeline, card_untouched_frames
+    )
+
+
+def _replicate_first_touch(
+    journeys: Journeys, replicate: Journeys, first_touch: np.ndarray
+) -> np.ndarray:
+    index = pd.Index(journeys.journey_id).get_indexer(replicate.journey_id)
+    return first_touch[index]
+
+
+def _untouched_codes(
+    windowed: Journeys, dims: Rollup
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The untouched groups' labels, the untouched journeys and each one's group."""
+    mask = windowed.converted & (windowed.lengths == 0)
+    labels = untouched_labels(windowed, dims, mask)
+    positions = np.flatnonzero(mask)
+    if not len(labels):
+        return labels, positions, np.zeros(0, np.int64)
+    codes = labels.groupby(list(dims), sort=True).ngroup().to_numpy()
+    unique = labels.drop_duplicates().sort_values(list(dims)).reset_index(drop=True)
+    return unique, positions, codes
+
+
+def _replicate_frame(labels: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
+    frame = labels.copy()
+    columns = pd.DataFrame(values, columns=[f"r{i}" for i in range(values.shape[1])])
+    return pd.concat([frame.reset_index(drop=True), columns], axis=1)
+
+
+def _card_block(
+    sums: np.ndarray,
+    pipeline: np.ndarray,
+    keys: np.ndarray,
+    dims: Rollup,
+    part: Journeys,
+    credit: TouchCredit,
+    features: np.ndarray,
+    local: np.ndarray,
+    once: bool,
+) -> None:
+    """A block's scorecard sums of a rule model, for every replicate at once."""
+    group = np.searchsorted(keys, group_keys(part, dims))
+    shares = journey_group_matrix(group, part.offsets, credit_shares(part, credit), len(keys), once)
+    for f in range(len(FEATURES)):
+        sums[:, f, :] += (shares * features[:, f : f + 1]).T @ local
+    if once:
+        pipeline += (shares * features[:, 1:2]).T @ local
+    else:
+        value = journey_group_matrix(group, part.offsets, credit.value, len(keys), once)
+        pipeline += value.T @ local
+
+
+def _card_replicate(
+    card_sums: dict[tuple[str, Rollup], np.ndarray],
+    card_pipeline: dict[tuple[str, Rollup], np.ndarray],
+    label: str,
+    model: AttributionModel,
+    credited: Journeys,
+    credit: TouchCredit,
+    first_touch: np.ndarray,
+    fit: PartitionFit,
+    plan: RunPlan,
+    r: int,
+) -> None:
+    """One replicate's scorecard sums of a refitted model."""
+    features = journey_features(credited, first_touch)
+    for dims in plan.rollups:
+        keys = fit.card_keys[dims]
+        group = np.searchsorted(keys, group_keys(credited, dims))
+        sums = journey_group_sums(
+            group,
+            credited.offsets,
+            credit_shares(credited, credit),
+            features,
+            len(keys),
+            model.counts_groups_once,
+        )
+        card_sums[(label, dims)][:, :, r] = sums
+        card_pipeline[(label, dims)][:, r] = (
+            sums[:, FEATURES.index("pipeline")]
+            if model.counts_groups_once
+            else np.bincount(group, weights=credit.value, minlength=len(keys))
+        )
+
+
+# ---------------------------------------------------------------- finish
+@dataclass(frozen=True)
+class Finished:
+    """The tables and the reconciliation of a run."""
+
+    rollups: dict[Rollup, pd.DataFrame]
+    reconciliation: Reconciliation
+    scorecards: dict[Rollup, pd.DataFrame] | None
+    replicates: dict[tuple[str, Rollup], pd.DataFrame] | None
+    touch_credits: pd.DataFrame | None = None
+
+
+def finish_run(
+    plan: RunPlan,
+    fit: PartitionFit,
+    credit: PartitionCredit,
+    fitted: FittedRun,
+    tables: LabelTables,
+    intake: Intake | None,
+    options: RunOptions,
+) -> Finished:
+    """The run's tables from the merged sums (see the module docstring)."""
+    notes = list(plan.notes) + list(fitted.notes)
+    any_untouched = any(s.converted_without_touches > 0 for s in fit.summaries.values())
+    frames: dict[Rollup, list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
+    totals = []
+    replicates = credit.replicates
+    for label, model in fitted.models.items():
+        window_days = plan.window_of(model)
+        for dims in plan.rollups:
+            untouched = credit.untouched[(window_days, dims)].frame
+            frame = rollup_frame(
+                credit.sums[(label, dims)],
+                tables,
+                dims,
+                value_in=fit.counts.value_in,
+                untouched=untouched if any_untouched and plan.shows_untouched(model) else None,
+            )
+            frame = _with_channel_columns(frame, model, tables)
+            frame.insert(0, "model", label)
+            if replicates is not None and options.bootstrap is not None:
+                frame = _intervals(
+                    frame, label, model, dims, replicates, fit, tables, plan, options.bootstrap
+                )
+            frames[dims].append(frame)
+        summary = fit.summaries[window_days]
+        total = credit.totals[label]
+        totals.append(
+            ModelTotals(
+                model=label,
+                conserving=model.conserving,
+                lookback_days=summary.lookback_days,
+                touches_credited=total.touches,
+                credited_conversions=total.conversions,
+                credited_value=total.value,
+                expected_value=summary.creditable_value,
+            )
+        )
+        notes.extend(note.about(label) for note in _notes_of(model))
+    scorecards = None
+    if options.scorecard:
+        scorecards, card_notes = _scorecards(plan, fit, credit, fitted, tables, options)
+        notes.extend(card_notes)
+    replicate_tables = None
+    if replicates is not None and options.bootstrap is not None:
+        notes.extend(_bootstrap_notes(options.bootstrap, fitted))
+        replicate_tables = _replicate_tables(replicates, fit, tables)
+    counts = fit.counts
+    reconciliation = Reconciliation(
+        intake=intake,
+        journeys=counts.journeys,
+        journeys_weighted=counts.weighted,
+        converted_journeys=counts.conversions,
+        value_in=counts.value_in,
+        touches_valid=counts.touches,
+        windows=tuple(fit.summaries.values()),
+        duplicate_touches=counts.duplicates,
+        models=tuple(totals),
+        notes=tuple(list(intake.notes if intake else ()) + notes),
+    )
+    rollups = {
+        dims: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        for dims, parts in frames.items()
+    }
+    touch_credits = None
+    if options.touch_credits:
+        frames_ = list(credit.touch_frames)
+        touch_credits = pd.concat(frames_, ignore_index=True) if frames_ else pd.DataFrame()
+    return Finished(rollups, reconciliation, scorecards, replicate_tables, touch_credits)
+
+
+def _notes_of(model: AttributionModel) -> tuple[Note, ...]:
+    # TODO(merge wave2-presence): every model returns Note records; drop this adapter.
+    return tuple(n if isinstance(n, Note) else Note("model", n) for n in model.notes())
+
+
+def _with_channel_columns(
+    frame: pd.DataFrame, model: AttributionModel, tables: LabelTables
+) -> pd.DataFrame:
+    extra = model.channel_columns()
+    if not extra or "channel" not in frame.columns:
+        return frame
+    names = tables.names("channel")
+    codes = pd.Series(range(len(names)), index=list(names))
+    index = codes.reindex(frame["channel"]).to_numpy()
+    known = ~np.isnan(index)
+    for name, values in extra.items():
+        column = np.full(len(frame), np.nan)
+        column[known] = np.asarray(values, dtype=np.float64)[index[known].astype(np.int64)]
+        frame[name] = column
+    return frame
+
+
+def _intervals(
+    frame: pd.DataFrame,
+    label: str,
+    model: AttributionModel,
+    dims: Rollup,
+    replicates: ReplicateSums,
+    fit: PartitionFit,
+    tables: LabelTables,
+    plan: RunPlan,
+    boot: Bootstrap,
+) -> pd.DataFrame:
+    """A roll-up frame with its bootstrap interval columns."""
+    blocks = [(labels_of(fit.keys[dims], tables, dims), replicates.values[(label, dims)])]
+    untouched = replicates.untouched[(plan.window_of(model), dims)].frame
+    if plan.shows_untouched(model) and len(untouched):
+        blocks.append((untouched[list(dims)], untouched.drop(columns=list(dims)).to_numpy()))
+    parts = []
+    for names, reps in blocks:
+        se, low, high = interval(reps, boot.ci)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
+        _, share_low, share_high = interval(shares, boot.ci)
+        part = names.reset_index(drop=True).copy()
+        for column, data in zip(
+            INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True
+        ):
+            part[column] = data
+        parts.append(part)
+    return frame.merge(pd.concat(parts, ignore_index=True), on=list(dims), how="left")
+
+
+def _scorecards(
+    plan: RunPlan,
+    fit: PartitionFit,
+    credit: PartitionCredit,
+    fitted: FittedRun,
+    tables: LabelTables,
+    options: RunOptions,
+) -> tuple[dict[Rollup, pd.DataFrame], list[Note]]:
+    """Every model's scorecard of every roll-up, with costs and intervals."""
+    out: dict[Rollup, pd.DataFrame] = {}
+    notes: list[Note] = []
+    for dims in plan.rollups:
+        keys = fit.card_keys[dims]
+        cost = np.full(len(keys), np.nan)
+        if dims in fit.costs:
+            spend = fit.costs[dims]
+            cost[np.searchsorted(keys, spend.keys)] = spend.cost
+        parts = []
+        for label, model in fitted.models.items():
+            raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
+            if options.costs is not None:
+                raw, texts = with_file_costs(raw, options.costs, dims, fit.pairs)
+                for text in texts:
+                    note = Note("costs_unmatched", text)
+                    if note not in notes:
+                        notes.append(note)
+            card = finish(raw, dims)
+            replicates = credit.replicates
+            if replicates is not None and options.bootstrap is not None:
+                card = _card_intervals(
+                    card, label, model, dims, replicates, fit, tables, plan, options.bootstrap
+                )
+            parts.append(card)
+        out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return out, notes
+
+
+def _card_intervals(
+    card: pd.DataFrame,
+    label: str,
+    model: AttributionModel,
+    dims: Rollup,
+    replicates: ReplicateSums,
+    fit: PartitionFit,
+    tables: LabelTables,
+    plan: RunPlan,
+    boot: Bootstrap,
+) -> pd.DataFrame:
+    """One model's finished scorecard with ``<column>_low``/``_high`` intervals."""
+    labels = labels_of(fit.card_keys[dims], tables, dims)
+    sums = replicates.card_sums[(label, dims)]
+    pipeline = replicates.card_pipeline[(label, dims)]
+    untouched = replicates.card_untouched[(plan.window_of(model), dims)].frame
+    if len(untouched):
+        extra = (
+            untouched.drop(columns=list(dims)).to_numpy().reshape(len(untouched), len(FEATURES), -1)
+        )
+        labels = pd.concat([labels, untouched[list(dims)]], ignore_index=True)
+        sums = np.concatenate([sums, extra])
+        pipeline = np.concatenate([pipeline, extra[:, FEATURES.index("pipeline"), :]])
+    cost = labels.merge(card[[*dims, "cost"]], on=list(dims), how="left")["cost"]
+    get = {name: sums[:, i, :] for i, name in enumerate(FEATURES)}
+    get["pipeline"] = pipeline
+    get["cost"] = cost.to_numpy(dtype=np.float64)[:, None]
+    values = kpis(get)
+    table = labels.copy()
+    for name in INTERVAL_KPIS:
+        _, low, high = interval(values[name], boot.ci)
+        table[f"{name}_low"], table[f"{name}_high"] = low, high
+    return card.merge(table, on=list(dims), how="left")
+
+
+def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun) -> list[Note]:
+    notes = [
+        Note(
+            "bootstrap",
+            boot.describe(),
+            data={"replicates": boot.replicates, "seed": boot.seed, "ci": boot.ci},
+        )
+    ]
+    for label, failed in fitted.failures.items():
+        notes.append(
+            Note(
+                "bootstrap_replicates_failed",
+                f"{len(failed)} of {boot.replicates} replicates could not be fitted and are "
+                f"left out of its intervals: {'; '.join(failed[:3])}"
+                + (" ..." if len(failed) > 3 else ""),
+                model=label,
+                data={"failed": len(failed)},
+            )
+        )
+    return notes
+
+
+def _replicate_tables(
+    replicates: ReplicateSums, fit: PartitionFit, tables: LabelTables
+) -> dict[tuple[str, Rollup], pd.DataFrame]:
+    """Every model's replicate values per group (rows: group labels; columns:
+    replicates), the untouched groups left out."""
+    out = {}
+    for (label, dims), values in replicates.values.items():
+        labels = labels_of(fit.keys[dims], tables, dims)
+        index = (
+            pd.Index(labels[dims[0]], name=dims[0])
+            if len(dims) == 1
+            else pd.MultiIndex.from_frame(labels)
+        )
+        out[(label, dims)] = pd.DataFrame(values, index=index)
+    return out
+
+
+def touch_frame(
+    label: str, journeys: Journeys, credit: TouchCredit, intake: Intake | None
+) -> pd.DataFrame:
+    """Credit of every touch of a converted journey, and of any other touch with credit,
+    with its origin (file and row, as in the rejects file) and every dimension."""
+    in_converted = np.repeat(journeys.converted, journeys.lengths)
+    touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
+    frame = pd.DataFrame(
+        {"model": label, "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches]}
+    )
+    rows = journeys.row[touches]
+    if intake is not None:
+        frame["source_file"], frame["source_row"] = intake.source_of(rows)
+    else:
+        frame["input_row"] = rows
+    if journeys.has_times:
+        frame["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
+    else:
+        frame["position"] = journeys.timestamp[touches]
+    for dimension in journeys.dimensions:
+        names = np.asarray(journeys.names(dimension), dtype=object)
+        frame[dimension] = names[journeys.codes(dimension)[touches]]
+    frame["credited_conversions"] = credit.conversions[touches]
+    frame["credited_value"] = credit.value[touches]
+    return frame
+
+
+def run_partitions(
+    partitions: Sequence[Journeys],
+    plan: RunPlan,
+    options: RunOptions,
+    intake: Intake | None = None,
+) -> tuple[Finished, FittedRun]:
+    """The whole run over in-memory partitions in one coding (the local engine uses one)."""
+    fits = [fit_pass(part, plan, options) for part in partitions]
+    fit = fits[0]
+    for other in fits[1:]:
+        fit = fit.merge(other)
+    fitted = fit_models(plan, fit, options)
+    credits = [credit_pass(part, plan, fitted, fit, options, intake) for part in partitions]
+    credit = credits[0]
+    for other in credits[1:]:
+        credit = credit.merge(other)
+    tables = LabelTables.of(partitions[0])
+    return finish_run(plan, fit, credit, fitted, tables, intake, options), fitted
