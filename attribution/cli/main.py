@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from attribution import __version__
-from attribution.cli import compare, run, simulate, validate
+from attribution.cli import compare, journeys, run, simulate, validate
 from attribution.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(subparsers)
     simulate.add_parser(subparsers)
     compare.add_parser(subparsers)
+    journeys.add_parser(subparsers)
     return parser
 
 
