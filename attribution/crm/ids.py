@@ -5,7 +5,8 @@ touches, the contacts and the opportunities. Each table's id column is coded aga
 shared dictionary, so the joins are on integers. Ids of one kind must compare equal
 across tables: integers (and floats holding whole numbers, as pandas writes an integer
 column with nulls) are compared as integers when every table has them; otherwise every
-table's ids are compared as text (``17`` and ``"17"`` are the same id).
+table's ids are compared as text (``17`` and ``"17"`` are the same id). A column with
+only nulls has no ids.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def code_ids(columns: Sequence[IdColumn]) -> Coded:
     """Code the id columns of several tables against one dictionary of distinct ids,
     numbered in order of first appearance (the first column's ids first)."""
     parts = [_distinct(column) for column in columns]
-    as_integers = all(pa.types.is_integer(values.type) for _, values in parts)
+    as_integers = all(
+        pa.types.is_integer(values.type) or pa.types.is_null(values.type) for _, values in parts
+    )
     target = pa.int64() if as_integers else pa.string()
     pooled = pa.concat_arrays([values.cast(target) for _, values in parts])
     encoded = pc.dictionary_encode(pooled)
@@ -76,7 +79,7 @@ def _distinct(column: IdColumn) -> tuple[np.ndarray, pa.Array]:
 def _plain(values: pa.Array, column: IdColumn) -> pa.Array:
     """Distinct ids as integers or text; whole-number floats as integers."""
     kind = values.type
-    if pa.types.is_integer(kind) or pa.types.is_string(kind):
+    if pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_null(kind):
         return values
     if pa.types.is_large_string(kind):
         return values.cast(pa.string())

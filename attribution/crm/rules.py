@@ -176,7 +176,9 @@ class ChannelRules:
 
         ``fields`` maps each field to its dictionary-encoded labels (None: no column).
         """
-        used = [f for f in self.fields() if fields.get(f) is not None]
+        # Source and medium always split the combinations: they name the unmatched ones.
+        read = set(self.fields()) | {"source", "medium"}
+        used = [f for f in FIELDS if f in read and fields.get(f) is not None]
         combo = np.zeros(n_rows, np.int64)
         n_combos = 1
         for name in used:
