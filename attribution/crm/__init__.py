@@ -21,7 +21,7 @@ from attribution.crm.columns import (
     OpportunityColumns,
     TouchColumns,
 )
-from attribution.crm.default_rules import default_rules
+from attribution.crm.ga4 import default_rules
 from attribution.crm.mapping import MAPPINGS, NON_CONVERTING
 from attribution.crm.reconciliation import CrmReconciliation
 from attribution.crm.rules import ChannelRules, Condition, Rule

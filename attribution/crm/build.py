@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from attribution.crm.columns import CrmColumns
-from attribution.crm.default_rules import default_rules
+from attribution.crm.ga4 import default_rules
 from attribution.crm.ids import Coded, IdColumn, code_ids
 from attribution.crm.mapping import (
     MAPPINGS,
