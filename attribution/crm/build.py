@@ -86,6 +86,10 @@ _OPPORTUNITY_ROLES_USED = (
     "won",
 )
 _NEVER = np.iinfo(np.int64).max
+#: Touch columns read from parquet as dictionaries: labels with few distinct values.
+#: Ids and referrers are read as plain text and hashed once: parquet builds a dictionary
+#: per row group, and unifying large ones costs far more than one hash of the column.
+LOW_CARDINALITY = ("channel", "team", "campaign", "touch_type", "source", "medium")
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,14 @@ class CrmJourneys:
             "outcomes": folder / "outcomes.parquet",
             "reconciliation": folder / "reconciliation.csv",
         }
-        pq.write_table(self.touches, paths["touches"])
+        # Dictionary pages only for the labels: ids have too many distinct values for a
+        # parquet dictionary page, and falling back from one costs more than plain pages.
+        labels = [
+            c
+            for c in ("channel", "team", "campaign", "touch_type")
+            if c in self.touches.column_names
+        ]
+        pq.write_table(self.touches, paths["touches"], use_dictionary=labels)
         pq.write_table(self.outcomes, paths["outcomes"])
         write_table(self.reconciliation.to_frame(), paths["reconciliation"])
         return paths
@@ -144,20 +155,13 @@ def build_journeys(
     _check_options(mapping, non_converting, lookback_days)
     rules = _rules(channel_rules)
     columns = columns or CrmColumns()
-    ids = ("person_id", "account_id")
-    touch_table = read_table(touches, "touches", columns, dictionary=TOUCH_LABELS + ids)
+    touch_table = read_table(touches, "touches", columns, dictionary=LOW_CARDINALITY)
     opportunity_table = read_table(opportunities, "opportunities", columns)
     contact_table = None if contacts is None else read_table(contacts, "contacts", columns)
     role_table = (
         None if contact_roles is None else read_table(contact_roles, "contact_roles", columns)
     )
     _check_shape(touch_table, opportunity_table, contact_table, role_table, mapping)
-
-    touch = _TouchFields.of(touch_table)
-    opportunity = _OpportunityFields.of(opportunity_table, non_converting)
-    lead_created = None if contact_table is None else _check_contacts(contact_table)
-    primary = None if role_table is None else _check_roles(role_table, mapping)
-    raise_problems([t for t in (touch_table, opportunity_table, contact_table, role_table) if t])
 
     persons = code_ids(
         [_id(touch_table, "person_id")]
@@ -173,6 +177,14 @@ def build_journeys(
         [_id(opportunity_table, "opportunity_id")]
         + ([_id(role_table, "opportunity_id")] if role_table else [])
     )
+    touch = _TouchFields.of(touch_table)
+    opportunity = _OpportunityFields.of(opportunity_table, opportunity_ids.codes[0], non_converting)
+    lead_created = (
+        None if contact_table is None else _check_contacts(contact_table, persons.codes[1])
+    )
+    primary = None if role_table is None else _check_roles(role_table, mapping)
+    raise_problems([t for t in (touch_table, opportunity_table, contact_table, role_table) if t])
+
     person_code = persons.codes[0]
     contact_person = persons.codes[1] if contact_table else None
     own_account = accounts.codes[0] if touch_table.has("account_id") else None
@@ -249,7 +261,7 @@ def build_journeys(
         tables=(touch_table, opportunity_table, contact_table, role_table),
         opportunity=opportunity,
         people=people,
-        opportunity_account=opportunity_account,
+        account_has_opportunity=np.bincount(opportunity_account, minlength=accounts.n) > 0,
         settings=(
             ("mapping", mapping),
             ("lookback", "none" if lookback_days is None else f"{lookback_days:g} days"),
@@ -422,10 +434,10 @@ class _OpportunityFields:
     carried: tuple[tuple[str, str], ...]  # (output name, input column)
 
     @classmethod
-    def of(cls, table: Table, non_converting: str) -> _OpportunityFields:
+    def of(cls, table: Table, codes: np.ndarray, non_converting: str) -> _OpportunityFields:
         key = table.column_name("opportunity_id")
         table.require_values("opportunity_id", "opportunity_id is null")
-        table.flag_duplicates("opportunity_id", "opportunity_id is duplicated")
+        table.flag_duplicates("opportunity_id", codes, "opportunity_id is duplicated")
         if non_converting != "none":
             prefix = f"{non_converting}:"
             ids = table.column("opportunity_id")
@@ -474,9 +486,9 @@ class _OpportunityFields:
         return cls(created, closed, amount, won, carried)
 
 
-def _check_contacts(table: Table) -> np.ndarray:
+def _check_contacts(table: Table, codes: np.ndarray) -> np.ndarray:
     table.require_values("person_id", "person_id is null")
-    table.flag_duplicates("person_id", "person_id is duplicated (one row per person)")
+    table.flag_duplicates("person_id", codes, "person_id is duplicated (one row per person)")
     return table.times("lead_created_at", required=False)
 
 
@@ -559,11 +571,10 @@ class _Channels:
         own_channel = _present(touch.labels["channel"], n)
         own_team = _present(touch.labels["team"], n)
         need = np.flatnonzero(own_channel < 0)
+        every = len(need) == n
         fields = {
-            name: None
-            if (labels := touch.labels[name]) is None
-            else Labels(labels.codes[need], labels.names)
-            for name in FIELDS
+            name: labels if labels is None or every else Labels(labels.codes[need], labels.names)
+            for name, labels in ((f, touch.labels[f]) for f in FIELDS)
         }
         assigned = rules.assign(fields, len(need))
         channel_names = _names(touch.labels["channel"]) + list(assigned.channel_names)
@@ -721,7 +732,7 @@ def _reconcile(
     tables: tuple[Table, Table, Table | None, Table | None],
     opportunity: _OpportunityFields,
     people: People,
-    opportunity_account: np.ndarray,
+    account_has_opportunity: np.ndarray,
     settings: tuple[tuple[str, str], ...],
     notes: list[str],
 ) -> CrmReconciliation:
@@ -734,8 +745,8 @@ def _reconcile(
         opportunity.amount if opportunity.amount is not None else np.ones(joined.n_opportunities)
     )
     by_rule = np.bincount(channels.rule[channels.rule >= 0], minlength=len(rules.rules))
-    accounts = np.unique(people.account[people.account >= 0])
-    with_opportunity = np.unique(opportunity_account)
+    n_accounts = len(account_has_opportunity)
+    touched_accounts = np.bincount(people.account[people.account >= 0], minlength=n_accounts) > 0
     if opportunity.amount is None:
         notes = [*notes, "no amount column: pipeline counts opportunities (each worth 1)"]
     return CrmReconciliation(
@@ -765,8 +776,8 @@ def _reconcile(
         opportunities_without_touches=int((~touched).sum()),
         pipeline=float(amount.sum()),
         untouched_pipeline=float(amount[~touched].sum()),
-        accounts_with_touches=len(accounts),
-        accounts_without_opportunity=int((~np.isin(accounts, with_opportunity)).sum()),
+        accounts_with_touches=int(touched_accounts.sum()),
+        accounts_without_opportunity=int((touched_accounts & ~account_has_opportunity).sum()),
         non_converting_journeys=len(joined.non_converting_keys),
         notes=tuple(notes),
     )

@@ -49,35 +49,31 @@ class Coded:
 
 def code_ids(columns: Sequence[IdColumn]) -> Coded:
     """Code the id columns of several tables against one dictionary of distinct ids,
-    numbered in order of first appearance (the first column's ids first)."""
-    parts = [_distinct(column) for column in columns]
+    numbered in order of first appearance (the first column's ids first): one hash pass
+    over all the columns."""
+    arrays = [_plain(_decoded(column.values), column) for column in columns]
     as_integers = all(
-        pa.types.is_integer(values.type) or pa.types.is_null(values.type) for _, values in parts
+        pa.types.is_integer(array.type) or pa.types.is_null(array.type) for array in arrays
     )
     target = pa.int64() if as_integers else pa.string()
-    pooled = pa.concat_arrays([values.cast(target) for _, values in parts])
-    encoded = pc.dictionary_encode(pooled)
-    position = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    codes = []
-    start = 0
-    for indices, values in parts:
-        remap = np.append(position[start : start + len(values)], -1)
-        start += len(values)
-        codes.append(remap[indices])
-    return Coded(tuple(codes), encoded.dictionary)
+    encoded = pc.dictionary_encode(pa.chunked_array([a.cast(target) for a in arrays], target))
+    codes = tuple(
+        chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        for chunk in encoded.chunks
+    )
+    ids = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], target)
+    return Coded(codes, ids)
 
 
-def _distinct(column: IdColumn) -> tuple[np.ndarray, pa.Array]:
-    """Row indices into the column's distinct values (-1 for null), and the values."""
-    array = combined(column.values)
-    if not pa.types.is_dictionary(array.type):
-        array = pc.dictionary_encode(array)
-    indices = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return indices, _plain(array.dictionary, column)
+def _decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    array = combined(values)
+    if pa.types.is_dictionary(array.type):
+        return array.dictionary.take(array.indices)
+    return array
 
 
 def _plain(values: pa.Array, column: IdColumn) -> pa.Array:
-    """Distinct ids as integers or text; whole-number floats as integers."""
+    """Ids as integers or text; whole-number floats as integers."""
     kind = values.type
     if pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_null(kind):
         return values

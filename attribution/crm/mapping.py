@@ -232,4 +232,5 @@ def _non_converting(
         )
         key = people.person
     outcome[chosen] = NON_CONVERTING_JOURNEY
-    return np.unique(key[chosen]).astype(np.int64), unit
+    present = np.bincount(key[chosen], minlength=int(key.max(initial=-1)) + 1) > 0
+    return np.flatnonzero(present).astype(np.int64), unit

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from attribution.crm.columns import REQUIRED, CrmColumns
 from attribution.errors import InputError, Problem
@@ -111,13 +110,8 @@ class Table:
         """Flag rows where the column ``role`` is null."""
         self.issues.flag(null_mask(self.column(role)), self.column_name(role), reason, show="none")
 
-    def flag_duplicates(self, role: str, reason: str) -> None:
-        """Flag every row whose non-null value of ``role`` occurs more than once."""
-        column = self.column(role)
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        encoded = pc.dictionary_encode(column)
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    def flag_duplicates(self, role: str, codes: np.ndarray, reason: str) -> None:
+        """Flag every row whose id (``codes``: one per row, -1 for null) occurs twice."""
         valid = codes >= 0
         if not valid.any():
             return
