@@ -29,6 +29,7 @@ applies its team map, else ``unassigned``).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +110,21 @@ class CrmJourneys:
             "outcomes": folder / "outcomes.parquet",
             "reconciliation": folder / "reconciliation.csv",
         }
-        # Dictionary pages only for the labels: ids have too many distinct values for a
-        # parquet dictionary page, and falling back from one costs more than plain pages.
+        # Dictionary pages and statistics only for the labels and numbers: ids have too
+        # many distinct values for a dictionary page (falling back from one costs more
+        # than plain pages), and min/max statistics of ids serve no reader.
         labels = [
             c
             for c in ("channel", "team", "campaign", "touch_type")
             if c in self.touches.column_names
         ]
-        pq.write_table(self.touches, paths["touches"], use_dictionary=labels)
+        numbers = [c for c in ("timestamp", "cost") if c in self.touches.column_names]
+        pq.write_table(
+            self.touches,
+            paths["touches"],
+            use_dictionary=labels,
+            write_statistics=labels + numbers,
+        )
         pq.write_table(self.outcomes, paths["outcomes"])
         write_table(self.reconciliation.to_frame(), paths["reconciliation"])
         return paths
@@ -163,21 +171,13 @@ def build_journeys(
     )
     _check_shape(touch_table, opportunity_table, contact_table, role_table, mapping)
 
-    persons = code_ids(
-        [_id(touch_table, "person_id")]
-        + ([_id(contact_table, "person_id")] if contact_table else [])
-        + ([_id(role_table, "person_id")] if role_table else [])
-    )
-    accounts = code_ids(
-        ([_id(touch_table, "account_id")] if touch_table.has("account_id") else [])
-        + ([_id(contact_table, "account_id")] if contact_table else [])
-        + [_id(opportunity_table, "account_id")]
-    )
-    opportunity_ids = code_ids(
-        [_id(opportunity_table, "opportunity_id")]
-        + ([_id(role_table, "opportunity_id")] if role_table else [])
-    )
-    touch = _TouchFields.of(touch_table)
+    # Hashing the ids (pyarrow, without the GIL) overlaps parsing the touches and
+    # assigning their channels: the two largest steps, on two cores.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        coding = pool.submit(_code_all, touch_table, opportunity_table, contact_table, role_table)
+        touch = _TouchFields.of(touch_table)
+        channels = _Channels.of(touch, rules, touch_table.rows)
+        persons, accounts, opportunity_ids = coding.result()
     opportunity = _OpportunityFields.of(opportunity_table, opportunity_ids.codes[0], non_converting)
     lead_created = (
         None if contact_table is None else _check_contacts(contact_table, persons.codes[1])
@@ -231,7 +231,6 @@ def build_journeys(
         n_accounts=accounts.n,
         n_persons=persons.n,
     )
-    channels = _Channels.of(touch, rules, touch_table.rows)
 
     person_lead = np.full(persons.n, _NEVER, np.int64)
     if lead_created is not None and contact_person is not None:
@@ -393,6 +392,26 @@ def _check_shape(
         )
     if problems:
         raise InputError(problems)
+
+
+def _code_all(
+    touches: Table, opportunities: Table, contacts: Table | None, roles: Table | None
+) -> tuple[Coded, Coded, Coded]:
+    """Shared codes of the persons, the accounts and the opportunities of every table."""
+    persons = code_ids(
+        [_id(touches, "person_id")]
+        + ([_id(contacts, "person_id")] if contacts else [])
+        + ([_id(roles, "person_id")] if roles else [])
+    )
+    accounts = code_ids(
+        ([_id(touches, "account_id")] if touches.has("account_id") else [])
+        + ([_id(contacts, "account_id")] if contacts else [])
+        + [_id(opportunities, "account_id")]
+    )
+    opportunity_ids = code_ids(
+        [_id(opportunities, "opportunity_id")] + ([_id(roles, "opportunity_id")] if roles else [])
+    )
+    return persons, accounts, opportunity_ids
 
 
 def _id(table: Table | None, role: str) -> IdColumn:
@@ -577,20 +596,36 @@ class _Channels:
             for name, labels in ((f, touch.labels[f]) for f in FIELDS)
         }
         assigned = rules.assign(fields, len(need))
+
+        def spread(values: np.ndarray, fill: int) -> np.ndarray:
+            """Per row, from the values of the rows the rules were evaluated on."""
+            if every:
+                return values
+            out = np.full(n, fill, values.dtype)
+            out[need] = values
+            return out
+
+        own = own_channel >= 0
+        rule = spread(assigned.rule, -2)
+        n_channels, n_teams = (
+            len(_names(touch.labels["channel"])),
+            len(_names(touch.labels["team"])),
+        )
+        channel = np.where(own, own_channel, n_channels + spread(assigned.channel, 0))
+        rule_team = spread(assigned.team, -1)
+        team = np.where(
+            own_team >= 0, own_team, np.where(~own & (rule_team >= 0), n_teams + rule_team, -1)
+        )
         channel_names = _names(touch.labels["channel"]) + list(assigned.channel_names)
-        channel = own_channel.copy()
-        channel[need] = len(_names(touch.labels["channel"])) + assigned.channel
         team_names = _names(touch.labels["team"]) + list(assigned.team_names)
-        team = own_team.copy()
-        no_team = need[own_team[need] < 0]
-        rule_team = np.full(n, -1, np.int64)
-        rule_team[need] = assigned.team
-        shift = len(_names(touch.labels["team"]))
-        team[no_team] = np.where(rule_team[no_team] >= 0, shift + rule_team[no_team], -1)
-        rule = np.full(n, -2, np.int64)
-        rule[need] = assigned.rule
         return cls(
-            channel, channel_names, team, team_names, own_channel >= 0, rule, assigned.unmatched
+            channel.astype(np.int32),
+            channel_names,
+            team.astype(np.int32),
+            team_names,
+            own,
+            rule,
+            assigned.unmatched,
         )
 
 

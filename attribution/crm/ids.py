@@ -57,10 +57,13 @@ def code_ids(columns: Sequence[IdColumn]) -> Coded:
     )
     target = pa.int64() if as_integers else pa.string()
     encoded = pc.dictionary_encode(pa.chunked_array([a.cast(target) for a in arrays], target))
-    codes = tuple(
-        chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        for chunk in encoded.chunks
-    )
+    # Empty columns leave no chunk behind, so split the codes by the columns' lengths.
+    pooled = np.concatenate(
+        [np.zeros(0, np.int64)]
+        + [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+    ).astype(np.int64, copy=False)
+    ends = np.cumsum([len(a) for a in arrays])
+    codes = tuple(np.split(pooled, ends[:-1]))
     ids = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], target)
     return Coded(codes, ids)
 

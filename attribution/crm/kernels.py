@@ -9,14 +9,15 @@ at time ``t`` belongs to candidate ``k`` when
 
 and without a lookback (``lookback < 0``) when ``t <= closed[k]``. The join is two
 linear passes: count each touch's matches, then write them, so memory is exactly the
-output. Because candidates are sorted by creation, a touch stops scanning at the first
+output; both passes run in parallel over the touches. Because candidates are sorted by
+creation, a touch stops scanning at the first
 candidate created more than ``lookback`` after it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from attribution.kernels.segments import NO_TIME
 
@@ -37,7 +38,7 @@ def _too_late(t: int, created: int, lookback: int) -> bool:
     return lookback >= 0 and created > t and np.uint64(created) - np.uint64(t) > np.uint64(lookback)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def count_matches(
     group: np.ndarray,
     times: np.ndarray,
@@ -49,7 +50,7 @@ def count_matches(
     """Matching candidates of each touch (0 for touches without a group, ``group < 0``)."""
     n = len(group)
     counts = np.zeros(n, np.int64)
-    for i in range(n):
+    for i in prange(n):
         g = group[i]
         if g < 0:
             continue
@@ -64,7 +65,7 @@ def count_matches(
     return counts
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def fill_matches(
     group: np.ndarray,
     times: np.ndarray,
@@ -77,7 +78,7 @@ def fill_matches(
     """The matching candidates of every touch, touch after touch: those of touch ``i``
     at ``offsets[i]:offsets[i + 1]`` (``offsets`` from :func:`count_matches`)."""
     out = np.empty(offsets[-1], np.int64)
-    for i in range(len(group)):
+    for i in prange(len(group)):
         g = group[i]
         if g < 0:
             continue

@@ -183,3 +183,66 @@ def test_every_touch_is_mapped_or_has_one_reason(
     assert recon.opportunities_with_touches + recon.opportunities_without_touches == len(
         opportunities
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(crm(), st.data(), st.booleans())
+def test_role_mappings_copy_touches_to_the_opportunities_of_their_roles(
+    case: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float | None],
+    data: st.DataObject,
+    primary_only: bool,
+) -> None:
+    touches, contacts, opportunities, lookback = case
+    people = sorted(set(touches["person_id"]))
+    pairs = data.draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(list(opportunities["opportunity_id"])),
+                st.sampled_from(people),
+                st.booleans(),
+            ),
+            max_size=8,
+        )
+    )
+    roles = pd.DataFrame(pairs, columns=["opportunity_id", "person_id", "is_primary"])
+    built = build_journeys(
+        touches,
+        opportunities,
+        contacts=contacts,
+        contact_roles=roles,
+        mapping="primary-contact-role" if primary_only else "contact-role",
+        lookback_days=lookback,
+    )
+    # A repeated (opportunity, person) pair is one role, primary if any row says so.
+    qualifying = {(o, p) for o, p, primary in pairs if primary or not primary_only}
+    before = pd.Timedelta(days=lookback) if lookback is not None else None
+    expected: Counter[tuple[str, pd.Timestamp]] = Counter()
+    for person, time in zip(
+        touches["person_id"].tolist(), touches["timestamp"].tolist(), strict=True
+    ):
+        for journey, created, closed in zip(
+            opportunities["opportunity_id"].tolist(),
+            opportunities["created_at"].tolist(),
+            opportunities["closed_at"].tolist(),
+            strict=True,
+        ):
+            if (
+                (journey, person) in qualifying
+                and (before is None or time >= created - before)
+                and (pd.isna(closed) or time <= closed)
+            ):
+                expected[(str(journey), pd.Timestamp(time))] += 1
+    frame = built.touches.to_pandas()
+    frame = frame[~frame["journey_id"].astype(str).str.startswith("account:")]
+    found = Counter(
+        (str(j), pd.Timestamp(t))
+        for j, t in zip(frame["journey_id"].tolist(), frame["timestamp"].tolist(), strict=True)
+    )
+    assert found == expected
+    recon = built.reconciliation
+    assert (
+        recon.touches_in_opportunities
+        + recon.touches_in_non_converting
+        + recon.touches_not_in_a_journey
+        == len(touches)
+    )
