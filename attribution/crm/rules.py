@@ -179,13 +179,7 @@ class ChannelRules:
         # Source and medium always split the combinations: they name the unmatched ones.
         read = set(self.fields()) | {"source", "medium"}
         used = [f for f in FIELDS if f in read and fields.get(f) is not None]
-        combo = np.zeros(n_rows, np.int64)
-        n_combos = 1
-        for name in used:
-            labels = fields[name]
-            assert labels is not None
-            combo, uniques = pd.factorize(combo * (len(labels.names) + 1) + labels.codes + 1)
-            n_combos = len(uniques)
+        combo, n_combos = _combinations([fields[name] for name in used], n_rows)
         combo = combo.astype(np.int64, copy=False)
         # The field codes of each combination (every row of one combination has the same).
         per_combo: dict[str, np.ndarray] = {}
@@ -220,7 +214,7 @@ class ChannelRules:
         combo_team = np.where(first >= 0, rule_team[np.maximum(first, 0)], rule_team[-1])
         rows_per_combo = np.bincount(combo, minlength=len(first))
         unmatched: dict[tuple[str, str], int] = {}
-        for index in np.flatnonzero(first < 0):
+        for index in np.flatnonzero((first < 0) & (rows_per_combo > 0)):
             key = (
                 _text_at(fields.get("source"), per_combo.get("source"), int(index)),
                 _text_at(fields.get("medium"), per_combo.get("medium"), int(index)),
@@ -235,6 +229,27 @@ class ChannelRules:
             team_names=team_names,
             unmatched=tuple((s, m, n) for (s, m), n in ranked),
         )
+
+
+def _combinations(labels: list[Labels | None], n_rows: int) -> tuple[np.ndarray, int]:
+    """Per row, the code of its distinct combination of the fields; and their number.
+
+    The field codes are combined in one mixed-radix integer when it fits in 63 bits (one
+    hash of the rows), else pairwise, re-coding after each field."""
+    present = [x for x in labels if x is not None]
+    radices = [len(x.names) + 1 for x in present]
+    if float(np.prod(np.array(radices, float))) < 2.0**62:
+        key = np.zeros(n_rows, np.int64)
+        for field, radix in zip(present, radices, strict=True):
+            key = key * radix + (field.codes + 1)
+        codes, uniques = pd.factorize(key)
+        return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+    combo = np.zeros(n_rows, np.int64)
+    n_combos = 1
+    for field, radix in zip(present, radices, strict=True):
+        combo, uniques = pd.factorize(combo * radix + field.codes + 1)
+        n_combos = len(uniques)
+    return combo.astype(np.int64, copy=False), n_combos
 
 
 def _condition_on_combos(

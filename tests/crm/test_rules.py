@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from attribution.crm import ChannelRules, build_journeys, default_rules
+from attribution.crm.rules import _combinations
 from attribution.errors import InputError
+from attribution.io.parse import Labels
 
 
 def assign(
@@ -228,3 +231,18 @@ def test_bad_files(tmp_path: Path) -> None:
         ChannelRules.from_file(other)
     with pytest.raises(InputError, match="not found"):
         ChannelRules.from_file(tmp_path / "missing.yaml")
+
+
+def test_combinations_of_many_distinct_values_are_coded_pairwise() -> None:
+    """Fields whose codes do not fit one 63-bit key are combined field by field; both ways
+    give the same partition of the rows."""
+    rng = np.random.default_rng(0)
+    rows = 200
+    small = [Labels(rng.integers(-1, 3, rows), ["a", "b", "c"]) for _ in range(5)]
+    large = [Labels(x.codes, x.names + [f"n{i}" for i in range(20_000)]) for x in small]
+    for fields in (small, large):
+        combo, n = _combinations(list(fields), rows)
+        keys = list(zip(*(f.codes.tolist() for f in fields), strict=True))
+        assert n == len(set(keys))
+        first: dict[tuple[int, ...], int] = {}
+        assert all(first.setdefault(k, c) == c for k, c in zip(keys, combo.tolist(), strict=True))
