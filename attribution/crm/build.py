@@ -192,21 +192,9 @@ def build_journeys(
     opportunity_account = accounts.codes[-1]
     n_opportunities = opportunity_table.rows
 
-    account_of_person = np.full(persons.n, -1, np.int64)
-    in_contacts = np.zeros(persons.n, bool)
-    if contact_person is not None and contact_account is not None:
-        account_of_person[contact_person] = contact_account
-        in_contacts[contact_person] = True
-    via_person = np.where(person_code >= 0, account_of_person[np.maximum(person_code, 0)], -1)
-    touch_account = (
-        via_person if own_account is None else np.where(own_account >= 0, own_account, via_person)
+    people, account_of_person = _people(
+        persons, person_code, own_account, contact_person, contact_account, touch.time
     )
-    unknown = (
-        np.zeros(touch_table.rows, bool)
-        if contact_table is None
-        else (touch_account < 0) & (person_code >= 0) & ~in_contacts[np.maximum(person_code, 0)]
-    )
-    people = People(person_code, touch_account, touch.time, unknown)
     roles, role_notes = (
         (None, [])
         if role_table is None or primary is None
@@ -392,6 +380,34 @@ def _check_shape(
         )
     if problems:
         raise InputError(problems)
+
+
+def _people(
+    persons: Coded,
+    person_code: np.ndarray,
+    own_account: np.ndarray | None,
+    contact_person: np.ndarray | None,
+    contact_account: np.ndarray | None,
+    time: np.ndarray,
+) -> tuple[People, np.ndarray]:
+    """Each touch's person and account (its own account, else its contact's), and the
+    account of each person (-1: none or not in the contacts)."""
+    account_of_person = np.full(persons.n, -1, np.int64)
+    in_contacts = np.zeros(persons.n, bool)
+    if contact_person is not None and contact_account is not None:
+        account_of_person[contact_person] = contact_account
+        in_contacts[contact_person] = True
+    at = np.maximum(person_code, 0)
+    via_person = np.where(person_code >= 0, account_of_person[at], -1)
+    account = (
+        via_person if own_account is None else np.where(own_account >= 0, own_account, via_person)
+    )
+    unknown = (
+        np.zeros(len(person_code), bool)
+        if contact_person is None
+        else (account < 0) & (person_code >= 0) & ~in_contacts[at]
+    )
+    return People(person_code, account, time, unknown), account_of_person
 
 
 def _code_all(
