@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "attribution.cli.scorecard",
         "pipeline, win rate, cycle, velocity and cost per opportunity by source",
     ),
+    "journeys": (
+        "attribution.cli.journeys",
+        "build journeys (touches and outcomes) from CRM exports",
+    ),
 }
 
 
