@@ -14,7 +14,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from attribution.errors import ParameterError
-from attribution.journeys import MISSING_LABEL, Coding, Journeys
+from attribution.journeys import MISSING_LABEL, TIME_FIELDS, Coding, Journeys
 from attribution.kernels.segments import NO_TIME
 
 Period = Literal["month", "quarter", "year"]
@@ -32,14 +32,33 @@ def check_period(period: str | None, cohort: str | None) -> None:
         raise ParameterError(f"cohort must be one of {', '.join(COHORTS)}, not {cohort!r}")
 
 
-def default_cohort(journeys: Journeys) -> Cohort:
+def default_cohort(has_opportunity_dates: bool, has_conversion_dates: bool) -> Cohort:
     """``opportunity_created_at`` when the data has it, else ``converted_at``, else the
     first touch."""
-    if (journeys.opportunity_created_at != NO_TIME).any():
+    if has_opportunity_dates:
         return "opportunity_created_at"
-    if (journeys.converted_at != NO_TIME).any():
+    if has_conversion_dates:
         return "converted_at"
     return "first_touch"
+
+
+def months_of(journeys: Journeys) -> np.ndarray:
+    """The distinct months (since 1970; the smallest int64 for "unknown") of every time
+    a period can be taken from: milestones, touches, first touches."""
+    times = [getattr(journeys, name) for name in TIME_FIELDS]
+    if journeys.has_times:
+        times.append(journeys.timestamp)
+    months = [np.unique(_keys(t, "month")) for t in times]
+    months.append(np.array([np.iinfo(np.int64).min]))
+    return np.unique(np.concatenate(months))
+
+
+def period_names(months: np.ndarray, period: Period) -> tuple[str, ...]:
+    """The period labels of a set of months, sorted (``(none)`` first)."""
+    unknown = months == np.iinfo(np.int64).min
+    divisor = {"month": 1, "quarter": 3, "year": 12}[period]
+    keys = np.unique(months[~unknown] // divisor)
+    return (MISSING_LABEL, *(_label(int(k), period) for k in keys))
 
 
 def cohort_times(journeys: Journeys, cohort: Cohort) -> np.ndarray:
@@ -62,15 +81,6 @@ def _keys(times: np.ndarray, period: str) -> np.ndarray:
     months[known] = times[known].astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     divisor = {"month": 1, "quarter": 3, "year": 12}[period]
     return np.where(known, months // divisor, np.iinfo(np.int64).min)
-
-
-def period_coding(times: np.ndarray, period: Period, *others: np.ndarray) -> Coding:
-    """Period labels of ``times`` (``(none)`` where unknown), codes in label order; the
-    names also cover the periods of ``others`` (so other times can be coded alike)."""
-    key = _keys(times, period)
-    every = np.unique(np.concatenate([key, *(_keys(o, period) for o in others)]))
-    names = tuple(_label(int(k), period) for k in every)
-    return Coding(np.searchsorted(every, key).astype(np.int32), names)
 
 
 def period_codes(times: np.ndarray, period: Period, names: tuple[str, ...]) -> np.ndarray:

@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from attribution.errors import ParameterError
-from attribution.journeys import CORE_DIMENSIONS, MISSING_LABEL, Journeys
+from attribution.journeys import CORE_DIMENSIONS, MISSING_LABEL, Coding, Journeys, LabelTables
+from attribution.kernels.segments import NO_TIME
 from attribution.models.base import AttributionModel
 from attribution.models.registry import make_model, model_names
 from attribution.notes import Note
@@ -25,12 +28,50 @@ from attribution.periods import (
     check_period,
     cohort_times,
     default_cohort,
-    period_coding,
+    months_of,
+    period_codes,
+    period_names,
 )
 from attribution.rollup import check_dimensions
 
 #: ``"all"``, one model name, a sequence of names and model objects, or labels -> objects.
 Models = str | Sequence[str | AttributionModel] | Mapping[str, AttributionModel]
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a plan needs to know of the data: its dimensions and their labels, whether it
+    has times and which milestones, and the months its times span (for period labels).
+    Mergeable, so a distributed run learns it from its partitions."""
+
+    tables: LabelTables
+    has_times: bool
+    has_opportunity_dates: bool
+    has_conversion_dates: bool
+    months: np.ndarray
+
+    @classmethod
+    def of(cls, journeys: Journeys) -> DataShape:
+        return cls(
+            LabelTables.of(journeys),
+            journeys.has_times,
+            bool((journeys.opportunity_created_at != NO_TIME).any()),
+            bool((journeys.converted_at != NO_TIME).any()),
+            months_of(journeys),
+        )
+
+    def merge(self, other: DataShape) -> DataShape:
+        return DataShape(
+            self.tables.merge(other.tables),
+            self.has_times and other.has_times,
+            self.has_opportunity_dates or other.has_opportunity_dates,
+            self.has_conversion_dates or other.has_conversion_dates,
+            np.union1d(self.months, other.months),
+        )
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return tuple(self.tables.tables)
 
 
 @dataclass(frozen=True)
@@ -50,6 +91,8 @@ class RunPlan:
     period: Period | None
     cohort: Cohort | None
     notes: tuple[Note, ...]
+    #: The labels of the period dimension (every period of the data's times).
+    period_names: tuple[str, ...] = ()
 
     def window_of(self, model: AttributionModel) -> float | None:
         """The lookback window a model sees."""
@@ -65,18 +108,18 @@ class RunPlan:
         return model.conserving
 
     def prepare(self, journeys: Journeys) -> Journeys:
-        """The journeys with the period dimension, when the plan has one."""
+        """The journeys with the period dimension, when the plan has one. Its labels are
+        every period of the data's times (so leads are coded by their creation and spend
+        by its touch in the same periods, and every partition alike)."""
         if self.period is None or self.cohort is None:
             return journeys
-        # The period names also cover the lead and touch times, so the scorecard codes
-        # leads by their creation and spend by its touch in the same periods.
-        others = [journeys.lead_created_at] + ([journeys.timestamp] if journeys.has_times else [])
-        coding = period_coding(cohort_times(journeys, self.cohort), self.period, *others)
+        times = cohort_times(journeys, self.cohort)
+        coding = Coding(period_codes(times, self.period, self.period_names), self.period_names)
         return journeys.with_journey_dimension(PERIOD_DIMENSION, coding)
 
 
 def plan_run(
-    journeys: Journeys,
+    data: Journeys | DataShape,
     models: Models,
     *,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
@@ -86,15 +129,19 @@ def plan_run(
     period: Period | None = None,
     cohort: Cohort | None = None,
 ) -> RunPlan:
-    """Validate a run's options against the journeys and resolve its models."""
-    check_lookback(lookback_days, journeys.has_times)
+    """Validate a run's options against the data (its journeys, or their shape) and
+    resolve its models."""
+    shape = data if isinstance(data, DataShape) else DataShape.of(data)
+    check_lookback(lookback_days, shape.has_times)
     check_period(period, cohort)
     if cohort is not None and period is None:
         raise ParameterError("cohort chooses the date of a period: give period as well")
     if period is not None and cohort is None:
-        cohort = default_cohort(journeys)
-    resolved, every_model, notes = resolve_models(models, journeys.has_times, parameters)
-    available = journeys.dimensions + ((PERIOD_DIMENSION,) if period else ())
+        cohort = default_cohort(shape.has_opportunity_dates, shape.has_conversion_dates)
+    if cohort == "first_touch" and not shape.has_times:
+        raise ParameterError("the first-touch cohort needs touch timestamps; paths have none")
+    resolved, every_model, notes = resolve_models(models, shape.has_times, parameters)
+    available = shape.dimensions + ((PERIOD_DIMENSION,) if period else ())
     if isinstance(by, str):
         raise ParameterError("by must be a sequence of dimension names, e.g. ('channel',)")
     by = tuple(by)
@@ -103,7 +150,7 @@ def plan_run(
     by = check_dimensions(by, available)
     rollups = tuple(dict.fromkeys([by, *(check_dimensions(d, available) for d in also_by)]))
     for dimension in dict.fromkeys(d for dims in rollups for d in dims):
-        if dimension in CORE_DIMENSIONS and journeys.names(dimension) == (MISSING_LABEL,):
+        if dimension in CORE_DIMENSIONS and shape.tables.names(dimension) == (MISSING_LABEL,):
             notes.append(
                 Note(
                     "dimension_missing",
@@ -120,6 +167,7 @@ def plan_run(
         period=period,
         cohort=cohort,
         notes=tuple(notes),
+        period_names=period_names(shape.months, period) if period is not None else (),
     )
 
 

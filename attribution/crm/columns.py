@@ -106,7 +106,9 @@ class CrmColumns:
                 per_table[target][role] = name
         if unknown:
             known = ", ".join(f"{t}.{r}" for t in TABLES for r in self.roles(t))
-            raise ParameterError(f"unknown column role(s) {', '.join(unknown)}; known roles: {known}")
+            raise ParameterError(
+                f"unknown column role(s) {', '.join(unknown)}; known roles: {known}"
+            )
         return replace(
             self, **{t: replace(self.table(t), **renamed) for t, renamed in per_table.items()}
         )
