@@ -23,6 +23,9 @@ _EXPORTS: dict[str, str] = {
     "AttributionResult": "attribution.engine",
     "attribute": "attribution.engine",
     "scorecard": "attribution.engine",
+    "report": "attribution.report.build",
+    "build_journeys": "attribution.crm",
+    "load_crm": "attribution.crm",
     "ColumnMap": "attribution.columns",
     "InputError": "attribution.errors",
     "ParameterError": "attribution.errors",
@@ -69,7 +72,10 @@ __all__ = [
     "Reconciliation",
     "Status",
     "attribute",
+    "build_journeys",
     "cli",
+    "load_crm",
+    "report",
     "scorecard",
     "scorecards",
     "clone",
@@ -124,7 +130,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         simulate,
     )
     from attribution.columns import ColumnMap
+    from attribution.crm import build_journeys, load_crm
     from attribution.engine import AttributionResult, attribute, scorecard
+    from attribution.report.build import report
     from attribution.errors import InputError, ParameterError
     from attribution.io import load, load_paths, load_touches
     from attribution.io.intake import Loaded

@@ -195,19 +195,20 @@ def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndar
 def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.DataFrame:
     """The (cost key label, scorecard label) pairs on the touches, for spend keyed by
     another dimension than the scorecard's."""
-    if costs is None or costs.dimension not in journeys.dimensions:
+    key = costs.dimensions[0] if costs is not None else None
+    if costs is None or key not in journeys.dimensions:
         return pd.DataFrame()
     frames = []
     for dims in plan.rollups:
         for target in dims:
-            if target in (PERIOD_DIMENSION, costs.dimension):
+            if target == PERIOD_DIMENSION or target in costs.dimensions:
                 continue
-            key_names = np.asarray(journeys.names(costs.dimension), dtype=object)
+            key_names = np.asarray(journeys.names(key), dtype=object)
             target_names = np.asarray(journeys.names(target), dtype=object)
             frames.append(
                 pd.DataFrame(
                     {
-                        "key": key_names[journeys.codes(costs.dimension)],
+                        "key": key_names[journeys.codes(key)],
                         "target": target_names[journeys.codes(target)],
                         "dimension": target,
                     }
@@ -645,7 +646,7 @@ def _replicates(
                         model,
                         credited,
                         credit,
-                        _replicate_first_touch(journeys, replicate, first_touch),
+                        _replicate_first_touch(journeys, credited, first_touch),
                         fit,
                         plan,
                         first + r,
@@ -912,7 +913,8 @@ def _scorecards(
         parts = []
         for label, model in fitted.models.items():
             raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
-            if options.costs is not None:
+            single = len([d for d in dims if d != PERIOD_DIMENSION]) == 1
+            if options.costs is not None and single:
                 raw, texts = with_file_costs(raw, options.costs, dims, fit.pairs)
                 for text in texts:
                     note = Note("costs_unmatched", text)

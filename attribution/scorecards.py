@@ -344,10 +344,12 @@ def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Costs:
-    """Spend from a costs file: one dimension column (e.g. ``channel`` or ``campaign``),
-    optional ``period`` (``2026-Q3``), ``cost``."""
+    """Spend from a costs file: one or more dimension columns (``channel``, ``campaign``:
+    a row is the spend of that channel's campaign), optional ``period`` (``2026-Q3``),
+    ``cost``. A scorecard by one of the columns sums the spend by it; a scorecard by
+    another dimension takes the spend of the column that determines it."""
 
-    dimension: str
+    dimensions: tuple[str, ...]
     table: pd.DataFrame
     has_period: bool
     source: str
@@ -373,11 +375,11 @@ class Costs:
                 )
             )
         keys = [c for c in columns if c not in ("cost", PERIOD_DIMENSION)]
-        if len(keys) != 1:
+        if not keys:
             raise InputError(
                 Problem(
-                    "costs need exactly one dimension column (e.g. channel or campaign) "
-                    f"besides 'period' and 'cost'; they have {', '.join(columns)}",
+                    "costs need a dimension column (e.g. channel or campaign) besides "
+                    f"'period' and 'cost'; they have {', '.join(columns)}",
                     source=source,
                 )
             )
@@ -397,10 +399,11 @@ class Costs:
         with np.errstate(over="ignore"):
             if not np.isfinite(cost.sum()):
                 raise InputError(Problem("the costs' total is not a finite number", source=source))
-        table = pd.DataFrame({keys[0]: frame[keys[0]].astype(str), "cost": cost})
+        table = pd.DataFrame({key: frame[key].astype(str) for key in keys})
+        table["cost"] = cost
         if PERIOD_DIMENSION in columns:
             table[PERIOD_DIMENSION] = frame[PERIOD_DIMENSION].astype(str)
-        return cls(keys[0], table, PERIOD_DIMENSION in columns, source)
+        return cls(tuple(keys), table, PERIOD_DIMENSION in columns, source)
 
 
 def with_file_costs(
@@ -408,22 +411,20 @@ def with_file_costs(
 ) -> tuple[pd.DataFrame, list[str]]:
     """One model's raw scorecard with a costs file's spend added to its groups.
 
-    Spend keyed by the scorecard's own dimension goes to that group; spend keyed by
+    Spend keyed by the scorecard's own dimension goes to that group (summed over the
+    file's periods when the scorecard has none); spend keyed by
     another dimension goes to the group it determines in the data (a channel's team when
     every touch of the channel has one team: ``pairs`` holds the (key, target, dimension)
     label pairs found on the touches), else it is an error. A cost row matching no group
     is kept as a row with zero opportunities and named in a note."""
     dims = [d for d in by if d != PERIOD_DIMENSION]
+    keyed = " and ".join(costs.dimensions)
     if len(dims) != 1:
         raise ParameterError(
-            f"costs keyed by {costs.dimension} can be added to a scorecard by one "
-            f"dimension (and period), not by {' x '.join(by)}"
+            f"costs keyed by {keyed} can be added to a scorecard by one dimension (and "
+            f"period), not by {' x '.join(by)}"
         )
     by_period = PERIOD_DIMENSION in by
-    if costs.has_period and not by_period:
-        raise ParameterError(
-            f"the costs file {costs.source} has a period column: give a period (e.g. quarter)"
-        )
     if by_period and not costs.has_period:
         raise ParameterError(
             f"the costs file {costs.source} has no period column, but the scorecard is by "
@@ -431,10 +432,10 @@ def with_file_costs(
         )
     target = dims[0]
     table = costs.table
-    if costs.dimension != target:
-        mapping = _functional_map(pairs, costs.dimension, target, costs.source)
-        mapped = table[costs.dimension].map(mapping)
-        table = table.assign(**{target: mapped.fillna(table[costs.dimension])})
+    if target not in costs.dimensions:
+        key = costs.dimensions[0]
+        mapping = _functional_map(pairs, key, target, costs.source)
+        table = table.assign(**{target: table[key].map(mapping).fillna(table[key])})
     keys = [target, *([PERIOD_DIMENSION] if by_period else [])]
     spend = table.groupby(keys, as_index=False)["cost"].sum().rename(columns={"cost": "file_cost"})
     merged = raw.merge(spend, on=keys, how="outer", indicator=True)

@@ -190,8 +190,12 @@ def test_bad_costs_are_input_errors() -> None:
     with pytest.raises(at.InputError, match="exactly one dimension column"):
         Costs.load(pd.DataFrame({"channel": ["a"], "team": ["x"], "cost": [1.0]}))
     touches, outcomes = data()
-    with pytest.raises(at.ParameterError, match="has a period column: give a period"):
-        at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)
+    # Without a period the file's spend is summed over its periods.
+    card = at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)
+    assert card.set_index("channel").loc["webinar", "cost"] == 200
+    no_period = COSTS.drop(columns="period")
+    with pytest.raises(at.ParameterError, match="has no period column"):
+        at.scorecard(at.load(touches, outcomes), ["linear"], period="quarter", costs=no_period)
 
 
 def test_period_boundaries_are_utc() -> None:

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "attribution.cli.scorecard",
         "pipeline, win rate, cycle, velocity and cost per opportunity by source",
     ),
+    "report": (
+        "attribution.cli.report",
+        "write an HTML report of every model's credit, the scorecard and the trend",
+    ),
     "journeys": (
         "attribution.cli.journeys",
         "build journeys (touches and outcomes) from CRM exports",

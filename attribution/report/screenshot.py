@@ -1,6 +1,9 @@
-"""Render the example report and take a full-page PNG of it in headless Chromium.
+"""Render the bundled fixture's report and take a full-page PNG of it in headless
+Chromium (the picture in the README):
 
     python -m attribution.report.screenshot --out docs/report.png
+
+``--example`` renders the made-up example data instead (no models run).
 
 Uses the same Chromium and offline page as the browser tests
 (:mod:`attribution.report.browser`), and fails if the page logs an error, tries a
@@ -43,6 +46,25 @@ def screenshot(data: ReportData, out: Path, *, html: Path | None = None) -> Path
     return out
 
 
+def fixture_data(folder: Path) -> ReportData:
+    """The report data of the fixture in ``folder`` (touches, outcomes, truth, costs)."""
+    import pandas as pd
+
+    import attribution as at
+    from attribution.report.build import report_data, run_for_report
+
+    loaded = at.load(folder / "touches.parquet", folder / "outcomes.parquet")
+    result = run_for_report(loaded, costs=folder / "costs.csv", bootstrap=100)
+    truth = pd.read_parquet(folder / "truth.parquet")
+    return report_data(
+        result,
+        journeys=loaded.journeys,
+        truth=truth,
+        title="Pipeline attribution: the bundled B2B fixture",
+        generated="2026-12-01",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m attribution.report.screenshot",
@@ -50,9 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "fixtures",
+        help="the folder of the fixture to report on (default: the bundled one)",
+    )
+    parser.add_argument("--example", action="store_true", help="render the example data")
     args = parser.parse_args(argv)
     try:
-        written = screenshot(ReportData.example(), args.out, html=args.html)
+        data = ReportData.example() if args.example else fixture_data(args.fixtures)
+        written = screenshot(data, args.out, html=args.html)
     except (RuntimeError, OSError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
