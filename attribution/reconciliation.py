@@ -156,8 +156,8 @@ class Reconciliation:
             {
                 "section": [r[0] for r in rows],
                 "item": [r[1] for r in rows],
-                "value": [_numeric(r[2]) for r in rows],
-                "text": [None if _numeric(r[2]) == r[2] else str(r[2]) for r in rows],
+                "value": [numeric_value(r[2]) for r in rows],
+                "text": [None if numeric_value(r[2]) == r[2] else str(r[2]) for r in rows],
             }
         )
 
@@ -258,7 +258,7 @@ class Reconciliation:
             if item_section != section:
                 section = item_section
                 lines.append(f"  {section}")
-            text = _format(value)
+            text = format_value(value)
             if item_section == "notes":
                 lines.append(f"    {text}")
             else:
@@ -276,10 +276,10 @@ class Reconciliation:
             rows = [
                 (
                     m.model,
-                    _format(m.touches_credited),
-                    _format(m.credited_conversions),
-                    _format(m.credited_value),
-                    _format(m.difference),
+                    format_value(m.touches_credited),
+                    format_value(m.credited_conversions),
+                    format_value(m.credited_value),
+                    format_value(m.difference),
                     m.status.value,
                 )
                 for m in self.models
@@ -293,7 +293,7 @@ class Reconciliation:
         return "\n".join(lines)
 
 
-def _numeric(value: object) -> float | None:
+def numeric_value(value: object) -> float | None:
     """A row's value as a number, or None for text (statuses, notes)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -316,7 +316,7 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def _format(value: object) -> str:
+def format_value(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, int) or float(value).is_integer():

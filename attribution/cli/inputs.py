@@ -28,8 +28,22 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "input",
         metavar="INPUT",
+        nargs="?",
         help="touch table: a parquet or CSV file (.csv.gz too), or a folder of them "
-        "(with --paths: an aggregated path table)",
+        "(with --paths: an aggregated path table); not with --crm",
+    )
+    parser.add_argument(
+        "--crm",
+        metavar="DIR",
+        help="build the journeys from CRM exports in DIR (touches, opportunities, and "
+        "optional contacts, contact_roles, channel_rules.yaml; see 'attribution journeys') "
+        "instead of reading INPUT",
+    )
+    parser.add_argument(
+        "--crm-mapping",
+        choices=("account", "contact-role", "primary-contact-role"),
+        default="account",
+        help="with --crm: which people's touches join an opportunity (default account)",
     )
     parser.add_argument("--outcomes", metavar="FILE", help="outcomes table keyed by journey_id")
     parser.add_argument(
@@ -161,6 +175,11 @@ def extra_dimensions(by: list[str]) -> list[str]:
 def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> Loaded:
     from attribution.io import load
 
+    if args.crm:
+        return _load_crm(args, dimensions)
+    if not args.input:
+        raise ParameterError("give the touches (INPUT) or a folder of CRM exports (--crm DIR)")
+
     journey_level = comma_list(args.journey_level)
     stray = [d for d in journey_level if d not in dimensions]
     if stray:
@@ -184,6 +203,40 @@ def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> 
     )
 
 
+def _load_crm(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
+    """The journeys of ``--crm DIR``, with the join's reconciliation in the notes."""
+    import dataclasses
+    import sys
+
+    from attribution.crm import load_crm
+    from attribution.notes import Note
+
+    if args.input or args.outcomes or args.paths:
+        raise ParameterError(
+            "--crm DIR builds the journeys itself: give no INPUT, --outcomes or --paths"
+        )
+    crm = load_crm(args.crm, mapping=args.crm_mapping)
+    if not args.quiet:
+        print(crm.reconciliation.to_text(), file=sys.stderr)
+    loaded = crm.load(
+        channel_teams=channel_teams(args.team_map),
+        on_invalid=args.on_invalid,
+        dimensions=list(dimensions),
+        untouched=args.untouched,
+    )
+    summary = crm.reconciliation
+    note = Note(
+        "crm_journeys",
+        f"journeys built from the CRM exports in {args.crm} ({args.crm_mapping} mapping): "
+        f"{summary.touches_read:,} touches read, {summary.journey_touches:,} journey touches, "
+        f"{summary.opportunities_with_touches + summary.opportunities_without_touches:,} "
+        f"opportunities ({summary.opportunities_without_touches:,} without a touch)",
+    )
+    return dataclasses.replace(
+        loaded, intake=dataclasses.replace(loaded.intake, notes=(note, *loaded.intake.notes))
+    )
+
+
 def rejects_path(args: argparse.Namespace) -> Path | None:
     """Where rejected rows go: ``--rejects``; with ``--on-invalid skip`` and no
     ``--rejects``, beside ``--out`` (else ``./attribution_rejects.csv``); else nowhere."""
@@ -203,6 +256,7 @@ def input_files(args: argparse.Namespace) -> list[tuple[str, str]]:
     """Every file or folder the command reads, with the option that names it."""
     named = [
         ("INPUT", args.input),
+        ("--crm", getattr(args, "crm", None)),
         ("--outcomes", getattr(args, "outcomes", None)),
         ("--team-map", getattr(args, "team_map", None)),
         ("--truth", getattr(args, "truth", None)),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from attribution.reconciliation import _format, _numeric
+from attribution.reconciliation import format_value, numeric_value
 
 Row = tuple[str, str, object]
 
@@ -132,8 +132,8 @@ class CrmReconciliation:
             {
                 "section": [r[0] for r in rows],
                 "item": [r[1] for r in rows],
-                "value": [_numeric(r[2]) for r in rows],
-                "text": [None if _numeric(r[2]) is not None else str(r[2]) for r in rows],
+                "value": [numeric_value(r[2]) for r in rows],
+                "text": [None if numeric_value(r[2]) is not None else str(r[2]) for r in rows],
             }
         )
 
@@ -147,6 +147,6 @@ class CrmReconciliation:
             if row_section != section:
                 section = row_section
                 lines.append(f"  {section}")
-            text = _format(value)
+            text = format_value(value)
             lines.append(f"    {item:<{width}}  {text}" if item else f"    {text}")
         return "\n".join(lines)
