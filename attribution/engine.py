@@ -100,6 +100,7 @@ def attribute(
     scorecard: bool = False,
     costs: Costs | None = None,
     bootstrap: Bootstrap | int | None = None,
+    exclude: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
 ) -> AttributionResult:
     """Credit the converted journeys' value to touches with each model, and roll it up.
@@ -121,7 +122,10 @@ def attribute(
     the spend of ``costs`` (a :class:`~attribution.scorecards.Costs`) added.
     ``bootstrap``: a :class:`~attribution.bootstrap.Bootstrap` (or a number of
     replicates, with level 0.9 and seed 0) adds standard errors and percentile intervals
-    to every credited value and share (:mod:`attribution.bootstrap`).
+    to every credited value and share (:mod:`attribution.bootstrap`). ``exclude``:
+    (dimension, label) pairs, e.g. ``[("channel", "direct")]``, of touches no model may
+    credit; their share goes to the journey's other touches, and a journey left with
+    none is untouched pipeline.
     """
     journeys = data.journeys if isinstance(data, Loaded) else data
     intake = data.intake if isinstance(data, Loaded) else None
@@ -134,6 +138,7 @@ def attribute(
         lookback_days=lookback_days,
         period=period,
         cohort=cohort,
+        exclude=exclude,
     )
     if isinstance(bootstrap, int) and not isinstance(bootstrap, bool):
         bootstrap = Bootstrap(bootstrap)

@@ -120,7 +120,8 @@ class Journeys:
     (int64 ns, ``NO_TIME`` when unknown) and ``won`` (int8: 1, 0, or -1 unknown).
 
     ``touch_dimensions`` / ``journey_dimensions``: further roll-up dimensions by name,
-    each a :class:`Coding` over touches / journeys.
+    each a :class:`Coding` over touches / journeys. ``milestone_times``: further funnel
+    milestones by name (``mql_at``, ``sql_at``), int64 ns per journey like the others.
     """
 
     channel: np.ndarray
@@ -147,6 +148,7 @@ class Journeys:
     has_times: bool = True
     touch_dimensions: Mapping[str, Coding] = field(default_factory=dict)
     journey_dimensions: Mapping[str, Coding] = field(default_factory=dict)
+    milestone_times: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _TRUSTED:
@@ -262,7 +264,12 @@ class Journeys:
                 if mine is None or theirs is None or not np.array_equal(mine, theirs):
                     return False
             elif isinstance(mine, Mapping):
-                if dict(mine) != dict(theirs):
+                if set(mine) != set(theirs) or not all(
+                    np.array_equal(mine[k], theirs[k])
+                    if isinstance(mine[k], np.ndarray)
+                    else mine[k] == theirs[k]
+                    for k in mine
+                ):
                     return False
             elif mine != theirs:
                 return False
@@ -436,6 +443,7 @@ class Journeys:
                 name: Coding(c.codes[journeys], c.names)
                 for name, c in self.journey_dimensions.items()
             },
+            milestone_times={name: t[journeys] for name, t in self.milestone_times.items()},
         )
 
     def reweighted(self, multiplier: np.ndarray) -> Journeys:
@@ -499,8 +507,13 @@ class Journeys:
             target[dimension] = Coding(codes, table)
         return self._derive(**changes, touch_dimensions=touch_dims, journey_dimensions=journey_dims)
 
-    def window(self, lookback_days: float | None) -> tuple[Journeys, WindowCounts]:
+    def window(
+        self, lookback_days: float | None, exclude: np.ndarray | None = None
+    ) -> tuple[Journeys, WindowCounts]:
         """The touches that can be credited, and counts of those left out.
+
+        ``exclude`` marks touches no model may credit (say every ``direct`` touch): they
+        are left out first, as if they had not happened, and counted.
 
         A touch after the journey's conversion time (``converted_at``) is never credited
         for it; a touch at exactly that time is. With a lookback of ``L`` days, touches
@@ -516,6 +529,11 @@ class Journeys:
             )
         if lookback_days is not None and not self.has_times:
             raise ValueError("a lookback window needs touch timestamps; path tables have none")
+        excluded = 0.0, 0
+        if exclude is not None and exclude.any():
+            excluded = _weighted_count(exclude, self), int(exclude.sum())
+            windowed, counts = self.keep_touches(~exclude).window(lookback_days)
+            return windowed, replace(counts, excluded=excluded[0], excluded_rows=excluded[1])
         nanos = None if lookback_days is None else lookback_days * NANOS_PER_DAY
         # A lookback beyond int64 nanoseconds is longer than any span of times: no window.
         lookback = -1 if nanos is None or nanos >= 2.0**63 else round(nanos)
@@ -587,6 +605,8 @@ class WindowCounts:
     outside_lookback: float
     after_conversion_rows: int
     outside_lookback_rows: int
+    excluded: float = 0.0
+    excluded_rows: int = 0
 
     def merge(self, other: WindowCounts) -> WindowCounts:
         """The counts of two partitions together."""
@@ -595,6 +615,8 @@ class WindowCounts:
             self.outside_lookback + other.outside_lookback,
             self.after_conversion_rows + other.after_conversion_rows,
             self.outside_lookback_rows + other.outside_lookback_rows,
+            self.excluded + other.excluded,
+            self.excluded_rows + other.excluded_rows,
         )
 
 
@@ -685,6 +707,9 @@ def _validate(journeys: Journeys) -> None:
             raise SubstrateError(
                 f"touches must be sorted by time within each journey (journey {where} is not)"
             )
+    for name, times in journeys.milestone_times.items():
+        _dtype(f"milestone {name}", times, np.int64)
+        _length(f"milestone {name}", times, n_journeys, "journeys")
     seen = set(CORE_DIMENSIONS)
     for level, dims, size in (
         ("touch", journeys.touch_dimensions, n_touches),

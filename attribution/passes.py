@@ -75,9 +75,12 @@ class RunOptions:
     touch_credits: bool = False
 
 
-def window(journeys: Journeys, lookback_days: Window) -> tuple[Journeys, WindowSummary]:
-    """The journeys cut to a credit window, and the window's summary."""
-    windowed, counts = journeys.window(lookback_days)
+def window(
+    journeys: Journeys, lookback_days: Window, exclude: np.ndarray | None = None
+) -> tuple[Journeys, WindowSummary]:
+    """The journeys cut to a credit window (without the excluded touches), and the
+    window's summary."""
+    windowed, counts = journeys.window(lookback_days, exclude)
     return windowed, WindowSummary.of(lookback_days, windowed, counts, journeys.lengths)
 
 
@@ -219,7 +222,8 @@ def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.Da
 
 def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> PartitionFit:
     """The fit pass of one partition (``journeys``: prepared and in the shared coding)."""
-    windows = {w: window(journeys, w) for w in plan.windows}
+    excluded = plan.excluded(journeys)
+    windows = {w: window(journeys, w, excluded) for w in plan.windows}
     statistics: dict[str, Any] = {}
     failed: dict[str, str] = {}
     replicates: dict[str, list[Any]] = {}
@@ -233,7 +237,8 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
         try:
             statistics[label] = model.statistics(windowed)
             if leads is not None and has_leads:
-                lead[label] = model.statistics(leads[0].window(plan.window_of(model))[0])
+                staged = leads[0].window(plan.window_of(model), excluded)[0]
+                lead[label] = model.statistics(staged)
         except ModelNotApplicable as error:
             failed[label] = str(error)
             continue
@@ -425,7 +430,8 @@ def credit_pass(
     intake: Intake | None = None,
 ) -> PartitionCredit:
     """The credit pass of one partition with the fitted models."""
-    windows = {w: window(journeys, w)[0] for w in plan.windows}
+    excluded = plan.excluded(journeys)
+    windows = {w: window(journeys, w, excluded)[0] for w in plan.windows}
     sums: dict[tuple[str, Rollup], GroupSums] = {}
     totals: dict[str, CreditTotals] = {}
     cards: dict[tuple[str, Rollup], ScorecardSums] = {}
@@ -509,7 +515,7 @@ def _lead_credit(
     if leads is None or label not in fitted.lead_models:
         return None
     staged, columns = leads
-    staged_window = staged.window(plan.window_of(model))[0]
+    staged_window = staged.window(plan.window_of(model), plan.excluded(staged))[0]
     credited = staged_window.converted_only if model.credits_converted_only else staged_window
     credit = fitted.lead_models[label].credit(credited)
     rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None

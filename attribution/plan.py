@@ -93,6 +93,19 @@ class RunPlan:
     notes: tuple[Note, ...]
     #: The labels of the period dimension (every period of the data's times).
     period_names: tuple[str, ...] = ()
+    #: Touches no model may credit: (dimension, label) pairs.
+    exclude: tuple[tuple[str, str], ...] = ()
+
+    def excluded(self, journeys: Journeys) -> np.ndarray | None:
+        """Which touches are excluded (None: none are)."""
+        if not self.exclude:
+            return None
+        mask = np.zeros(journeys.n_touches, bool)
+        for dimension, label in self.exclude:
+            names = journeys.names(dimension)
+            if label in names:
+                mask |= journeys.codes(dimension) == names.index(label)
+        return mask
 
     def window_of(self, model: AttributionModel) -> float | None:
         """The lookback window a model sees."""
@@ -128,9 +141,11 @@ def plan_run(
     lookback_days: float | None = None,
     period: Period | None = None,
     cohort: Cohort | None = None,
+    exclude: Sequence[tuple[str, str]] = (),
 ) -> RunPlan:
     """Validate a run's options against the data (its journeys, or their shape) and
-    resolve its models."""
+    resolve its models. ``exclude``: (dimension, label) pairs of touches no model may
+    credit (their share goes to the journey's other touches)."""
     shape = data if isinstance(data, DataShape) else DataShape.of(data)
     check_lookback(lookback_days, shape.has_times)
     check_period(period, cohort)
@@ -149,6 +164,21 @@ def plan_run(
         by = (*by, PERIOD_DIMENSION)
     by = check_dimensions(by, available)
     rollups = tuple(dict.fromkeys([by, *(check_dimensions(d, available) for d in also_by)]))
+    exclude = tuple((str(d), str(label)) for d, label in exclude)
+    for dimension, label in exclude:
+        if dimension not in shape.dimensions:
+            raise ParameterError(
+                f"cannot exclude {dimension}={label}: the data has no dimension {dimension!r} "
+                f"(it has {', '.join(shape.dimensions)})"
+            )
+        if label not in shape.tables.names(dimension):
+            notes.append(
+                Note(
+                    "exclusion_matches_nothing",
+                    f"the exclusion {dimension}={label} matches no touch",
+                    data={"dimension": dimension, "label": label},
+                )
+            )
     for dimension in dict.fromkeys(d for dims in rollups for d in dims):
         if dimension in CORE_DIMENSIONS and shape.tables.names(dimension) == (MISSING_LABEL,):
             notes.append(
@@ -168,6 +198,7 @@ def plan_run(
         cohort=cohort,
         notes=tuple(notes),
         period_names=period_names(shape.months, period) if period is not None else (),
+        exclude=exclude,
     )
 
 
@@ -249,6 +280,8 @@ def resolve_models(
                 "one model with different parameters"
             )
         model = make_model(spec, parameters.get(spec)) if isinstance(spec, str) else spec
+        if every_model and model.needs_configuration and spec not in parameters:
+            continue
         model._check_params()
         if model.needs_times and not has_times:
             if every_model:

@@ -10,7 +10,7 @@ import pytest
 import attribution as at
 from attribution.bootstrap import Bootstrap, interval, journey_keys
 from attribution.kernels.bootstrap import poisson
-from attribution.models.registry import make_model, model_names
+from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
 from tests.builders import J, touches_frame
 
 JOURNEYS = [
@@ -58,15 +58,23 @@ def duplicated(weights: np.ndarray) -> pd.DataFrame:
 
 @pytest.mark.parametrize("name", model_names())
 def test_each_replicate_is_a_run_on_duplicated_journeys(name: str) -> None:
+    PARAMETERS = {k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name}  # noqa: N806
     loaded = at.load(touches_frame(JOURNEYS))
     try:
-        result = at.attribute(loaded, [name], by=("channel",), bootstrap=FixedWeights(3))
+        result = at.attribute(
+            loaded, [name], by=("channel",), bootstrap=FixedWeights(3), parameters=PARAMETERS
+        )
     except at.models.ModelNotApplicable:
         pytest.skip(f"{name} cannot run on this data")
     assert result.replicates is not None
     table = result.replicates[(name, ("channel",))]
     for r in range(3):
-        plain = at.attribute(at.load(duplicated(FIXED[:, r])), [name], by=("channel",))
+        plain = at.attribute(
+            at.load(duplicated(FIXED[:, r])),
+            [name],
+            by=("channel",),
+            parameters={k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name},
+        )
         expected = plain.credits.set_index("channel")["credited_value"]
         got = table[r].reindex(expected.index).fillna(0.0)
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-9)

@@ -21,7 +21,7 @@ from attribution.compare import (
     total_variation_distance,
 )
 from attribution.errors import InputError
-from attribution.models.registry import model_names
+from attribution.models.registry import all_models
 from attribution.simulate import simulate
 from tests.builders import J, load
 
@@ -128,8 +128,8 @@ def test_every_registered_model_is_compared() -> None:
     assert sim.truth is not None
     comparison = compare(result.credits, sim.truth)
     assert comparison.errors is not None
-    assert comparison.errors["model"].tolist() == list(model_names())
-    assert len(comparison.agreement) == len(model_names()) * (len(model_names()) - 1) // 2
+    assert comparison.errors["model"].tolist() == list(all_models())
+    assert len(comparison.agreement) == len(all_models()) * (len(all_models()) - 1) // 2
 
 
 def test_write_puts_tables_beside_each_other(tmp_path: Path) -> None:

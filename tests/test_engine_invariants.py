@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from attribution.models.registry import RULE_MODELS, make_model, model_names
+from attribution.models.registry import RULE_MODELS, all_models, make_model
 from tests.builders import J, touches_frame
 
 CHANNELS = ("paid_search", "webinar", "sdr_call", "direct")
@@ -68,7 +68,7 @@ def test_conservation(journeys: list[J], lookback_days: float | None) -> None:
     result = run(touches_frame(journeys), touch_credits=True, lookback_days=lookback_days)
     total = sum(j.value for j in journeys if j.converted)
     assert result.reconciliation.ok
-    assert {t.model for t in result.reconciliation.models} == set(model_names())
+    assert {t.model for t in result.reconciliation.models} == set(all_models())
     for totals in result.reconciliation.models:
         if totals.conserving:
             assert abs(totals.credited_value - total) <= 1e-9 * total
@@ -80,7 +80,7 @@ def test_conservation(journeys: list[J], lookback_days: float | None) -> None:
     assert touches is not None
     expected = {f"j{i}": j.value for i, j in enumerate(journeys) if j.converted and j.value}
     for name in RULE_MODELS:
-        if not make_model(name).conserving:
+        if name not in all_models() or not make_model(name).conserving:
             continue
         per_journey = (
             touches[touches["model"] == name].groupby("journey_id")["credited_value"].sum()
@@ -112,6 +112,8 @@ def test_channel_names_do_not_matter(journeys: list[J], names: list[str]) -> Non
     first = credits_by_channel(run(frame))
     second = credits_by_channel(run(renamed))
     for (model, channel), value in first.items():
+        if model == "last_non_direct":  # it reads one name, "direct", by design
+            continue
         other = second[(model, rename.get(channel, channel))]
         assert abs(value - other) <= 1e-9 * max(1.0, abs(value)), (model, channel)
 
@@ -126,7 +128,7 @@ def test_deterministic(journeys: list[J]) -> None:
 
 def test_every_registered_model_is_exercised() -> None:
     frame = touches_frame([J(["paid_search", "webinar"]), J(["direct"], converted=False)])
-    assert set(run(frame).credits["model"]) == set(model_names())
+    assert set(run(frame).credits["model"]) == set(all_models())
 
 
 @settings(max_examples=25, deadline=None)
@@ -141,7 +143,7 @@ def test_rule_credits_of_partitions_add_up(journeys: list[J], data: st.DataObjec
     )
     mask = np.array(chosen)
     parts = [whole.subset(np.flatnonzero(mask)), whole.subset(np.flatnonzero(~mask))]
-    names = [n for n in RULE_MODELS if not make_model(n).counts_groups_once]
+    names = [n for n in RULE_MODELS if n in all_models() and not make_model(n).counts_groups_once]
     expected = at.attribute(whole, names, by=("channel",)).credits
     summed = (
         pd.concat(

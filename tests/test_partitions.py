@@ -11,9 +11,15 @@ from hypothesis import strategies as st
 
 import attribution as at
 from attribution.journeys import shared_coding
-from attribution.models.registry import make_model, model_names
+from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
+from attribution.models.registry import make_model as make_default
 from attribution.rollup import present_groups, sum_groups
 from tests.builders import J, touches_frame
+
+
+def make_model(name: str) -> at.models.AttributionModel:
+    return make_default(name, EXAMPLE_PARAMETERS.get(name))
+
 
 CHANNELS = ("paid_search", "webinar", "sdr_call", "direct", "events")
 

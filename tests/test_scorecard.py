@@ -187,8 +187,10 @@ def test_costs_keyed_by_channel_reach_a_scorecard_by_team() -> None:
 def test_bad_costs_are_input_errors() -> None:
     with pytest.raises(at.InputError, match="cost must be a finite number >= 0"):
         Costs.load(pd.DataFrame({"channel": ["a", "b"], "cost": [1.0, -3.0]}))
-    with pytest.raises(at.InputError, match="exactly one dimension column"):
-        Costs.load(pd.DataFrame({"channel": ["a"], "team": ["x"], "cost": [1.0]}))
+    with pytest.raises(at.InputError, match="need a dimension column"):
+        Costs.load(pd.DataFrame({"period": ["2026-Q1"], "cost": [1.0]}))
+    with pytest.raises(at.InputError, match="need a 'cost' column"):
+        Costs.load(pd.DataFrame({"channel": ["a"], "spend": [1.0]}))
     touches, outcomes = data()
     # Without a period the file's spend is summed over its periods.
     card = at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)

@@ -82,6 +82,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "(constant within a journey; a conflict is an error)",
     )
     parser.add_argument(
+        "--milestones",
+        metavar="COLS",
+        default="",
+        help="further milestone columns (e.g. mql_at,sql_at) for the custom_stage model, "
+        "with --milestone-weights",
+    )
+    parser.add_argument(
         "--untouched",
         choices=UNTOUCHED,
         default="accept",
@@ -200,6 +207,7 @@ def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> 
         dimensions=list(dimensions),
         journey_dimensions=journey_level,
         untouched=args.untouched,
+        milestones=comma_list(args.milestones),
     )
 
 

@@ -45,6 +45,16 @@ def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
     return parse
 
 
+def _any_weights(text: str) -> tuple[float, ...]:
+    """Comma-separated weights, as fractions or percentages (summing to 100)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected comma-separated numbers") from None
+    total = sum(values)
+    return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
+
+
 @dataclass(frozen=True)
 class ModelOption:
     """One ``--flag`` and the constructor parameter(s) it sets, per model name."""
@@ -82,6 +92,13 @@ MODEL_OPTIONS: list[ModelOption] = [
         {"w_shaped": ("first_touch", "lead_creation", "opportunity_creation", "other")},
         type=_weights(4),
         metavar="FT,LC,OC,REST",
+    ),
+    ModelOption(
+        "--milestone-weights",
+        "custom_stage shares: first touch, each --milestones milestone in order, the rest",
+        {"custom_stage": "weights"},
+        type=_any_weights,
+        metavar="FT,M1,...,REST",
     ),
     ModelOption(
         "--full-path-weights",

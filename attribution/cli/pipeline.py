@@ -43,6 +43,14 @@ def add_model_selection(parser: argparse.ArgumentParser) -> None:
         help="add a period dimension (2026-07, 2026-Q3, 2026) from each journey's cohort date",
     )
     parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="DIM=LABEL",
+        help="touches no model may credit, e.g. --exclude channel=direct (repeatable; any "
+        "dimension): their share goes to the journey's other touches",
+    )
+    parser.add_argument(
         "--bootstrap",
         type=_replicates,
         metavar="B",
@@ -97,6 +105,17 @@ def _replicates(text: str) -> int:
     return value
 
 
+def exclusions(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The (dimension, label) pairs of ``--exclude``."""
+    pairs = []
+    for item in getattr(args, "exclude", []):
+        dimension, sep, label = item.partition("=")
+        if not sep or not dimension.strip() or not label:
+            raise ParameterError(f"--exclude expects DIMENSION=LABEL, got {item!r}")
+        pairs.append((dimension.strip(), label))
+    return pairs
+
+
 def bootstrap_of(args: argparse.Namespace) -> Bootstrap | None:
     """The bootstrap of ``--bootstrap``, ``--ci`` and ``--seed``."""
     from attribution.bootstrap import Bootstrap
@@ -138,12 +157,16 @@ def credit(
 
     announce_compilation(args.quiet)
     progress.start("reading input")
-    loaded = load_from_args(args, extra_dimensions(list(by)))
+    wanted = list(by) + [d for d, _ in exclusions(args) if d not in by]
+    loaded = load_from_args(args, extra_dimensions(wanted))
     write_rejects(loaded, args)
     names = requested_models(args)
     if names is None and args.models is None and default_models is not None:
         names = default_models(loaded.journeys.has_times)
     parameters = model_parameters(args, names)
+    milestones = comma_list(args.milestones)
+    if milestones and (names is None or "custom_stage" in names):
+        parameters.setdefault("custom_stage", {})["milestones"] = tuple(milestones)
     if args.seed is not None and (names is None or "shapley" in names):
         parameters.setdefault("shapley", {})["seed"] = args.seed
     progress.set_total(2 + len(names if names is not None else model_names()))
@@ -160,6 +183,7 @@ def credit(
         scorecard=scorecard,
         costs=costs,
         bootstrap=bootstrap_of(args),
+        exclude=exclusions(args),
         progress=progress.start,
     )
     for name in sorted((set(parameters) | set(required)) - set(result.models)):

@@ -36,9 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     from attribution.cli.compile_notice import announce_compilation
-    from attribution.cli.inputs import load_from_args
+    from attribution.cli.inputs import extra_dimensions, load_from_args
     from attribution.cli.model_options import model_parameters
-    from attribution.cli.pipeline import requested_models, write_rejects
+    from attribution.cli.pipeline import exclusions, requested_models, write_rejects
     from attribution.compare import read_truth
     from attribution.errors import ParameterError
     from attribution.report.build import report_data, run_for_report
@@ -54,7 +54,8 @@ def run_report(args: argparse.Namespace) -> int:
     announce_compilation(args.quiet)
     with Progress(total=3, quiet=args.quiet) as progress:
         progress.start("reading input")
-        loaded = load_from_args(args)
+        exclude = exclusions(args)
+        loaded = load_from_args(args, extra_dimensions([d for d, _ in exclude]))
         write_rejects(loaded, args)
         names = requested_models(args)
         parameters = model_parameters(args, names)
@@ -69,6 +70,7 @@ def run_report(args: argparse.Namespace) -> int:
             bootstrap=bootstrap_of(args),
             lookback_days=args.lookback,
             parameters=parameters,
+            exclude=exclude,
         )
         progress.start("writing the report")
         data = report_data(result, journeys=loaded.journeys, truth=truth, title=args.title)

@@ -25,6 +25,7 @@ def load(
     dimensions: Sequence[str] = (),
     journey_dimensions: Sequence[str] = (),
     untouched: Untouched = "accept",
+    milestones: Sequence[str] = (),
 ) -> Loaded:
     """Load a touch table (with outcomes) or, with ``paths=True``, an aggregated path table.
 
@@ -32,6 +33,7 @@ def load(
     level; outcomes table, or listed in ``journey_dimensions``: journey level).
     ``untouched``: ``"accept"`` (default) keeps outcome rows without touches as
     zero-touch journeys (untouched pipeline); ``"reject"`` rejects them as bad input.
+    ``milestones``: further milestone time columns (for the ``custom_stage`` model).
     """
     if paths:
         if outcomes is not None:
@@ -59,6 +61,7 @@ def load(
         dimensions=dimensions,
         journey_dimensions=journey_dimensions,
         untouched=untouched,
+        milestones=milestones,
     )
 
 

@@ -8,7 +8,7 @@ timestamp) with ties in input order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +136,7 @@ def encode(
     outcomes: OutcomeColumns,
     converted: np.ndarray,
     channel_teams: Mapping[str, str] | None,
+    milestones: Sequence[str] = (),
 ) -> tuple[Journeys, list[Note]]:
     """The journeys kept, with their valid touches (possibly none), and notes."""
     keep = rows.keep_journey
@@ -214,6 +215,7 @@ def encode(
         cost=None if cost is None else at_rows(cost),
         touch_dimensions=extra_touch,
         journey_dimensions=extra_journey,
+        milestone_times={m: outcomes.time(m)[journey_index] for m in milestones},
         **{role: outcomes.time(role)[journey_index] for role in TIME_FIELDS},
     )
     return journeys, notes

@@ -95,6 +95,14 @@ def _build(
     )
 
 
+def _columns_of(
+    columns: ColumnMap, roles: Sequence[str], milestones: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(key, column, parser) of each outcome role, then of each further milestone (a
+    time column named as such, kept under its own name)."""
+    return [(r, columns.name(r), r) for r in roles] + [(m, m, "converted_at") for m in milestones]
+
+
 def from_touches(
     table: pa.Table,
     columns: ColumnMap,
@@ -103,6 +111,7 @@ def from_touches(
     issues: RowIssues,
     journey_code: np.ndarray,
     n_journeys: int,
+    milestones: Sequence[str] = (),
 ) -> OutcomeColumns:
     """Outcome columns (and journey-level dimensions) of the touch table: non-null values
     must agree within a journey; a conflict flags every row of the journey."""
@@ -123,11 +132,10 @@ def from_touches(
             )
         return out, seen
 
-    for role in roles:
-        name = columns.name(role)
+    for role, name, parser in _columns_of(columns, roles, milestones):
         if name not in table.column_names:
             continue
-        parsed = parse_outcome(role, combined(table[name]))
+        parsed = parse_outcome(parser, combined(table[name]))
         flag_parsed(issues, parsed, name, role)
         present = usable & ~parsed.null & ~issues.invalid
         values, seen = constant(parsed.values, present, name, role)
@@ -150,16 +158,16 @@ def from_table(
     issues: RowIssues,
     code: np.ndarray,
     n_journeys: int,
+    milestones: Sequence[str] = (),
 ) -> OutcomeColumns:
     """Outcome rows keyed by journey (``code``: each row's journey, -1 if none)."""
     parts: dict[str, object] = {}
     given: set[str] = set()
     usable = code >= 0
-    for role in roles:
-        name = columns.name(role)
+    for role, name, parser in _columns_of(columns, roles, milestones):
         if name not in table.column_names:
             continue
-        parsed = parse_outcome(role, combined(table[name]))
+        parsed = parse_outcome(parser, combined(table[name]))
         flag_parsed(issues, parsed, name, role)
         present = usable & ~parsed.null & ~issues.invalid
         values = np.zeros(n_journeys, parsed.values.dtype)

@@ -63,6 +63,7 @@ def load_touches(
     dimensions: Sequence[str] = (),
     journey_dimensions: Sequence[str] = (),
     untouched: Untouched = "accept",
+    milestones: Sequence[str] = (),
 ) -> Loaded:
     """Read, validate and encode touches and outcomes.
 
@@ -71,6 +72,8 @@ def load_touches(
     journey is credited on partial data) and returns the rows in ``Loaded.rejects`` with
     a reason; rows whose journey id is null are rejected on their own. ``dimensions``:
     further columns to read as roll-up dimensions (see the module docstring).
+    ``milestones``: further milestone time columns (``mql_at``, ``sql_at``), read like
+    the outcome times from either table, for the custom stage model.
     """
     check_on_invalid(on_invalid)
     if untouched not in UNTOUCHED:
@@ -83,7 +86,7 @@ def load_touches(
     source = read_source(
         touches,
         what="touches",
-        columns=[columns.name(r) for r in roles] + list(dimensions),
+        columns=[columns.name(r) for r in roles] + list(dimensions) + list(milestones),
         dictionary_columns=label_names + list(dimensions),
     )
     table = source.table
@@ -98,7 +101,12 @@ def load_touches(
         outcome_source = read_source(
             outcomes_source,
             what="outcomes",
-            columns=[columns.journey_id, *(columns.name(r) for r in OUTCOME_ROLES), *dimensions],
+            columns=[
+                columns.journey_id,
+                *(columns.name(r) for r in OUTCOME_ROLES),
+                *dimensions,
+                *milestones,
+            ],
         )
         checks.require_rows(outcome_source, "outcomes")
         checks.require_columns(outcome_source, "outcomes", [columns.journey_id])
@@ -112,8 +120,9 @@ def load_touches(
         checks.refuse_in_both(
             source,
             outcome_source,
-            [columns.name(r) for r in OUTCOME_ROLES] + list(dimensions),
+            [columns.name(r) for r in OUTCOME_ROLES] + list(dimensions) + list(milestones),
         )
+    _require_milestones(source, outcome_source, milestones)
     touch_dims, journey_dims_on_touches, journey_dims_on_outcomes = _place_dimensions(
         source, outcome_source, dimensions, journey_dimensions
     )
@@ -162,8 +171,16 @@ def load_touches(
         )
     n_journeys = len(unique_ids)
     journey_roles = [r for r in OUTCOME_ROLES if columns.name(r) in table.column_names]
+    on_touches_milestones = [m for m in milestones if m in table.column_names]
     result = outcomes.from_touches(
-        table, columns, journey_roles, journey_dims_on_touches, issues, journey_code, n_journeys
+        table,
+        columns,
+        journey_roles,
+        journey_dims_on_touches,
+        issues,
+        journey_code,
+        n_journeys,
+        on_touches_milestones,
     )
     if outcome_source is not None and outcome_issues is not None and outcome_code is not None:
         from_outcomes = outcomes.from_table(
@@ -174,6 +191,7 @@ def load_touches(
             outcome_issues,
             outcome_code,
             n_journeys,
+            [m for m in milestones if m not in on_touches_milestones],
         )
         result = outcomes.combine(result, from_outcomes)
     converted = outcomes.converted_flags(result, columns, (outcome_source or source).label)
@@ -198,6 +216,7 @@ def load_touches(
         result,
         converted,
         channel_teams,
+        milestones,
     )
     _check_total_value(journeys, source.label)
     rejects = [t.rejects() for t in (issues, outcome_issues) if t is not None and t.invalid.any()]
@@ -242,6 +261,25 @@ def load_touches(
             notes=tuple(notes),
         ),
     )
+
+
+def _require_milestones(
+    source: SourceTable, outcome_source: SourceTable | None, milestones: Sequence[str]
+) -> None:
+    """A milestone asked for must be a column of one of the tables."""
+    present = set(source.table.column_names)
+    if outcome_source is not None:
+        present |= set(outcome_source.table.column_names)
+    missing = [m for m in milestones if m not in present]
+    if missing:
+        where = f"the touches have {source.columns_present()}"
+        if outcome_source is not None:
+            where += f"; the outcomes have {outcome_source.columns_present()}"
+        raise InputError(
+            Problem(
+                f"no milestone column {', '.join(map(repr, missing))}; {where}", source=source.label
+            )
+        )
 
 
 def _check_dimension_names(

@@ -151,3 +151,24 @@ def milestone_credit(
             out_c[k] = share * conversions[j]
             out_v[k] = share * value[j]
     return out_c, out_v
+
+
+@njit(cache=True)
+def last_flagged_credit(
+    offsets: np.ndarray, conversions: np.ndarray, value: np.ndarray, flagged: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight 1 on each converted journey's last flagged touch, else on its last touch."""
+    out_c = np.zeros(offsets[-1], np.float64)
+    out_v = np.zeros(offsets[-1], np.float64)
+    for j in range(len(offsets) - 1):
+        start, end = offsets[j], offsets[j + 1]
+        if conversions[j] == 0.0 or end == start:
+            continue
+        chosen = end - 1
+        for t in range(end - 1, start - 1, -1):
+            if flagged[t]:
+                chosen = t
+                break
+        out_c[chosen] = conversions[j]
+        out_v[chosen] = value[j]
+    return out_c, out_v

@@ -44,7 +44,9 @@ __all__ = [
     "FullPath",
     "Influenced",
     "InverseJ",
+    "CustomStage",
     "JShaped",
+    "LastNonDirect",
     "LastTouch",
     "Linear",
     "Markov",
@@ -93,7 +95,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from attribution.models.influenced import Influenced
     from attribution.models.linear import Linear
     from attribution.models.markov import Markov
-    from attribution.models.milestones import FullPath, WShaped
+    from attribution.models.last_non_direct import LastNonDirect
+    from attribution.models.milestones import CustomStage, FullPath, WShaped
     from attribution.models.position_based import InverseJ, JShaped, PositionBased
     from attribution.models.shapley import Shapley
     from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified

@@ -96,6 +96,8 @@ class AttributionModel(ABC):
     - ``linear_in_weights``: its credit of each touch is proportional to its journey's
       weight and value (no learning across journeys), so bootstrap replicates of its
       roll-ups are reweighted sums of one credit pass.
+    - ``needs_configuration``: the model has no usable defaults (a custom stage model
+      needs its stages), so ``all`` runs it only when its parameters are given.
     """
 
     name: ClassVar[str]
@@ -106,6 +108,7 @@ class AttributionModel(ABC):
     credits_converted_only: ClassVar[bool] = True
     learns: ClassVar[bool] = False
     linear_in_weights: ClassVar[bool] = False
+    needs_configuration: ClassVar[bool] = False
 
     # -------------------------------------------------------------- parameters
     @classmethod

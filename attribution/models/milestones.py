@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.kernels.rules import last_at_or_before, milestone_credit
 from attribution.models.base import RuleModel, TouchCredit
@@ -178,3 +179,69 @@ class FullPath(_MilestoneModel):
 
     def milestone_shares(self) -> tuple[float, ...]:
         return (self.first_touch, self.lead_creation, self.opportunity_creation, self.closed)
+
+
+class CustomStage(RuleModel):
+    """A custom stage model (as in Marketo Measure): shares to the first touch, to the
+    last touch at or before each named milestone (``mql_at``, ``sql_at``: further
+    milestone columns read at load time, or the standard ``lead_created_at``,
+    ``opportunity_created_at``, ``closed_at``), and to the other touches.
+
+    ``weights`` are (first touch, each milestone in order, the rest) and sum to 1. The
+    rules of the milestone models apply: a touch holding several milestones takes all
+    their shares; unknown milestones' shares are spread in proportion over the rest.
+    """
+
+    name = "custom_stage"
+    #: Runs only when configured (it has no default stages), so ``all`` leaves it out.
+    needs_configuration: ClassVar[bool] = True
+
+    def __init__(self, milestones: tuple[str, ...] = (), weights: tuple[float, ...] = ()) -> None:
+        self.milestones = milestones
+        self.weights = weights
+
+    def _check_params(self) -> None:
+        if isinstance(self.milestones, str) or not self.milestones:
+            raise ParameterError(
+                "custom_stage needs milestones: the names of milestone columns, e.g. "
+                "('mql_at', 'sql_at')"
+            )
+        expected = len(self.milestones) + 2
+        if len(self.weights) != expected:
+            raise ParameterError(
+                f"custom_stage needs {expected} weights (first touch, "
+                f"{', '.join(self.milestones)}, the rest), got {len(self.weights)}"
+            )
+        names = ["first_touch", *self.milestones, "other"]
+        check_weights(self.name, dict(zip(names, self.weights, strict=True)))
+
+    def _credit(self, journeys: Journeys) -> TouchCredit:
+        missing = [m for m in self.milestones if self._times(journeys, m) is None]
+        if missing:
+            raise ParameterError(
+                f"custom_stage: the data has no milestone {', '.join(map(repr, missing))}; "
+                "read it at load time (load(..., milestones=[...]) or --milestones)"
+            )
+        positions = [np.where(journeys.lengths > 0, 0, -1).astype(np.int64)]
+        for milestone in self.milestones:
+            times = self._times(journeys, milestone)
+            assert times is not None
+            positions.append(last_at_or_before(journeys.offsets, journeys.timestamp, times))
+        return TouchCredit(
+            *milestone_credit(
+                journeys.offsets,
+                journeys.conversions,
+                journeys.value,
+                np.stack(positions),
+                np.asarray(self.weights[:-1], dtype=np.float64),
+                float(self.weights[-1]),
+            )
+        )
+
+    @staticmethod
+    def _times(journeys: Journeys, milestone: str) -> np.ndarray | None:
+        if milestone in journeys.milestone_times:
+            return journeys.milestone_times[milestone]
+        if milestone in MILESTONE_LABELS and milestone != "first_touch":
+            return np.asarray(getattr(journeys, milestone))
+        return None

@@ -31,6 +31,8 @@ RULE_MODELS: dict[str, str] = {
     "full_path": "attribution.models.milestones:FullPath",
     "sourced": "attribution.models.single_touch:Sourced",
     "influenced": "attribution.models.influenced:Influenced",
+    "last_non_direct": "attribution.models.last_non_direct:LastNonDirect",
+    "custom_stage": "attribution.models.milestones:CustomStage",
 }
 
 #: Data-driven models (learned from converting and non-converting journeys).
@@ -78,6 +80,18 @@ def model_factory(name: str) -> Callable[..., AttributionModel]:
         assert callable(factory)
         _FACTORIES[name] = factory
     return factory
+
+
+def all_models() -> tuple[str, ...]:
+    """The models ``"all"`` runs: every registered one that needs no configuration."""
+    return tuple(n for n in _FACTORIES if not model_factory(n)().needs_configuration)
+
+
+#: Parameters that make a model that needs configuration runnable, for examples and
+#: conformance checks (a custom stage model on the lead milestone).
+EXAMPLE_PARAMETERS: dict[str, dict[str, Any]] = {
+    "custom_stage": {"milestones": ("lead_created_at",), "weights": (0.4, 0.4, 0.2)},
+}
 
 
 def make_model(name: str, parameters: Mapping[str, Any] | None = None) -> AttributionModel:

@@ -84,6 +84,7 @@ def run_for_report(
     bootstrap: Any = None,
     lookback_days: float | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    exclude: Any = (),
 ) -> AttributionResult:
     """Run the models with the roll-ups the report shows: by channel, by team, by channel
     and period (when the data has times), and the scorecard."""
@@ -102,6 +103,7 @@ def run_for_report(
         scorecard=True,
         costs=None if costs is None else Costs.load(costs),
         bootstrap=bootstrap,
+        exclude=exclude,
     )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from attribution.cli.main import main
-from attribution.models.registry import model_names
+from attribution.models.registry import all_models
 from tests.test_readme import ROOT, two_commands
 
 
@@ -27,7 +27,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, pd.DataFrame
 def test_every_model_credits_the_fixture(outputs: tuple[int, pd.DataFrame, pd.DataFrame]) -> None:
     code, credits, reconciliation = outputs
     assert code == 0
-    assert set(credits["model"]) == set(model_names())
+    assert set(credits["model"]) == set(all_models())
     # Six opportunities were created before any touch: untouched pipeline, its own group.
     assert set(credits["team"]) == {"marketing", "sdr", "sales", "partner", "(no touch)"}
     assert set(credits.loc[credits["team"] == "(no touch)", "channel"]) == {"(no touch)"}

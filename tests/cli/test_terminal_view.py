@@ -79,9 +79,9 @@ def test_compact_and_wide(
     assert "--wide shows every model" in compact
     wide = view(data, 400, monkeypatch, capsys, "--wide", "--by", "channel")
     wide_header = wide.splitlines()[1].split()
-    from attribution.models.registry import model_names
+    from attribution.models.registry import all_models
 
-    assert set(model_names()) <= set(wide_header)
+    assert set(all_models()) <= set(wide_header)
 
 
 def test_the_combination_shows_when_it_adds_information(
