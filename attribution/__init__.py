@@ -74,10 +74,6 @@ __all__ = [
     "attribute",
     "build_journeys",
     "cli",
-    "load_crm",
-    "report",
-    "scorecard",
-    "scorecards",
     "clone",
     "columns",
     "compare",
@@ -87,12 +83,16 @@ __all__ = [
     "journeys",
     "kernels",
     "load",
+    "load_crm",
     "load_paths",
     "load_touches",
     "models",
     "notes",
     "reconciliation",
+    "report",
     "rollup",
+    "scorecard",
+    "scorecards",
     "simulate",
 ]
 
@@ -132,7 +132,6 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from attribution.columns import ColumnMap
     from attribution.crm import build_journeys, load_crm
     from attribution.engine import AttributionResult, attribute, scorecard
-    from attribution.report.build import report
     from attribution.errors import InputError, ParameterError
     from attribution.io import load, load_paths, load_touches
     from attribution.io.intake import Loaded
@@ -140,3 +139,4 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from attribution.models.base import NotFittedError, clone
     from attribution.notes import Note
     from attribution.reconciliation import Reconciliation, Status
+    from attribution.report.build import report

@@ -140,7 +140,13 @@ def attribute(
         cohort=cohort,
         exclude=exclude,
     )
-    if isinstance(bootstrap, int) and not isinstance(bootstrap, bool):
+    if isinstance(bootstrap, bool) or not (
+        bootstrap is None or isinstance(bootstrap, (int, Bootstrap))
+    ):
+        raise ParameterError(
+            f"bootstrap must be a number of replicates or a Bootstrap, not {bootstrap!r}"
+        )
+    if isinstance(bootstrap, int):
         bootstrap = Bootstrap(bootstrap)
     if bootstrap is not None:
         bootstrap.check()

@@ -20,11 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution.bootstrap import INTERVAL_COLUMNS, Bootstrap, interval, journey_blocks
+from attribution.bootstrap import (
+    INTERVAL_COLUMNS,
+    Bootstrap,
+    interval,
+    journey_blocks,
+    replicate_blocks,
+)
 from attribution.bootstrap import journey_keys as keys_of
-from attribution.bootstrap import replicate_blocks
 from attribution.io.intake import Intake
-from attribution.journeys import Journeys, LabelTables, WindowCounts
+from attribution.journeys import Journeys, LabelTables
 from attribution.kernels.replicates import journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
@@ -165,12 +170,14 @@ class PartitionFit:
     counts: JourneyCounts
 
     def merge(self, other: PartitionFit) -> PartitionFit:
-        replicates = {}
+        replicates: dict[str, list[Any]] = {}
         for label in set(self.replicate_statistics) | set(other.replicate_statistics):
             mine = self.replicate_statistics.get(label)
             theirs = other.replicate_statistics.get(label)
-            if mine is None or theirs is None:
-                replicates[label] = mine if theirs is None else theirs
+            if mine is None:
+                replicates[label] = theirs or []
+            elif theirs is None:
+                replicates[label] = mine
             else:
                 replicates[label] = [a.merge(b) for a, b in zip(mine, theirs, strict=True)]
         return PartitionFit(
@@ -1051,8 +1058,8 @@ def run_partitions(
         fit = fit.merge(other)
     fitted = fit_models(plan, fit, options)
     credits = [credit_pass(part, plan, fitted, fit, options, intake) for part in partitions]
-    credit = credits[0]
-    for other in credits[1:]:
-        credit = credit.merge(other)
+    credit: PartitionCredit = credits[0]
+    for part_credit in credits[1:]:
+        credit = credit.merge(part_credit)
     tables = LabelTables.of(partitions[0])
     return finish_run(plan, fit, credit, fitted, tables, intake, options), fitted

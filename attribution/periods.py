@@ -14,7 +14,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from attribution.errors import ParameterError
-from attribution.journeys import MISSING_LABEL, TIME_FIELDS, Coding, Journeys
+from attribution.journeys import MISSING_LABEL, TIME_FIELDS, Journeys
 from attribution.kernels.segments import NO_TIME
 
 Period = Literal["month", "quarter", "year"]

@@ -43,7 +43,7 @@ tables, bootstrap replicates) multiply every count and amount.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,10 +245,11 @@ def costs_by_group(
     costed = journeys
     if PERIOD_DIMENSION in by and period is not None:
         costed = with_period_of(journeys, journeys.timestamp, period, "touch")
-    recorded = ~np.isnan(costed.cost)
+    cost = journeys.cost
+    recorded = ~np.isnan(cost)
     touch_keys = group_keys(costed, by)[recorded]
     keys, inverse = np.unique(touch_keys, return_inverse=True)
-    return keys, np.bincount(inverse, weights=costed.cost[recorded], minlength=len(keys))
+    return keys, np.bincount(inverse, weights=cost[recorded], minlength=len(keys))
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -437,7 +438,7 @@ def with_file_costs(
         mapping = _functional_map(pairs, key, target, costs.source)
         table = table.assign(**{target: table[key].map(mapping).fillna(table[key])})
     keys = [target, *([PERIOD_DIMENSION] if by_period else [])]
-    spend = table.groupby(keys, as_index=False)["cost"].sum().rename(columns={"cost": "file_cost"})
+    spend = table.groupby(keys, as_index=False).agg(file_cost=("cost", "sum"))
     merged = raw.merge(spend, on=keys, how="outer", indicator=True)
     notes = []
     only_costs = (merged["_merge"] == "right_only").to_numpy()

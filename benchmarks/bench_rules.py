@@ -16,11 +16,11 @@ from functools import partial
 
 import attribution as at
 from attribution.io.sources import read_source
-from attribution.models.registry import RULE_MODELS
+from attribution.models.registry import RULE_MODELS, all_models
 from benchmarks.harness import dataset, machine, run_child, timed
 from benchmarks.memory import peak_memory_mb
 
-RULE_NAMES = [model.name for model in RULE_MODELS]
+RULE_NAMES = [name for name in RULE_MODELS if name in all_models()]
 
 
 def peak_child(touches: str, outcomes: str) -> None:

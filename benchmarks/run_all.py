@@ -194,7 +194,7 @@ def accuracy_summary(results: accuracy.AccuracyResults) -> list[str]:
             f"- {row.scenario}: best model here `{row.model}` (share error "
             f"{accuracy.mean_sd(float(row.tvd_mean), float(row.tvd_sd))})."
         )
-    rules = {m.name for m in RULE_MODELS}
+    rules = set(RULE_MODELS)
     rule_best = [str(r.scenario) for r in ours.itertuples(index=False) if r.model in rules]
     if rule_best:
         lines.append(
@@ -235,7 +235,7 @@ def closing_accuracy(
     summary = accuracy.summarize(results)
     complete = summary[(summary["status"] == "ok") & summary["tvd_mean"].notna()]
     mine = complete[complete["source"] == accuracy.OURS]
-    rules = {m.name for m in RULE_MODELS}
+    rules = set(RULE_MODELS)
     lines = [
         "What would close it: a tie means that this engine's best model in that scenario is "
         "a rule model the peer computes by the same definition (identical numbers), so no "

@@ -30,7 +30,7 @@ def test_models_by_name_with_parameters(loaded: at.Loaded) -> None:
 def test_a_typo_in_parameters_is_an_error(loaded: at.Loaded) -> None:
     with pytest.raises(at.ParameterError, match="'time_decy', which is not a model"):
         at.attribute(loaded, ["time_decay"], parameters={"time_decy": {"half_life_days": 3}})
-    with pytest.raises(at.ParameterError, match="time_decay has no parameter.*half_life"):
+    with pytest.raises(at.ParameterError, match=r"time_decay has no parameter.*half_life"):
         at.attribute(loaded, ["time_decay"], parameters={"time_decay": {"half_life": 3}})
 
 
@@ -56,7 +56,7 @@ def test_the_accepted_shapes_of_models(loaded: at.Loaded) -> None:
         at.attribute(loaded, [3])  # type: ignore[list-item]
     with pytest.raises(at.ParameterError, match="no models"):
         at.attribute(loaded, [])
-    assert list(at.attribute(loaded, " all ").models)[0] == "first_touch"
+    assert next(iter(at.attribute(loaded, " all ").models)) == "first_touch"
 
 
 def test_invalid_options_are_parameter_errors(loaded: at.Loaded) -> None:

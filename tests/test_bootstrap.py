@@ -58,7 +58,7 @@ def duplicated(weights: np.ndarray) -> pd.DataFrame:
 
 @pytest.mark.parametrize("name", model_names())
 def test_each_replicate_is_a_run_on_duplicated_journeys(name: str) -> None:
-    PARAMETERS = {k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name}  # noqa: N806
+    PARAMETERS = {k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name}
     loaded = at.load(touches_frame(JOURNEYS))
     try:
         result = at.attribute(

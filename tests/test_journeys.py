@@ -76,7 +76,7 @@ def test_dtypes_are_checked_on_the_raw_constructor() -> None:
         replace(journeys, channel=journeys.channel.astype(np.int64))
     with pytest.raises(SubstrateError, match="converted must be a numpy array of bool"):
         replace(journeys, converted=np.array([1, 0]))
-    with pytest.raises(SubstrateError, match="a dimension 'channel'|defined twice"):
+    with pytest.raises(SubstrateError, match=r"defined twice"):
         replace(journeys, touch_dimensions={"channel": Coding(journeys.channel, ("x",))})
 
 

@@ -47,13 +47,15 @@ def data() -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     created = pd.to_datetime(
-        [
-            "2026-03-31T23:59:59",
-            "2026-04-01T00:00:00",
-            "2026-04-15T00:00:00",
-            "2026-02-01T00:00:00",
-            None,
-        ],
+        pd.Series(
+            [
+                "2026-03-31T23:59:59",
+                "2026-04-01T00:00:00",
+                "2026-04-15T00:00:00",
+                "2026-02-01T00:00:00",
+                None,
+            ]
+        ),
         utc=True,
     )
     closed = [created[0] + pd.Timedelta(days=40), created[1] + pd.Timedelta(days=20), None]
@@ -76,53 +78,225 @@ COSTS = pd.DataFrame(
     {"channel": ["webinar", "events"], "period": ["2026-Q1", "2026-Q2"], "cost": [200.0, 400.0]}
 )
 DAYS_J1 = 30 + 86_399 / 86_400  # 1 March 00:00 to 31 March 23:59:59
-COLUMNS = (
-    "opportunities pipeline closed won won_value win_rate win_rate_by_value average_won_deal "
-    "cycle_days days_to_opportunity velocity_per_day cost cost_per_opportunity cost_per_won "
-    "roi pipeline_to_cost"
-).split()
+COLUMNS = [
+    "opportunities",
+    "pipeline",
+    "closed",
+    "won",
+    "won_value",
+    "win_rate",
+    "win_rate_by_value",
+    "average_won_deal",
+    "cycle_days",
+    "days_to_opportunity",
+    "velocity_per_day",
+    "cost",
+    "cost_per_opportunity",
+    "cost_per_won",
+    "roi",
+    "pipeline_to_cost",
+]
 UNTOUCHED = [1, 300, 1, 1, 300, 1, 1, 300, 10, NAN, 30, NAN, NAN, NAN, NAN, NAN]
 COST_ONLY = [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, 400, NAN, NAN, -1, 0]
 EMPTY = [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN]
 WEBINAR_Q2 = [1, 500, 1, 0, 0, 0, 0, NAN, NAN, 12, NAN, NAN, NAN, NAN, NAN, NAN]
 EXPECTED = {
     "linear": {
-        ("paid_search", "2026-Q1"): [0.5, 500, 0.5, 0.5, 500, 1, 1, 1000, 40, DAYS_J1, 12.5]
-        + [100, 200, 200, 4, 5],
-        ("webinar", "2026-Q1"): [0.5, 500, 0.5, 0.5, 500, 1, 1, 1000, 40, DAYS_J1, 12.5]
-        + [200, 400, 400, 1.5, 2.5],
+        ("paid_search", "2026-Q1"): [
+            0.5,
+            500,
+            0.5,
+            0.5,
+            500,
+            1,
+            1,
+            1000,
+            40,
+            DAYS_J1,
+            12.5,
+            100,
+            200,
+            200,
+            4,
+            5,
+        ],
+        ("webinar", "2026-Q1"): [
+            0.5,
+            500,
+            0.5,
+            0.5,
+            500,
+            1,
+            1,
+            1000,
+            40,
+            DAYS_J1,
+            12.5,
+            200,
+            400,
+            400,
+            1.5,
+            2.5,
+        ],
         ("webinar", "2026-Q2"): WEBINAR_Q2,
-        ("paid_search", "2026-Q2"): [0.5, 1000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
-        + [80, 160, NAN, -1, 12.5],
-        ("sdr_call", "2026-Q2"): [0.5, 1000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
-        + [NAN, NAN, NAN, NAN, NAN],
+        ("paid_search", "2026-Q2"): [
+            0.5,
+            1000,
+            0,
+            0,
+            0,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            14,
+            NAN,
+            80,
+            160,
+            NAN,
+            -1,
+            12.5,
+        ],
+        ("sdr_call", "2026-Q2"): [
+            0.5,
+            1000,
+            0,
+            0,
+            0,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            14,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+        ],
         ("paid_search", "(none)"): EMPTY,
         ("events", "2026-Q2"): COST_ONLY,
         ("(no touch)", "2026-Q1"): UNTOUCHED,
     },
     "sourced": {
-        ("paid_search", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
-        + [100, 100, 100, 9, 10],
-        ("webinar", "2026-Q1"): [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN]
-        + [200, NAN, NAN, -1, 0],
+        ("paid_search", "2026-Q1"): [
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            40,
+            DAYS_J1,
+            25,
+            100,
+            100,
+            100,
+            9,
+            10,
+        ],
+        ("webinar", "2026-Q1"): [0, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, 200, NAN, NAN, -1, 0],
         ("webinar", "2026-Q2"): WEBINAR_Q2,
-        ("paid_search", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
-        + [80, 80, NAN, -1, 25],
+        ("paid_search", "2026-Q2"): [
+            1,
+            2000,
+            0,
+            0,
+            0,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            14,
+            NAN,
+            80,
+            80,
+            NAN,
+            -1,
+            25,
+        ],
         ("sdr_call", "2026-Q2"): EMPTY,
         ("paid_search", "(none)"): EMPTY,
         ("events", "2026-Q2"): COST_ONLY,
         ("(no touch)", "2026-Q1"): UNTOUCHED,
     },
     "influenced": {
-        ("paid_search", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
-        + [100, 100, 100, 9, 10],
-        ("webinar", "2026-Q1"): [1, 1000, 1, 1, 1000, 1, 1, 1000, 40, DAYS_J1, 25]
-        + [200, 200, 200, 4, 5],
+        ("paid_search", "2026-Q1"): [
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            40,
+            DAYS_J1,
+            25,
+            100,
+            100,
+            100,
+            9,
+            10,
+        ],
+        ("webinar", "2026-Q1"): [
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            1,
+            1,
+            1000,
+            40,
+            DAYS_J1,
+            25,
+            200,
+            200,
+            200,
+            4,
+            5,
+        ],
         ("webinar", "2026-Q2"): WEBINAR_Q2,
-        ("paid_search", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
-        + [80, 80, NAN, -1, 25],
-        ("sdr_call", "2026-Q2"): [1, 2000, 0, 0, 0, NAN, NAN, NAN, NAN, 14, NAN]
-        + [NAN, NAN, NAN, NAN, NAN],
+        ("paid_search", "2026-Q2"): [
+            1,
+            2000,
+            0,
+            0,
+            0,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            14,
+            NAN,
+            80,
+            80,
+            NAN,
+            -1,
+            25,
+        ],
+        ("sdr_call", "2026-Q2"): [
+            1,
+            2000,
+            0,
+            0,
+            0,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            14,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+            NAN,
+        ],
         ("paid_search", "(none)"): EMPTY,
         ("events", "2026-Q2"): COST_ONLY,
         ("(no touch)", "2026-Q1"): UNTOUCHED,
@@ -235,7 +409,7 @@ def test_leads_and_stage_conversion() -> None:
 def test_any_column_is_a_dimension() -> None:
     touches, outcomes = data()
     touches = touches.assign(region=["emea", "emea", "na", "na", "na", "apac"])
-    outcomes = outcomes.assign(segment=["smb", "mid", "mid", "smb", None])
+    outcomes = outcomes.assign(segment=pd.Series(["smb", "mid", "mid", "smb", None]))
     loaded = at.load(touches, outcomes, dimensions=["region", "segment"])
     assert loaded.journeys.level("region") == "touch"
     assert loaded.journeys.level("segment") == "journey"

@@ -30,7 +30,7 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
             "journey_id": ["sales_sourced", "zero", "cold"],
             "converted": [True, True, False],
             "value": [70.0, 0.0, 0.0],
-            "converted_at": pd.to_datetime(["2024-02-01", "2024-02-02", None], utc=True),
+            "converted_at": pd.to_datetime(pd.Series(["2024-02-01", "2024-02-02", None]), utc=True),
         }
     )
     return touches, pd.concat([outcomes, extra], ignore_index=True)

@@ -78,6 +78,6 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         print(comparison.to_text())
     if not args.quiet:
-        for note in result.reconciliation.notes_about(code="left_out"):
-            print(f"note: {note.render()}", file=sys.stderr)
+        for left_out in result.reconciliation.notes_about(code="left_out"):
+            print(f"note: {left_out.render()}", file=sys.stderr)
     return exit_status(result.reconciliation)

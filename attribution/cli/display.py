@@ -89,8 +89,9 @@ def _share(
     text = percent(shares.at[key, model])
     if bounds is None or model not in bounds["low"].columns:
         return text
-    low, high = bounds["low"].at[key, model], bounds["high"].at[key, model]
-    if pd.isna(low) or pd.isna(high):
+    low = float(bounds["low"].at[key, model])  # type: ignore[arg-type]
+    high = float(bounds["high"].at[key, model])  # type: ignore[arg-type]
+    if np.isnan(low) or np.isnan(high):
         return text
     return f"{text} ({100 * low:.1f}–{100 * high:.1f})"
 

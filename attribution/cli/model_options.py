@@ -187,7 +187,7 @@ def _default_text(option: ModelOption) -> str:
     if any(v is None for v in values):
         return ""
     if isinstance(target, tuple):
-        return " (default " + ",".join(f"{100 * float(v):g}" for v in values) + ")"
+        return " (default " + ",".join(f"{100 * v:g}" for v in values if v is not None) + ")"
     return f" (default {values[0]})"
 
 

@@ -9,16 +9,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from attribution.cli.inputs import comma_list, extra_dimensions, load_from_args, rejects_path
-from attribution.cli.model_options import seed_type, add_model_arguments, model_parameters
+from attribution.cli.model_options import add_model_arguments, model_parameters, seed_type
 from attribution.cli.progress import Progress
 from attribution.errors import ParameterError
 from attribution.models.registry import model_names
 
 if TYPE_CHECKING:
+    from attribution.bootstrap import Bootstrap
     from attribution.engine import AttributionResult
     from attribution.io.intake import Loaded
     from attribution.reconciliation import Reconciliation
-    from attribution.bootstrap import Bootstrap
     from attribution.scorecards import Costs
 
 EXIT_MISMATCH = 1

@@ -18,7 +18,6 @@ from attribution.io.outcomes import OutcomeColumns
 from attribution.io.parse import Labels
 from attribution.journeys import (
     MISSING_LABEL,
-    TIME_FIELDS,
     UNASSIGNED_TEAM,
     Coding,
     Journeys,
@@ -216,6 +215,9 @@ def encode(
         touch_dimensions=extra_touch,
         journey_dimensions=extra_journey,
         milestone_times={m: outcomes.time(m)[journey_index] for m in milestones},
-        **{role: outcomes.time(role)[journey_index] for role in TIME_FIELDS},
+        converted_at=outcomes.time("converted_at")[journey_index],
+        lead_created_at=outcomes.time("lead_created_at")[journey_index],
+        opportunity_created_at=outcomes.time("opportunity_created_at")[journey_index],
+        closed_at=outcomes.time("closed_at")[journey_index],
     )
     return journeys, notes

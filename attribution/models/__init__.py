@@ -40,11 +40,11 @@ __all__ = [
     "DATA_DRIVEN_MODELS",
     "RULE_MODELS",
     "AttributionModel",
+    "CustomStage",
     "FirstTouch",
     "FullPath",
     "Influenced",
     "InverseJ",
-    "CustomStage",
     "JShaped",
     "LastNonDirect",
     "LastTouch",
@@ -93,9 +93,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         clone,
     )
     from attribution.models.influenced import Influenced
+    from attribution.models.last_non_direct import LastNonDirect
     from attribution.models.linear import Linear
     from attribution.models.markov import Markov
-    from attribution.models.last_non_direct import LastNonDirect
     from attribution.models.milestones import CustomStage, FullPath, WShaped
     from attribution.models.position_based import InverseJ, JShaped, PositionBased
     from attribution.models.shapley import Shapley

@@ -152,7 +152,7 @@ def report_data(
     currency = "" if any(n.code == "no_value_column" for n in reconciliation.notes) else "$"
     return ReportData(
         title=title,
-        generated=generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=generated or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         headline=headline,
         statuses=statuses,
         recommended_model=lead,

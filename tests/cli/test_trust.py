@@ -278,7 +278,6 @@ def test_first_run_says_it_compiles(
             return True
 
         def write(self, text: str) -> None:
-            sys.__stdout__.write("")
             Terminal.text += text
 
         def flush(self) -> None:

@@ -240,9 +240,9 @@ def test_team_map_use_is_said_in_notes() -> None:
     (missing,) = [n for n in notes if n.code == "team_map_missing_channels"]
     assert missing.data["channels"] == {"email": 1, "events": 1}
     nothing = at.load(frame, channel_teams={"Webinar": "marketing"}).intake.notes
-    assert [n.code for n in nothing][0] == "team_map_matches_nothing"
+    assert next(n.code for n in nothing) == "team_map_matches_nothing"
     both = at.load(
-        frame.assign(team=["sales", None, None]), channel_teams={"webinar": "marketing"}
+        frame.assign(team=pd.Series(["sales", None, None])), channel_teams={"webinar": "marketing"}
     ).intake.notes
     assert "team_map_with_team_column" in {n.code for n in both}
 

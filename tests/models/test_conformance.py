@@ -13,14 +13,13 @@ import pytest
 import attribution as at
 from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
 from attribution.models.registry import make_model as make_default
+from tests.builders import J, load
 
 
 def make_model(name: str) -> at.models.AttributionModel:
     """The registered model, configured when it has no usable defaults."""
     return make_default(name, EXAMPLE_PARAMETERS.get(name))
 
-
-from tests.builders import J, load
 
 JOURNEYS = [
     J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"lead_created_at": 2}),
