@@ -42,6 +42,7 @@ from attribution.kernels.segments import (
     NO_TIME,
     concatenated_ranges,
     duplicate_touches,
+    first_unsorted_journey,
     keep_mask_for_window,
     lengths_of,
 )
@@ -699,14 +700,11 @@ def _validate(journeys: Journeys) -> None:
     _length("won", journeys.won, n_journeys, "journeys")
     if len(journeys.won) and (journeys.won.min() < -1 or journeys.won.max() > 1):
         raise SubstrateError("won must be 1, 0 or -1 (unknown)")
-    if n_touches > 1:
-        step_down = np.diff(journeys.timestamp) < 0
-        step_down[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < n_touches)] - 1] = False
-        if step_down.any():
-            where = int(np.searchsorted(offsets, np.flatnonzero(step_down)[0], side="right") - 1)
-            raise SubstrateError(
-                f"touches must be sorted by time within each journey (journey {where} is not)"
-            )
+    where = first_unsorted_journey(offsets, journeys.timestamp)
+    if where >= 0:
+        raise SubstrateError(
+            f"touches must be sorted by time within each journey (journey {where} is not)"
+        )
     for name, times in journeys.milestone_times.items():
         _dtype(f"milestone {name}", times, np.int64)
         _length(f"milestone {name}", times, n_journeys, "journeys")

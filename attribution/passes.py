@@ -40,7 +40,7 @@ from attribution.plan import RunPlan
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
 from attribution.rollup import (
     GroupSums,
-    group_keys,
+    group_index,
     labels_of,
     present_groups,
     rollup_frame,
@@ -450,13 +450,27 @@ def credit_pass(
         features = journey_features(journeys, first_touch)
         if fitted.lead_models:
             leads = _lead_journeys(journeys, plan)
+    groups: dict[tuple[int, Rollup], tuple[Journeys, np.ndarray]] = {}
+
+    def group_of(credited: Journeys, dims: Rollup) -> np.ndarray:
+        """The touches' group indices, computed once per set of journeys and roll-up."""
+        key = (id(credited), dims)
+        if key not in groups:
+            groups[key] = (credited, group_index(credited, dims, fit.keys[dims]))
+        return groups[key][1]
+
     for label, model in fitted.models.items():
         windowed = windows[plan.window_of(model)]
         credited = windowed.converted_only if model.credits_converted_only else windowed
         credit = model.credit(credited)
         for dims in plan.rollups:
             sums[(label, dims)] = sum_groups(
-                credited, credit, dims, fit.keys[dims], counts_groups_once=model.counts_groups_once
+                credited,
+                credit,
+                dims,
+                fit.keys[dims],
+                counts_groups_once=model.counts_groups_once,
+                group=group_of(credited, dims),
             )
         primary = sums[(label, plan.by)]
         if model.counts_groups_once:
@@ -605,7 +619,7 @@ def _replicates(
             local = factors[chosen - start]
             once = model.counts_groups_once
             for dims in plan.rollups:
-                group = np.searchsorted(fit.keys[dims], group_keys(part, dims))
+                group = group_index(part, dims, fit.keys[dims])
                 matrix = journey_group_matrix(
                     group, part.offsets, credit.value, len(fit.keys[dims]), once
                 )
@@ -718,7 +732,7 @@ def _card_block(
     once: bool,
 ) -> None:
     """A block's scorecard sums of a rule model, for every replicate at once."""
-    group = np.searchsorted(keys, group_keys(part, dims))
+    group = group_index(part, dims, keys)
     shares = journey_group_matrix(group, part.offsets, credit_shares(part, credit), len(keys), once)
     for f in range(len(FEATURES)):
         sums[:, f, :] += (shares * features[:, f : f + 1]).T @ local
@@ -745,7 +759,7 @@ def _card_replicate(
     features = journey_features(credited, first_touch)
     for dims in plan.rollups:
         keys = fit.card_keys[dims]
-        group = np.searchsorted(keys, group_keys(credited, dims))
+        group = group_index(credited, dims, keys)
         sums = journey_group_sums(
             group,
             credited.offsets,

@@ -51,13 +51,15 @@ class DataShape:
     months: np.ndarray
 
     @classmethod
-    def of(cls, journeys: Journeys) -> DataShape:
+    def of(cls, journeys: Journeys, *, months: bool = True) -> DataShape:
+        """The shape of ``journeys``; ``months=False`` skips the months (a pass over
+        every time: needed only for a period)."""
         return cls(
             LabelTables.of(journeys),
             journeys.has_times,
             bool((journeys.opportunity_created_at != NO_TIME).any()),
             bool((journeys.converted_at != NO_TIME).any()),
-            months_of(journeys),
+            months_of(journeys) if months else np.zeros(0, np.int64),
         )
 
     def merge(self, other: DataShape) -> DataShape:
@@ -146,7 +148,7 @@ def plan_run(
     """Validate a run's options against the data (its journeys, or their shape) and
     resolve its models. ``exclude``: (dimension, label) pairs of touches no model may
     credit (their share goes to the journey's other touches)."""
-    shape = data if isinstance(data, DataShape) else DataShape.of(data)
+    shape = data if isinstance(data, DataShape) else DataShape.of(data, months=period is not None)
     check_lookback(lookback_days, shape.has_times)
     check_period(period, cohort)
     if cohort is not None and period is None:

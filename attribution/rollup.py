@@ -91,9 +91,31 @@ class GroupSums:
         )
 
 
+def _key_space(journeys: Journeys, by: Sequence[str]) -> int:
+    return int(np.prod([len(journeys.names(d)) for d in by], dtype=np.float64))
+
+
+def _dense(journeys: Journeys, by: Sequence[str]) -> bool:
+    """Whether the key space is small enough for a lookup table (else: sorting)."""
+    return _key_space(journeys, by) <= max(4 * journeys.n_touches, 1 << 20)
+
+
 def present_groups(journeys: Journeys, by: Sequence[str]) -> np.ndarray:
     """The sorted keys of the groups that occur on a touch of ``journeys``."""
-    return np.unique(group_keys(journeys, by))
+    keys = group_keys(journeys, by)
+    if _dense(journeys, by):
+        return np.flatnonzero(np.bincount(keys, minlength=_key_space(journeys, by)))
+    return np.unique(keys)
+
+
+def group_index(journeys: Journeys, by: Sequence[str], keys: np.ndarray) -> np.ndarray:
+    """Each touch's position among ``keys`` (which hold every group of the touches)."""
+    touch_keys = group_keys(journeys, by)
+    if _dense(journeys, by):
+        table = np.zeros(_key_space(journeys, by), np.int64)
+        table[keys] = np.arange(len(keys))
+        return table[touch_keys]
+    return np.searchsorted(keys, touch_keys)
 
 
 def sum_groups(
@@ -103,9 +125,12 @@ def sum_groups(
     keys: np.ndarray,
     *,
     counts_groups_once: bool = False,
+    group: np.ndarray | None = None,
 ) -> GroupSums:
-    """Credit summed into the groups ``keys`` (which hold every group of the touches)."""
-    group = np.searchsorted(keys, group_keys(journeys, by))
+    """Credit summed into the groups ``keys`` (which hold every group of the touches);
+    ``group``: the touches' :func:`group_index`, when already known."""
+    if group is None:
+        group = group_index(journeys, by, keys)
     n_groups = len(keys)
     if counts_groups_once:
         conversions, value = sum_once_per_journey(

@@ -55,7 +55,7 @@ from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import TouchCredit
 from attribution.periods import PERIOD_DIMENSION, Period, period_codes
-from attribution.rollup import HasNames, group_keys, labels_of, untouched_labels
+from attribution.rollup import HasNames, group_index, group_keys, labels_of, untouched_labels
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 Rollup = tuple[str, ...]
@@ -183,7 +183,7 @@ def scorecard_sums(
     groups' sums (:func:`untouched_features`). ``lead``: the lead-stage journeys,
     the model's credit of them, and per lead journey its leads and, of those, the ones
     that became opportunities (two columns)."""
-    group = np.searchsorted(keys, group_keys(journeys, by))
+    group = group_index(journeys, by, keys)
     sums = journey_group_sums(
         group, journeys.offsets, credit_shares(journeys, credit), features, len(keys), once
     )
@@ -193,7 +193,7 @@ def scorecard_sums(
     leads = None
     if lead is not None:
         lead_journeys, lead_credit, lead_columns = lead
-        lead_group = np.searchsorted(keys, group_keys(lead_journeys, by))
+        lead_group = group_index(lead_journeys, by, keys)
         leads = journey_group_sums(
             lead_group,
             lead_journeys.offsets,

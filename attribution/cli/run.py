@@ -72,7 +72,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
     """Every file ``run`` will write, format-checked and checked against the inputs."""
-    from attribution.io.transitions import check_transitions_path
     from attribution.io.writers import beside, output_format
 
     plan = OutputPlan()
@@ -89,6 +88,8 @@ def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
         for dimension in by:
             plan.add(f"--out (by {dimension})", beside(args.out, dimension))
     if args.transitions:
+        from attribution.io.transitions import check_transitions_path
+
         check_transitions_path(args.transitions)
         plan.add("--transitions", args.transitions)
     plan.add("--rejects", rejects_path(args))

@@ -144,11 +144,13 @@ def _scaled(raw: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """``raw * factor`` as int64 nanoseconds, and where that would overflow (or hit the
     NO_TIME sentinel)."""
     raw = raw.astype(np.int64, copy=False)
+    if factor == 1:
+        return raw, raw == np.iinfo(np.int64).min
     limit = _INT64_MAX // factor
-    too_far = np.abs(raw.astype(np.float64)) >= limit
-    too_far |= raw == np.iinfo(np.int64).min
-    safe = np.where(too_far, 0, raw)
-    return safe * np.int64(factor), too_far
+    too_far = (raw >= limit) | (raw <= -limit)
+    if not too_far.any():
+        return raw * np.int64(factor), too_far
+    return np.where(too_far, 0, raw) * np.int64(factor), too_far
 
 
 def _parse_time_texts(texts: list[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -204,3 +204,13 @@ def duplicate_touches(
                         break
             k = run_end
     return count
+
+
+@njit(cache=True)
+def first_unsorted_journey(offsets: np.ndarray, timestamp: np.ndarray) -> int:
+    """The first journey whose touches are not in time order (-1: all are)."""
+    for j in range(len(offsets) - 1):
+        for t in range(offsets[j] + 1, offsets[j + 1]):
+            if timestamp[t] < timestamp[t - 1]:
+                return j
+    return -1
