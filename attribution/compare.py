@@ -184,9 +184,9 @@ class Comparison:
 def side_files(path: str | Path, *, with_truth: bool) -> list[tuple[str, Path]]:
     """The files :meth:`Comparison.write` writes beside ``path``, with what they hold."""
     suffix = output_format(path)
-    files = [("--out (agreement)", beside(path, "agreement", suffix))]
+    files = [("agreement", beside(path, "agreement", suffix))]
     if with_truth:
-        files.insert(0, ("--out (shares)", beside(path, "shares", suffix)))
+        files.insert(0, ("shares", beside(path, "shares", suffix)))
     return files
 
 

@@ -222,7 +222,7 @@ class Reconciliation:
                     window.counts.after_conversion_rows,
                 ),
                 (name, "touches outside the lookback window", window.counts.outside_lookback_rows),
-                (name, "touches excluded (--exclude)", window.counts.excluded_rows),
+                (name, "touches excluded (exclude)", window.counts.excluded_rows),
                 (name, "touches in the credit window", window.touches_in_window),
                 (
                     name,

@@ -45,8 +45,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.out:
         output_format(args.out)
         plan.add("--out", args.out)
-        for option, path in side_files(args.out, with_truth=bool(args.truth)):
-            plan.add(option, path)
+        for table, path in side_files(args.out, with_truth=bool(args.truth)):
+            plan.add(f"--out ({table})", path)
     plan.add("--rejects", rejects_path(args))
     plan.check(input_files(args))
     truth = read_truth(args.truth) if args.truth else None

@@ -149,7 +149,7 @@ def read_table(
         raise InputError(
             Problem(
                 f"missing required column(s) {', '.join(map(repr, missing))}; it has "
-                f"{read.columns_present()} (map other names with --column ROLE=NAME, or "
+                f"{read.columns_present()} (map other names to the roles with CrmColumns, or "
                 "columns= in Python)",
                 source=label,
             )

@@ -220,7 +220,7 @@ class CustomStage(RuleModel):
         if missing:
             raise ParameterError(
                 f"custom_stage: the data has no milestone {', '.join(map(repr, missing))}; "
-                "read it at load time (load(..., milestones=[...]) or --milestones)"
+                "read it at load time: load(..., milestones=[...])"
             )
         positions = [np.where(journeys.lengths > 0, 0, -1).astype(np.int64)]
         for milestone in self.milestones:

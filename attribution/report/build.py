@@ -249,7 +249,7 @@ def _comparison(
         errors = comparison.errors[["model", "share_error_tvd", "rank_correlation"]]
         errors = errors.sort_values("share_error_tvd", kind="stable").reset_index(drop=True)
     else:
-        reasons["errors"] = "no truth was given (--truth FILE)"
+        reasons["errors"] = "no truth was given"
     return agreement, errors
 
 
