@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attribution.columns import DEFAULT_SEPARATOR
 from attribution.compare import compare
 from attribution.engine import AttributionResult, attribute
 from attribution.io.intake import Loaded
@@ -316,7 +317,7 @@ def _top_paths(journeys: Journeys | None, reasons: dict[str, str]) -> pd.DataFra
     for group in order:
         j = first_of[group]
         channel = windowed.channel[windowed.offsets[j] : windowed.offsets[j + 1]]
-        paths.append(" > ".join(names[channel]))
+        paths.append(DEFAULT_SEPARATOR.join(names[channel]))
     return pd.DataFrame(
         {
             "path": paths,
