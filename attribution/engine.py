@@ -192,6 +192,8 @@ def scorecard(
     costs: Any = None,
     lookback_days: float | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    bootstrap: Bootstrap | int | None = None,
+    exclude: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The revenue scorecard (:mod:`attribution.scorecards`): one row per model and group
     (and period), with pipeline, win rate, cycle, velocity and cost columns.
@@ -200,6 +202,7 @@ def scorecard(
     ``influenced``, so what a team sourced, influenced and is credited with stand side by
     side. ``costs``: a costs file, DataFrame or :class:`~attribution.scorecards.Costs`.
     ``data`` may be an :class:`AttributionResult` computed with ``scorecard=True``.
+    ``bootstrap`` adds ``<column>_low``/``_high`` intervals (see :func:`attribute`).
     """
     if isinstance(data, AttributionResult):
         if data.scorecards is None:
@@ -231,6 +234,8 @@ def scorecard(
         cohort=cohort,
         scorecard=True,
         costs=None if costs is None else Costs.load(costs),
+        bootstrap=bootstrap,
+        exclude=exclude,
     )
     assert result.scorecards is not None
     return result.scorecards[result.by]

@@ -25,6 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="FILE", required=True, help="the report to write (.html)")
     parser.add_argument("--title", default="Pipeline attribution", help="the page's title")
     parser.add_argument(
+        "--by",
+        default="channel,team",
+        help="the dimensions of the scorecard section (default channel,team; any column)",
+    )
+    parser.add_argument(
         "--truth", metavar="FILE", help="true channel shares, for each model's error"
     )
     parser.add_argument(
@@ -36,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     from attribution.cli.compile_notice import announce_compilation
-    from attribution.cli.inputs import extra_dimensions, load_from_args
+    from attribution.cli.inputs import comma_list, extra_dimensions, load_from_args
     from attribution.cli.model_options import model_parameters
     from attribution.cli.pipeline import exclusions, requested_models, write_rejects
     from attribution.compare import read_truth
@@ -55,7 +60,8 @@ def run_report(args: argparse.Namespace) -> int:
     with Progress(total=3, quiet=args.quiet) as progress:
         progress.start("reading input")
         exclude = exclusions(args)
-        loaded = load_from_args(args, extra_dimensions([d for d, _ in exclude]))
+        by = tuple(comma_list(args.by)) or ("channel", "team")
+        loaded = load_from_args(args, extra_dimensions([*by, *(d for d, _ in exclude)]))
         write_rejects(loaded, args)
         names = requested_models(args)
         parameters = model_parameters(args, names)
@@ -71,6 +77,7 @@ def run_report(args: argparse.Namespace) -> int:
             lookback_days=args.lookback,
             parameters=parameters,
             exclude=exclude,
+            by=by,
         )
         progress.start("writing the report")
         data = report_data(result, journeys=loaded.journeys, truth=truth, title=args.title)

@@ -86,11 +86,15 @@ def run_for_report(
     lookback_days: float | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     exclude: Any = (),
+    by: tuple[str, ...] = ("channel", "team"),
 ) -> AttributionResult:
     """Run the models with the roll-ups the report shows: by channel, by team, by channel
-    and period (when the data has times), and the scorecard."""
+    and period (when the data has times), and the scorecard by each dimension of
+    ``by``."""
     dated = period is not None and loaded.journeys.has_times
-    also: list[tuple[str, ...]] = [("channel",), ("team",)]
+    also: list[tuple[str, ...]] = list(
+        dict.fromkeys([("channel",), ("team",), *((d,) for d in by)])
+    )
     if dated:
         also.append(("channel", "period"))
     return attribute(
@@ -262,9 +266,9 @@ def _scorecard(
     if result.scorecards is None:
         reasons["scorecard"] = "the run computed no scorecard"
         return None
-    table = stacked(
-        {k: v for k, v in result.scorecards.items() if "period" not in k}, ("channel", "team")
-    )
+    dimensions = [k[0] for k in result.scorecards if len(k) == 1]
+    singles = {k: v for k, v in result.scorecards.items() if "period" not in k}
+    table = stacked(singles, dimensions)
     if table.empty:
         reasons["scorecard"] = "the run has no scorecard by channel or team"
         return None
