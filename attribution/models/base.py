@@ -41,6 +41,10 @@ class ModelNotApplicable(ValueError):
     why in the reconciliation; asked for by name, the run stops with the message."""
 
 
+class NotFittedError(ValueError, AttributeError):
+    """A model that learns from the data was used before it was fitted."""
+
+
 @dataclass(frozen=True)
 class NoStatistics:
     """The statistics of a model that learns nothing from the data."""
@@ -100,6 +104,14 @@ class AttributionModel(ABC):
     @abstractmethod
     def credit(self, journeys: Journeys) -> TouchCredit:
         """Conversions and value credited to each touch of ``journeys``."""
+
+    def _check_fitted(self, attribute: str) -> None:
+        """Raise :class:`NotFittedError` unless the learned ``attribute`` is set."""
+        if not hasattr(self, attribute):
+            raise NotFittedError(
+                f"{self.name} is not fitted: call fit(journeys) or fit_statistics(...) "
+                "before credit()"
+            )
 
     def channel_columns(self) -> dict[str, np.ndarray]:
         """Extra per-channel output columns (indexed by channel code) after fitting."""

@@ -83,30 +83,20 @@ import numpy as np
 from numba import typed, types
 
 from attribution.journeys import Journeys
-from attribution.kernels.shapley import (
+from attribution.kernels.shapley_credit import channel_totals, touch_credit
+from attribution.kernels.shapley_dense import (
     RATE_C,
     RATE_V,
     RULE_MAX,
     RULE_MEAN,
     RULE_ZERO,
-    channel_totals,
     dense_rate_potential,
     dense_type_shapley,
-    journey_masks,
-    journey_types,
     local_type_shapley,
-    mobius,
-    popcounts,
-    potential,
-    sample_type_shapley,
-    shapley_from_potential,
     state_width,
-    subset_sum,
-    touch_credit,
 )
-from attribution.kernels.shapley import (
-    shapley_from_dividends as _from_dividends,
-)
+from attribution.kernels.shapley_sampling import sample_type_shapley
+from attribution.kernels.subsets import journey_masks, journey_types, popcounts
 from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
 from attribution.models.coalitions import CoalitionCounts, check_channel_count
 
@@ -129,43 +119,6 @@ BLOCK_BITS = 14
 FIRST_ROUND_PAIRS = 16
 #: Coalitions the sampler may memoise rate estimates for (about 100 bytes each).
 MEMO_LIMIT = 1 << 24
-
-
-def harsanyi_dividends(game: np.ndarray) -> np.ndarray:
-    """Harsanyi dividends of a game given over all ``2^n`` coalitions (bit masks)."""
-    return np.asarray(mobius(_game_array(game)))
-
-
-def game_from_dividends(dividends: np.ndarray) -> np.ndarray:
-    """The game whose Harsanyi dividends these are: v(S) = Σ_{U ⊆ S} d(U) (zeta transform)."""
-    return np.asarray(subset_sum(_game_array(dividends)))
-
-
-def shapley_from_dividends(dividends: np.ndarray) -> np.ndarray:
-    """Shapley values from Harsanyi dividends: φ_i = Σ_{S ∋ i} d(S) / |S|."""
-    values = _game_array(dividends)
-    return np.asarray(_from_dividends(values, len(values).bit_length() - 1))
-
-
-def shapley_values(game: np.ndarray) -> np.ndarray:
-    """Exact Shapley values of any game given as ``v[mask]`` over all ``2^n`` coalitions.
-
-    ``O(n·2^n)`` via the potential of ``v − v(∅)``; the values sum to ``v(N) − v(∅)``.
-    """
-    values = _game_array(game)
-    n_players = len(values).bit_length() - 1
-    return np.asarray(shapley_from_potential(potential(values), n_players))
-
-
-def _game_array(game: np.ndarray) -> np.ndarray:
-    values = np.ascontiguousarray(game, dtype=np.float64)
-    size = len(values)
-    if values.ndim != 1 or size == 0 or size & (size - 1):
-        raise ValueError("a game is a 1-d array of length 2^n indexed by coalition bit mask")
-    if not np.isfinite(values).all():
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ValueError(f"a game's values must be finite; coalition {bad} has {values[bad]}")
-    return values
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys import Journeys
-from attribution.kernels.shapley import position_sums, simplified_credit
+from attribution.kernels.shapley_closed_form import position_sums, simplified_credit
 from attribution.models.base import AttributionModel, TouchCredit
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
@@ -52,7 +52,7 @@ def _simplified(journeys: Journeys) -> TouchCredit:
             journeys.offsets,
             journeys.channel,
             np.asarray(journeys.conversions, np.float64),
-            np.asarray(journeys.converted_value, np.float64),
+            np.asarray(journeys.value, np.float64),
             journeys.n_channels,
         )
     )
