@@ -9,8 +9,9 @@ from attribution.cli.display import credit_report
 from attribution.cli.inputs import add_input_arguments
 from attribution.cli.pipeline import add_model_selection, credit, exit_status, requested_models
 from attribution.cli.progress import Progress
+from attribution.io.transitions import check_transitions_path, write_transitions
 from attribution.io.writers import beside, output_format, write_table
-from attribution.models.markov import Markov, check_transitions_path, write_transitions
+from attribution.models.markov import Markov
 from attribution.models.shapley_simplified import ShapleyOrdered
 from attribution.rollup import check_dimensions
 

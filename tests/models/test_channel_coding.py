@@ -10,6 +10,7 @@ from attribution.journeys import Journeys
 from attribution.models import Markov
 from attribution.models.base import AttributionModel
 from attribution.models.channel_coding import channel_positions, merged_channel_names
+from attribution.models.markov_chain import Repeats
 from attribution.models.shapley import Shapley
 from attribution.models.shapley_simplified import ShapleyOrdered
 from tests.builders import J, load
@@ -44,7 +45,7 @@ def merged_fit(model: AttributionModel, parts: list[Journeys]) -> AttributionMod
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("repeats", ["keep", "collapse"])
-def test_markov_statistics_of_parts_loaded_apart(order: int, repeats: str) -> None:
+def test_markov_statistics_of_parts_loaded_apart(order: int, repeats: Repeats) -> None:
     whole, parts = partitions()
     expected = Markov(order=order, repeats=repeats).fit(whole)
     merged = merged_fit(Markov(order=order, repeats=repeats), parts)
