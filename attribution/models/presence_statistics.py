@@ -1,0 +1,149 @@
+"""Step-pattern counts: the sufficient statistics of the ``presence`` model.
+
+Every step of every journey with touches (see :mod:`attribution.kernels.presence`) has
+an exposure pattern ``(present, recent)``, two channel bit masks. For each distinct
+pattern the counts hold the weighted steps lived through without converting
+(``at_risk``), the weighted conversions and their value (``conversion_value``: the fit
+does not use it; it says how much value the credit's fallback handles). They are sums
+over journeys: two partitions merge by adding the counts of equal patterns (in the
+coding of the union of their channels), and the merged counts give exactly the fit of
+the whole, because the log-likelihood is a sum over patterns of these counts times
+functions of the pattern. A path table is already in this form: its rows are distinct
+paths with counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from attribution.journeys import Journeys
+from attribution.kernels.presence import count_patterns
+from attribution.models.channel_coding import channel_positions, merged_channel_names
+from attribution.models.coalitions import check_channel_count
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """Weighted steps at risk and conversions per step pattern, sorted by pattern.
+
+    ``guard`` and ``recent_steps`` are the exposure rules the patterns were made with;
+    ``journeys`` is the weighted number of journeys with touches.
+    """
+
+    guard: int
+    recent_steps: int
+    channel_names: tuple[str, ...]
+    present: np.ndarray
+    recent: np.ndarray
+    at_risk: np.ndarray
+    conversions: np.ndarray
+    conversion_value: np.ndarray
+    journeys: float
+
+    @classmethod
+    def of(cls, journeys: Journeys, guard: int, recent_steps: int) -> StepCounts:
+        """Counts of one partition of whole journeys."""
+        check_channel_count(journeys.n_channels, "presence")
+        present, recent, at_risk, conversions, value = count_patterns(
+            np.asarray(journeys.channel, np.int64),
+            np.asarray(journeys.offsets, np.int64),
+            np.asarray(journeys.converted, np.bool_),
+            np.asarray(journeys.weight, np.float64),
+            np.asarray(journeys.value, np.float64),
+            guard,
+            recent_steps,
+        )
+        has_touches = np.asarray(journeys.lengths) > 0
+        return cls._reduce(
+            guard,
+            recent_steps,
+            tuple(journeys.channel_names),
+            present,
+            recent,
+            at_risk,
+            conversions,
+            value,
+            float(np.asarray(journeys.weight)[has_touches].sum()),
+        )
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channel_names)
+
+    @property
+    def total_conversions(self) -> float:
+        return float(self.conversions.sum())
+
+    def merge(self, other: StepCounts) -> StepCounts:
+        """Counts of the union of two partitions, in the coding of all their channels."""
+        if (self.guard, self.recent_steps) != (other.guard, other.recent_steps):
+            raise ValueError(
+                "cannot merge presence statistics made with different guard_steps or recent_steps"
+            )
+        names = merged_channel_names(self.channel_names, other.channel_names)
+        mine, theirs = self.recoded(names), other.recoded(names)
+        return self._reduce(
+            self.guard,
+            self.recent_steps,
+            names,
+            np.concatenate((mine.present, theirs.present)),
+            np.concatenate((mine.recent, theirs.recent)),
+            np.concatenate((mine.at_risk, theirs.at_risk)),
+            np.concatenate((mine.conversions, theirs.conversions)),
+            np.concatenate((mine.conversion_value, theirs.conversion_value)),
+            self.journeys + other.journeys,
+        )
+
+    def recoded(self, channel_names: tuple[str, ...]) -> StepCounts:
+        """The same counts with masks over ``channel_names`` (which holds every channel)."""
+        if channel_names == self.channel_names:
+            return self
+        check_channel_count(len(channel_names), "presence")
+        positions = channel_positions(self.channel_names, channel_names)
+        present, recent = np.zeros_like(self.present), np.zeros_like(self.recent)
+        for old, new in enumerate(positions):
+            present |= ((self.present >> old) & 1) << new
+            recent |= ((self.recent >> old) & 1) << new
+        return self._reduce(
+            self.guard,
+            self.recent_steps,
+            channel_names,
+            present,
+            recent,
+            self.at_risk,
+            self.conversions,
+            self.conversion_value,
+            self.journeys,
+        )
+
+    @classmethod
+    def _reduce(
+        cls,
+        guard: int,
+        recent_steps: int,
+        channel_names: tuple[str, ...],
+        present: np.ndarray,
+        recent: np.ndarray,
+        at_risk: np.ndarray,
+        conversions: np.ndarray,
+        conversion_value: np.ndarray,
+        journeys: float,
+    ) -> StepCounts:
+        """Patterns made unique and sorted, their counts added."""
+        keys = np.stack((present, recent), axis=1).astype(np.int64)
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        size = len(unique)
+        return cls(
+            guard=guard,
+            recent_steps=recent_steps,
+            channel_names=channel_names,
+            present=np.ascontiguousarray(unique[:, 0]),
+            recent=np.ascontiguousarray(unique[:, 1]),
+            at_risk=np.bincount(inverse, at_risk, minlength=size),
+            conversions=np.bincount(inverse, conversions, minlength=size),
+            conversion_value=np.bincount(inverse, conversion_value, minlength=size),
+            journeys=journeys,
+        )
