@@ -27,6 +27,21 @@ def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
     return parse
 
 
+def _pairs(text: str) -> str | tuple[tuple[str, str], ...]:
+    """``auto``, ``none``, or channel pairs written ``A+B,C+D``."""
+    if text in ("auto", "none"):
+        return text
+    pairs = []
+    for item in text.split(","):
+        names = [name.strip() for name in item.split("+")]
+        if len(names) != 2 or not all(names):
+            raise argparse.ArgumentTypeError(
+                f"expected auto, none or channel pairs like A+B,C+D; got {item!r}"
+            )
+        pairs.append((names[0], names[1]))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class ModelOption:
     """One ``--flag`` and the constructor parameter(s) it sets, per model name."""
@@ -75,32 +90,41 @@ MODEL_OPTIONS: list[ModelOption] = [
         metavar="FT,LC,OC,CW,REST",
     ),
     ModelOption(
+        "--shapley-game",
+        "shapley: the game: presence (expected conversions under the fitted presence "
+        "model, default) or observed_rates (observed conversion rates of channel sets)",
+        {"shapley": "game"},
+        type=str,
+        choices=("presence", "observed_rates"),
+    ),
+    ModelOption(
         "--shapley-unobserved",
-        "shapley: rate of channel combinations never observed: mean_subsets (mean of the "
-        "one-smaller combinations, default), best_subset (best observed subset) or zero",
+        "shapley, observed_rates game: rate of channel combinations never observed: "
+        "mean_subsets (mean of the one-smaller combinations, default), best_subset (best "
+        "observed subset) or zero",
         {"shapley": "unobserved"},
         type=str,
         choices=("mean_subsets", "best_subset", "zero"),
     ),
     ModelOption(
         "--shapley-smoothing",
-        "shapley: shrink observed rates of sub-combinations toward the rule's estimate "
-        "with this many pseudo-journeys (default 0)",
+        "shapley, observed_rates game: shrink observed rates of sub-combinations toward "
+        "the rule's estimate with this many pseudo-journeys (default 0)",
         {"shapley": "smoothing"},
         metavar="K",
     ),
     ModelOption(
         "--shapley-exact-limit",
-        "shapley: most active channels solved exactly over all 2^C combinations "
-        "(default 24; memory 5 x 8 x 2^C bytes)",
+        "shapley, observed_rates game: most active channels solved exactly over all 2^C "
+        "combinations (default 24; memory 5 x 8 x 2^C bytes)",
         {"shapley": "exact_limit"},
         type=int,
         metavar="C",
     ),
     ModelOption(
         "--shapley-sampling",
-        "shapley: above the exact limit, allow permutation sampling (default) or forbid "
-        "it (then an error suggests grouping channels)",
+        "shapley, observed_rates game: above the exact limit, allow permutation sampling "
+        "(default) or forbid it (then an error suggests grouping channels)",
         {"shapley": "sampling"},
         type=str,
         choices=("allow", "forbid"),
@@ -147,6 +171,35 @@ MODEL_OPTIONS: list[ModelOption] = [
         {"markov": "max_states"},
         type=int,
         metavar="N",
+    ),
+    ModelOption(
+        "--presence-guard-steps",
+        "presence: a touch counts from this many steps after it (default 1: the touch "
+        "right before a conversion cannot take the credit for it)",
+        {"presence": "guard_steps"},
+        type=int,
+        metavar="G",
+    ),
+    ModelOption(
+        "--presence-recent-steps",
+        "presence: a channel is recent while it is among the last M touches counted "
+        "(default 3; 0: no recency effects)",
+        {"presence": "recent_steps"},
+        type=int,
+        metavar="M",
+    ),
+    ModelOption(
+        "--presence-penalty",
+        "presence: ridge penalty on the effects (default 1)",
+        {"presence": "penalty"},
+        metavar="K",
+    ),
+    ModelOption(
+        "--presence-pairs",
+        "presence: channel pairs: auto (selected by a score test, default), none, or A+B,C+D",
+        {"presence": "pairs"},
+        type=_pairs,
+        metavar="auto|none|A+B,...",
     ),
 ]
 

@@ -6,6 +6,7 @@ from attribution.models.linear import Linear
 from attribution.models.markov import Markov
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
+from attribution.models.presence import Presence
 from attribution.models.registry import (
     DATA_DRIVEN_MODELS,
     RULE_MODELS,
@@ -32,6 +33,7 @@ __all__ = [
     "Markov",
     "NoStatistics",
     "PositionBased",
+    "Presence",
     "Shapley",
     "ShapleyOrdered",
     "ShapleySimplified",

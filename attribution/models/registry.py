@@ -11,6 +11,7 @@ from attribution.models.linear import Linear
 from attribution.models.markov import Markov
 from attribution.models.milestones import FullPath, WShaped
 from attribution.models.position_based import InverseJ, JShaped, PositionBased
+from attribution.models.presence import Presence
 from attribution.models.shapley import Shapley
 from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
 from attribution.models.single_touch import FirstTouch, LastTouch, Sourced
@@ -34,6 +35,7 @@ RULE_MODELS: tuple[type[AttributionModel], ...] = (
 #: Data-driven models (learned from converting and non-converting journeys).
 DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = (
     Markov,
+    Presence,
     Shapley,
     ShapleySimplified,
     ShapleyOrdered,

@@ -8,7 +8,7 @@ import pytest
 import attribution as at
 from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
 from tests.builders import J, channel_credit, load
-from tests.models.test_shapley import random_journeys
+from tests.models.test_shapley_rates import random_journeys
 from tests.shapley_reference import brute_force_shapley, subsets_of
 
 # a b (10); a b c a (30); c (6); b (not converted).
