@@ -72,55 +72,64 @@ def _journey_shapley(
     pair_parts: np.ndarray,
     n_pairs: int,
     out: np.ndarray,
-) -> None:
-    """Shapley values of one journey's game (see the module docstring) into ``out[:k]``."""
-    in_pair = np.zeros(k, np.bool_)
+    scratch: np.ndarray,
+    integers: np.ndarray,
+    q: np.ndarray,
+) -> np.ndarray:
+    """Shapley values of one journey's game (see the module docstring) into ``out[:k]``.
+
+    ``scratch`` (float, 6 x 65) and ``integers`` (int, 3 x 64) are work space; ``q`` holds
+    ``Q`` over the subsets of the paired members and is returned, grown if it was too
+    small, so callers reuse it across journeys.
+    """
+    paired = integers[0]
+    free = integers[1]
+    position = integers[2]
+    y = scratch[0]
+    weights = scratch[1]
+    by_size = scratch[2]
+    symmetric = scratch[3]
+    inner_by_size = scratch[4]
+    position[:k] = -1
     for p in range(n_pairs):
         if pair_parts[p] > 0.0:
-            in_pair[pairs[p, 0]] = True
-            in_pair[pairs[p, 1]] = True
-    paired = np.empty(k, np.int64)
-    free = np.empty(k, np.int64)
+            position[pairs[p, 0]] = 0
+            position[pairs[p, 1]] = 0
     m = 0
     f = 0
     for i in range(k):
-        if in_pair[i]:
+        if position[i] == 0:
             paired[m] = i
             m += 1
         else:
             free[f] = i
             f += 1
-    position = np.full(k, -1, np.int64)  # bit of a paired member in the subsets of M
+    for i in range(k):
+        position[i] = -1
     for a in range(m):
-        position[paired[a]] = a
-    y = np.empty(k, np.float64)
+        position[paired[a]] = a  # bit of a paired member in the subsets of M
     for i in range(f):
         y[i] = np.exp(-parts[free[i]])
-    weights = np.empty(k, np.float64)
     _shapley_weights(k, weights)
     scale = np.exp(-base)
+    if len(q) < 1 << m:
+        q = np.empty(1 << m, np.float64)
     # Q(A) over the subsets A of M, and its sum by size.
-    q = np.empty(1 << m, np.float64)
+    by_size[: m + 1] = 0.0
     for subset in range(1 << m):
         log_q = 0.0
+        size = 0
         for a in range(m):
             if subset >> a & 1:
                 log_q -= parts[paired[a]]
+                size += 1
         for p in range(n_pairs):
             bit_a = position[pairs[p, 0]]
             bit_b = position[pairs[p, 1]]
             if bit_a >= 0 and bit_b >= 0 and subset >> bit_a & 1 and subset >> bit_b & 1:
                 log_q -= pair_parts[p]
         q[subset] = np.exp(log_q)
-    by_size = np.zeros(m + 1, np.float64)
-    for subset in range(1 << m):
-        size = 0
-        rest = subset
-        while rest:
-            rest &= rest - 1
-            size += 1
         by_size[size] += q[subset]
-    symmetric = np.empty(k + 1, np.float64)
     for i in range(f):
         _symmetric(y, f, i, symmetric)
         total = 0.0
@@ -132,7 +141,7 @@ def _journey_shapley(
         out[free[i]] = scale * (1.0 - y[i]) * total
     if m:
         _symmetric(y, f, -1, symmetric)
-        inner_by_size = np.zeros(m + 1, np.float64)
+        inner_by_size[: m + 1] = 0.0
         for r in range(m):
             for s in range(f + 1):
                 inner_by_size[r] += weights[r + s] * symmetric[s]
@@ -149,6 +158,9 @@ def _journey_shapley(
                     size += 1
                 total += (q[subset] - q[subset | bit]) * inner_by_size[size]
             out[paired[a]] = scale * total
+    for i in range(k):
+        position[i] = -1
+    return q
 
 
 @njit(cache=True)
@@ -200,34 +212,40 @@ def exposure_shares(
     n_journeys = len(member_offsets) - 1
     shares = np.zeros(member_offsets[-1], np.float64)
     even = np.zeros(n_journeys, np.bool_)
-    for j in prange(n_journeys):
-        if not wanted[j]:
-            continue
-        start, end = member_offsets[j], member_offsets[j + 1]
-        k = end - start
-        if k == 0:
-            continue
-        values = np.empty(k, np.float64)
-        p0, p1 = pair_offsets[j], pair_offsets[j + 1]
-        parts = member_part[start:end]
-        if shapley:
-            _journey_shapley(
-                base[j], parts, k, pair_members[p0:p1], pair_part[p0:p1], p1 - p0, values
-            )
-        else:
-            _journey_removal(
-                base[j], parts, k, pair_members[p0:p1], pair_part[p0:p1], p1 - p0, values
-            )
-        total = 0.0
-        for i in range(k):
-            total += values[i]
-        if total > 0.0:
+    n_chunks = min(n_journeys, 256)
+    for chunk in prange(n_chunks):
+        values = np.empty(64, np.float64)
+        scratch = np.zeros((6, 65), np.float64)
+        integers = np.full((3, 64), -1, np.int64)
+        q = np.empty(1, np.float64)
+        for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
+            if not wanted[j]:
+                continue
+            start, end = member_offsets[j], member_offsets[j + 1]
+            k = end - start
+            if k == 0:
+                continue
+            p0, p1 = pair_offsets[j], pair_offsets[j + 1]
+            parts = member_part[start:end]
+            if shapley:
+                q = _journey_shapley(
+                    base[j], parts, k, pair_members[p0:p1], pair_part[p0:p1], p1 - p0,
+                    values, scratch, integers, q,
+                )  # fmt: skip
+            else:
+                _journey_removal(
+                    base[j], parts, k, pair_members[p0:p1], pair_part[p0:p1], p1 - p0, values
+                )
+            total = 0.0
             for i in range(k):
-                shares[start + i] = values[i] / total
-        else:
-            even[j] = True
-            for i in range(k):
-                shares[start + i] = 1.0 / k
+                total += values[i]
+            if total > 0.0:
+                for i in range(k):
+                    shares[start + i] = values[i] / total
+            else:
+                even[j] = True
+                for i in range(k):
+                    shares[start + i] = 1.0 / k
     return shares, even
 
 

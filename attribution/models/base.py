@@ -89,6 +89,9 @@ class AttributionModel(ABC):
     needs_times: ClassVar[bool] = False
     credits_converted_only: ClassVar[bool] = True
 
+    def _check_params(self) -> None:  # noqa: B027 - a hook: most models have nothing to check
+        """Raise ``ValueError`` for an invalid parameter (called when the model is used)."""
+
     def statistics(self, journeys: Journeys) -> Statistics:
         """Sufficient statistics of a partition of whole journeys (none by default)."""
         return NoStatistics()

@@ -94,8 +94,8 @@ class Presence(AttributionModel):
     Parameters: ``guard_steps`` (g >= 0), ``recent_steps`` (m >= 0; 0: no recency
     terms), ``penalty`` (>= 0), ``pairs`` (``"auto"``: selected by the score test;
     ``"none"``; or channel-name pairs), ``max_pairs``, ``pair_z`` (selection
-    threshold), ``max_iterations`` and ``tolerance`` (of L-BFGS-B, on the projected
-    gradient of the log-likelihood per conversion).
+    threshold), ``max_iterations`` and ``tolerance`` (of the projected Newton fit, on
+    the largest projected gradient of the log-likelihood per conversion).
 
     Learned: ``statistics_``, ``channel_names_``, ``baseline_`` (``b``, per step),
     ``presence_effects_`` (``β``) and ``recent_effects_`` (``ρ``) by channel code,
@@ -114,8 +114,8 @@ class Presence(AttributionModel):
         pairs: PairsOption = "auto",
         max_pairs: int = 10,
         pair_z: float = 4.0,
-        max_iterations: int = 1000,
-        tolerance: float = 1e-7,
+        max_iterations: int = 200,
+        tolerance: float = 1e-8,
     ) -> None:
         self.guard_steps = guard_steps
         self.recent_steps = recent_steps
@@ -194,7 +194,6 @@ class Presence(AttributionModel):
         self.converged_ = fit.converged
         self.n_iterations_ = fit.n_iterations
         self.gradient_norm_ = fit.gradient_norm
-        self.optimizer_message_ = fit.message
         self.even_split_conversions_, self.even_split_value_ = self._without_effect(statistics)
         return self
 
@@ -244,7 +243,7 @@ class Presence(AttributionModel):
         pairs = self.pair_codes_
         return ExposureTerms(
             *journey_terms(
-                np.asarray(journeys.channel, np.int64),
+                np.ascontiguousarray(journeys.channel),
                 np.asarray(journeys.offsets, np.int64),
                 journeys.n_channels,
                 int(self.guard_steps),
@@ -291,7 +290,7 @@ class Presence(AttributionModel):
             f"{pairs or 'none'}; channels without effect: {', '.join(without) or 'none'}",
             (
                 f"fit {'converged' if self.converged_ else 'did NOT converge'} after "
-                f"{self.n_iterations_} L-BFGS-B iterations (projected gradient "
+                f"{self.n_iterations_} projected Newton iterations (projected gradient "
                 f"{self.gradient_norm_:.1e} per conversion, tolerance {self.tolerance:g}); "
                 f"log-likelihood {self.log_likelihood_:.6g}"
             ),

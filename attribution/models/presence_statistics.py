@@ -14,6 +14,8 @@ paths with counts.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,9 @@ from attribution.journeys import Journeys
 from attribution.kernels.presence import count_patterns
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 from attribution.models.coalitions import check_channel_count
+
+#: Journeys per thread below which the counting is not split.
+CHUNK_JOURNEYS = 50_000
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,34 @@ class StepCounts:
     def of(cls, journeys: Journeys, guard: int, recent_steps: int) -> StepCounts:
         """Counts of one partition of whole journeys."""
         check_channel_count(journeys.n_channels, "presence")
-        present, recent, at_risk, conversions, value = count_patterns(
-            np.asarray(journeys.channel, np.int64),
-            np.asarray(journeys.offsets, np.int64),
-            np.asarray(journeys.converted, np.bool_),
-            np.asarray(journeys.weight, np.float64),
-            np.asarray(journeys.value, np.float64),
-            guard,
-            recent_steps,
+        channel = np.ascontiguousarray(journeys.channel)
+        offsets = np.asarray(journeys.offsets, np.int64)
+        converted = np.asarray(journeys.converted, np.bool_)
+        weight = np.asarray(journeys.weight, np.float64)
+        value = np.asarray(journeys.value, np.float64)
+
+        def count(first: int, last: int) -> tuple[np.ndarray, ...]:
+            # Offsets index the whole touch arrays, so a slice of them is a chunk.
+            return tuple(
+                count_patterns(
+                    channel,
+                    offsets[first : last + 1],
+                    converted[first:last],
+                    weight[first:last],
+                    value[first:last],
+                    guard,
+                    recent_steps,
+                )
+            )
+
+        n = journeys.n_journeys
+        n_chunks = max(1, min(os.cpu_count() or 1, n // CHUNK_JOURNEYS))
+        bounds = [n * i // n_chunks for i in range(n_chunks + 1)]
+        # The kernel releases the GIL: chunks are counted on threads, then merged.
+        with ThreadPoolExecutor(max_workers=n_chunks) as pool:
+            parts = list(pool.map(count, bounds[:-1], bounds[1:]))
+        present, recent, at_risk, conversions, conversion_value = (
+            np.concatenate([part[i] for part in parts]) for i in range(5)
         )
         has_touches = np.asarray(journeys.lengths) > 0
         return cls._reduce(
@@ -64,8 +89,8 @@ class StepCounts:
             recent,
             at_risk,
             conversions,
-            value,
-            float(np.asarray(journeys.weight)[has_touches].sum()),
+            conversion_value,
+            float(weight[has_touches].sum()),
         )
 
     @property
@@ -132,16 +157,19 @@ class StepCounts:
         journeys: float,
     ) -> StepCounts:
         """Patterns made unique and sorted, their counts added."""
-        keys = np.stack((present, recent), axis=1).astype(np.int64)
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        size = len(unique)
+        order = np.lexsort((recent, present))
+        present, recent = present[order], recent[order]
+        new = np.ones(len(order), np.bool_)
+        new[1:] = (np.diff(present) != 0) | (np.diff(recent) != 0)
+        inverse = np.empty(len(order), np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        size = int(new.sum())
         return cls(
             guard=guard,
             recent_steps=recent_steps,
             channel_names=channel_names,
-            present=np.ascontiguousarray(unique[:, 0]),
-            recent=np.ascontiguousarray(unique[:, 1]),
+            present=np.ascontiguousarray(present[new], dtype=np.int64),
+            recent=np.ascontiguousarray(recent[new], dtype=np.int64),
             at_risk=np.bincount(inverse, at_risk, minlength=size),
             conversions=np.bincount(inverse, conversions, minlength=size),
             conversion_value=np.bincount(inverse, conversion_value, minlength=size),

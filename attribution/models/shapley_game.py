@@ -108,7 +108,7 @@ def exposure_credit(terms: ExposureTerms, journeys: Journeys, *, shapley: bool) 
         shapley,
     )
     credited_conversions, credited_value = split_to_touches(
-        np.asarray(journeys.channel, np.int64),
+        np.ascontiguousarray(journeys.channel),
         np.asarray(journeys.offsets, np.int64),
         terms.member_offsets,
         terms.member_channel,

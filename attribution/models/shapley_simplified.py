@@ -120,6 +120,7 @@ class ShapleyOrdered(AttributionModel):
         return PositionCredit(conversions, value, journeys.channel_names)
 
     def fit_statistics(self, statistics: Any) -> ShapleyOrdered:
+        self._check_params()
         positions: PositionCredit = statistics
         self.position_conversions_ = positions.conversions
         self.position_value_ = positions.value
@@ -131,6 +132,7 @@ class ShapleyOrdered(AttributionModel):
 
     def position_table(self) -> pd.DataFrame:
         """Credited conversions and value per channel and 1-based touch position."""
+        self._check_fitted("position_value_")
         channel, position = np.nonzero(
             (self.position_value_ != 0) | (self.position_conversions_ != 0)
         )
@@ -144,6 +146,7 @@ class ShapleyOrdered(AttributionModel):
         )
 
     def channel_columns(self) -> dict[str, np.ndarray]:
+        self._check_fitted("position_value_")
         value = self.position_value_
         total = value.sum(axis=1)
         weighted = (value * np.arange(1, value.shape[1] + 1)).sum(axis=1)

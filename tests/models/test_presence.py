@@ -18,10 +18,11 @@ from scipy.optimize import minimize
 
 import attribution as at
 from attribution.cli.main import main
-from attribution.kernels.presence import count_patterns, journey_terms
+from attribution.kernels.presence import count_patterns, journey_terms, log_likelihood_terms
 from attribution.models.base import NotFittedError
 from attribution.models.presence import Presence
 from attribution.models.presence_fit import _Design
+from attribution.models.presence_statistics import StepCounts
 from attribution.models.registry import make_model
 from tests.builders import J, channel_credit, load
 
@@ -173,13 +174,21 @@ def reference_terms(
 
 
 def reference_log_likelihood(
-    theta: np.ndarray, patterns: dict[tuple[int, int], list[float]], n_channels: int
+    theta: np.ndarray,
+    patterns: dict[tuple[int, int], list[float]],
+    n_channels: int,
+    pairs: Sequence[tuple[int, int]] = (),
 ) -> float:
     total = 0.0
     for (present, recent), (at_risk, conversions, _) in patterns.items():
         lam = theta[0] + sum(
             theta[1 + c] * (present >> c & 1) + theta[1 + n_channels + c] * (recent >> c & 1)
             for c in range(n_channels)
+        )
+        lam += sum(
+            theta[1 + 2 * n_channels + q]
+            for q, (a, b) in enumerate(pairs)
+            if present >> a & 1 and present >> b & 1
         )
         total += conversions * math.log(-math.expm1(-lam)) - at_risk * lam
     return total
@@ -258,31 +267,74 @@ def test_journey_terms_match_python(guard: int, recent: int) -> None:
         np.testing.assert_allclose(touch_weight[start : start + len(path)], weights, atol=1e-12)
 
 
-def test_gradient_matches_finite_differences() -> None:
+def dense_design(statistics: StepCounts, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Patterns x parameters, 0/1, straight from the masks."""
+    c = statistics.n_channels
+    rows = []
+    for present, recent in zip(
+        statistics.present.tolist(), statistics.recent.tolist(), strict=True
+    ):
+        row = [1.0]
+        row += [float(present >> k & 1) for k in range(c)]
+        row += [float(recent >> k & 1) for k in range(c)]
+        row += [float(present >> a & 1 and present >> b & 1) for a, b in pairs]
+        rows.append(row)
+    return np.array(rows)
+
+
+def test_sums_by_mask_match_a_dense_design() -> None:
+    _, _, _, _, journeys = random_paths(22, 120)
+    statistics = Presence(recent_steps=2).statistics(journeys)
+    pairs = [(0, 1), (2, 4)]
+    design = _Design.of(statistics, pairs)
+    x = dense_design(statistics, pairs)
+    rng = np.random.default_rng(2)
+    first, second = rng.normal(size=len(x)), rng.random(len(x))
+    gradient, matrix, second_present, by_present = design.sums(first, second)
+    np.testing.assert_allclose(gradient, x.T @ first, atol=1e-12)
+    np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), atol=1e-12)
+    ids = design.present_id
+    np.testing.assert_allclose(second_present, np.bincount(ids, second), atol=1e-12)
+    expected = np.array(
+        [(second[ids == p, None] * x[ids == p]).sum(axis=0) for p in range(ids.max() + 1)]
+    )
+    np.testing.assert_allclose(by_present, expected, atol=1e-12)
+    theta = rng.random(design.n_parameters)
+    np.testing.assert_allclose(design.hazards(theta), x @ theta, atol=1e-12)
+
+
+def test_gradient_and_hessian_match_finite_differences() -> None:
     _, _, _, _, journeys = random_paths(21, 150)
     statistics = Presence(recent_steps=2).statistics(journeys)
     design = _Design.of(statistics, [(0, 1), (2, 4)])
     rng = np.random.default_rng(5)
     theta = rng.uniform(0.01, 0.3, design.n_parameters)
-    from attribution.kernels.presence import log_likelihood_terms
 
-    def log_likelihood(t: np.ndarray) -> float:
-        return float(
-            log_likelihood_terms(design.hazards(t), statistics.at_risk, statistics.conversions)[0]
+    def derivatives(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        value, derivative, curvature, _ = log_likelihood_terms(
+            design.hazards(t), statistics.at_risk, statistics.conversions, False
         )
+        gradient, hessian, _, _ = design.sums(derivative, curvature)
+        return value, gradient, hessian
 
-    _, derivative = log_likelihood_terms(
-        design.hazards(theta), statistics.at_risk, statistics.conversions
+    value, gradient, hessian = derivatives(theta)
+    patterns = reference_patterns(*random_paths(21, 150)[:4], 1, 2)
+    assert value == pytest.approx(
+        reference_log_likelihood(theta, patterns, 5, [(0, 1), (2, 4)]), rel=1e-12
     )
-    gradient = design.sums(derivative)
     step = 1e-6
-    numeric = np.array(
-        [
-            (log_likelihood(theta + step * e) - log_likelihood(theta - step * e)) / (2 * step)
-            for e in np.eye(len(theta))
-        ]
-    )
+    unit = np.eye(len(theta))
+    numeric = [
+        (derivatives(theta + step * e)[0] - derivatives(theta - step * e)[0]) / (2 * step)
+        for e in unit
+    ]
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-6)
+    # The Hessian returned is that of -ℓ (ℓ is concave).
+    numeric_hessian = [
+        -(derivatives(theta + step * e)[1] - derivatives(theta - step * e)[1]) / (2 * step)
+        for e in unit
+    ]
+    np.testing.assert_allclose(hessian, numeric_hessian, rtol=1e-5, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- fit
@@ -543,3 +595,15 @@ def test_cli_options_reach_the_model(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as error:
         main(["run", str(source), "--paths", "--presence-pairs", "a+", "--quiet"])
     assert error.value.code == 2
+
+
+def test_the_benchmarks_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import accuracy_paths, bench_presence
+
+    accuracy_paths.main(["--journeys", "400", "--seeds", "1", "--scenarios", "independent",
+                         "--paths", "windowed,raw", "--timed"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "| presence |" in out and "presence lowest?" in out and "Touch tables" in out
+    _, _, _, _, journeys = random_paths(4, 200)
+    text = bench_presence.render(bench_presence.measure(journeys, 1))
+    assert "presence fit + credit" in text and "beyond the presence fit" in text

@@ -48,6 +48,9 @@ def closed_form(base: float, parts: list[float], pairs: list[tuple[int, int, flo
         np.array([r for _, _, r in pairs], np.float64),
         len(pairs),
         out,
+        np.zeros((6, 65)),
+        np.full((3, 64), -1, np.int64),
+        np.empty(1),
     )
     return out
 
