@@ -74,11 +74,13 @@ def _journey_shapley(
     out: np.ndarray,
     scratch: np.ndarray,
     integers: np.ndarray,
+    partners: np.ndarray,
     q: np.ndarray,
 ) -> np.ndarray:
     """Shapley values of one journey's game (see the module docstring) into ``out[:k]``.
 
-    ``scratch`` (float, 6 x 65) and ``integers`` (int, 3 x 64) are work space; ``q`` holds
+    ``scratch`` (float, 6 x 65), ``integers`` (int, 3 x 64) and ``partners`` (float,
+    64 x 64: the pair parts between paired members) are work space; ``q`` holds
     ``Q`` over the subsets of the paired members and is returned, grown if it was too
     small, so callers reuse it across journeys.
     """
@@ -114,21 +116,35 @@ def _journey_shapley(
     scale = np.exp(-base)
     if len(q) < 1 << m:
         q = np.empty(1 << m, np.float64)
-    # Q(A) over the subsets A of M, and its sum by size.
+    # log Q(A) over the subsets A of M by adding one member to a smaller subset (its
+    # part and its pairs with the members already in), then Q and its sum by size.
+    for a in range(m):
+        partners[a, :m] = 0.0
+    for p in range(n_pairs):
+        first, second = position[pairs[p, 0]], position[pairs[p, 1]]
+        if first >= 0 and second >= 0:
+            partners[first, second] += pair_parts[p]
+            partners[second, first] += pair_parts[p]
     by_size[: m + 1] = 0.0
+    q[0] = 0.0
+    for subset in range(1, 1 << m):
+        low = subset & -subset
+        a = 0
+        while (1 << a) != low:
+            a += 1
+        rest = subset ^ low
+        log_q = q[rest] - parts[paired[a]]
+        for b in range(a + 1, m):
+            if rest >> b & 1:
+                log_q -= partners[a, b]
+        q[subset] = log_q
     for subset in range(1 << m):
-        log_q = 0.0
+        q[subset] = np.exp(q[subset])
         size = 0
-        for a in range(m):
-            if subset >> a & 1:
-                log_q -= parts[paired[a]]
-                size += 1
-        for p in range(n_pairs):
-            bit_a = position[pairs[p, 0]]
-            bit_b = position[pairs[p, 1]]
-            if bit_a >= 0 and bit_b >= 0 and subset >> bit_a & 1 and subset >> bit_b & 1:
-                log_q -= pair_parts[p]
-        q[subset] = np.exp(log_q)
+        rest = subset
+        while rest:
+            rest &= rest - 1
+            size += 1
         by_size[size] += q[subset]
     for i in range(f):
         _symmetric(y, f, i, symmetric)
@@ -217,6 +233,7 @@ def exposure_shares(
         values = np.empty(64, np.float64)
         scratch = np.zeros((6, 65), np.float64)
         integers = np.full((3, 64), -1, np.int64)
+        partners = np.zeros((64, 64), np.float64)
         q = np.empty(1, np.float64)
         for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
             if not wanted[j]:
@@ -230,7 +247,7 @@ def exposure_shares(
             if shapley:
                 q = _journey_shapley(
                     base[j], parts, k, pair_members[p0:p1], pair_part[p0:p1], p1 - p0,
-                    values, scratch, integers, q,
+                    values, scratch, integers, partners, q,
                 )  # fmt: skip
             else:
                 _journey_removal(

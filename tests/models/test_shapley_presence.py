@@ -50,6 +50,7 @@ def closed_form(base: float, parts: list[float], pairs: list[tuple[int, int, flo
         out,
         np.zeros((6, 65)),
         np.full((3, 64), -1, np.int64),
+        np.zeros((64, 64)),
         np.empty(1),
     )
     return out
