@@ -7,7 +7,8 @@ touches), loaded and windowed once, the median of ``--repeats`` warm runs (the n
 cache compiled by one warm-up run) of each step:
 
 - ``presence``: the step-pattern counts (``statistics``: one pass over the touches), the
-  fit (``fit_statistics``: L-BFGS-B and the pair selection), and the credit (each
+  fit (``fit_statistics``: projected Newton and the pair selection; also timed with
+  ``pairs="none"`` for comparison, not counted in the total), and the credit (each
   journey's hazard terms, removal effects, split over touches); target: the three
   together <= 2 s at 1M journeys.
 - model-based ``shapley`` beyond the presence fit: its ``credit`` (the same terms, the
@@ -83,11 +84,16 @@ def measure(journeys: Journeys, repeats: int) -> PresenceSpeed:
         iterations=model.n_iterations_,
         converged=model.converged_,
     )
+    without_pairs = Presence(pairs="none")
     reset_peak_memory()
     for name, function in (
         ("presence statistics", lambda: model.statistics(journeys)),
         ("presence fit", lambda: model.fit_statistics(counts)),
         ("presence credit", lambda: model.credit(journeys)),
+        (
+            "(for comparison) presence fit with pairs='none'",
+            lambda: without_pairs.fit_statistics(counts),
+        ),
     ):
         result.steps.append(Step(name, *median_of(function, repeats)))
     result.peak_memory_mb = peak_memory_mb()

@@ -4,9 +4,10 @@ path, for path tables (and for touch tables, ignoring times).
 **Why steps, not paths.** A regression of each path's conversion on the channels it
 contains is biased beyond use on journey data: a converted journey stops at its
 conversion, a journey that did not convert keeps collecting touches until the data
-ends, so channels common late in journeys look harmful (on the simulator's path tables
-every channel but one has a lower conversion rate with it than without it, and such a
-model's share error is 0.84 against the truth). ``presence`` therefore models each
+ends, so channels common late in journeys look harmful (on the simulator's
+``independent`` path table every channel but one has a lower conversion rate with it
+than without it, and a prototype of such a model had a share error of 0.84 there,
+against 0.085 for this one). ``presence`` therefore models each
 *step* of the path (a discrete-time survival model, the step index standing in for
 time): after each touch the journey either converts before the next touch or lives on.
 The non-converters' late touches are then compared with converters at the same point,
@@ -27,25 +28,36 @@ test (``z > pair_z``, at most ``max_pairs``) or given. Fit and selection:
 (:mod:`attribution.models.presence_statistics`), which merge across partitions.
 
 **Modelling choices, each measured** on path tables made from the simulator's seven
-scenarios (``benchmarks/accuracy_paths.py``, 20,000 journeys, seeds 1 and 2; mean share
-error over scenarios, lower is better):
+scenarios (``python -m benchmarks.accuracy_paths --variants``: 20,000 journeys, seeds 1
+and 2, paths up to each conversion; mean share error over scenarios, lower is better;
+the defaults give 0.161, the best rule model 0.333, ``markov`` 0.363):
 
-- *Additive hazard, not logistic*: per-step logistic regression 0.258, the additive
-  (complementary log-log) link 0.227 with the same features. It is also what makes the
-  model's predictions split by channel (:mod:`attribution.models.shapley_game`), so the
-  model-based Shapley game has an exact closed form.
 - *The guard*: a touch starts to count one step after it happens, so the touch right
   before a conversion cannot take the credit for it. Without the guard a passenger
   closer (a visit booked because the deal is already closing) takes most of the credit:
-  0.278 at ``g = 0``, 0.153 at 1, 0.190 at 2 (which also hides real closers).
-- *Recency*: the ``ρ`` terms stand in for effects that fade: 0.227 without, 0.149 with
-  ``m = 3`` (0.148 at 2, 0.156 at 5). Saturating counts (a channel's second and third
-  touch adding less and less) were measured too and added nothing (0.148 against
-  0.149), so they are not part of the model.
-- *Shares within each path*: 0.149, against 0.175 for scaling the summed removal
-  effects to the total. It also makes the model conserve journey by journey.
+  0.283 at ``g = 0`` (``last_touch_trap`` 0.670), 0.161 at 1, 0.193 at 2 (which also
+  hides real closers).
+- *Recency*: the ``ρ`` terms stand in for effects that fade: 0.167 without, 0.161 with
+  ``m = 3`` (0.162 at 2 and at 5); they matter most where effects are short
+  (``independent`` 0.107 without, 0.085 with).
+- *Pairs*: 0.161 with the score-test selection, 0.153 without pairs. The pairs found
+  are the true ones (``synergy``: ``sdr_call+webinar`` z 12.9, ``paid_search+
+  paid_social`` z 7.2), and the model with them fits better, but the simulator's truth
+  credits *both* channels of a pair with the pair's whole effect, while a conserving
+  model shares it (half each), so on ``synergy`` the share error rises from 0.085 to
+  0.123. The selection is kept as the default because it is the better model; use
+  ``pairs="none"`` to compare with that truth convention.
 - The penalty (``penalty = 1``, a prior of variance 1 on each effect) changes nothing at
-  20,000 journeys between 0.01 and 30; it keeps the fit unique when a channel is rare.
+  20,000 journeys (0.161 at 30); it keeps the fit unique when a channel is rare.
+- Measured on a prototype before this implementation (same data; not in the
+  repository): the additive link against a per-step logistic regression, 0.227 against
+  0.258 (no recency terms, shares scaled to the total); saturating counts (a channel's
+  second and third touch adding less and less) added nothing (0.148 against 0.149), so
+  they are not part of the model; shares within each path 0.149 against 0.175 for
+  scaling the summed removal effects to the total (it also makes the model conserve
+  journey by journey). The additive link is also what splits the model's predictions
+  by channel (:mod:`attribution.models.shapley_game`), so the model-based Shapley game
+  has an exact closed form.
 
 **Credit.** For a converted path the fitted cumulative hazard over its ``n`` steps is
 ``L = b·n + Σ_c R_c + Σ R_ab``, with ``R_c = β_c N_c + ρ_c M_c`` (``N_c``, ``M_c`` the steps
@@ -66,8 +78,11 @@ converted journey is credited exactly its own value, and every roll-up works.
 **When not to trust it.** No observational model tells a passenger *opener* (a touch
 caused by the buyer's intent, e.g. a brand search by someone already in-market) from a
 cause: on the simulator's ``first_touch_trap`` this model credits it and is worse than
-``last_touch``. Steps are a proxy for time; with real timestamps the ``hazard`` model
-uses them.
+``last_touch`` (0.353 against 0.253). A path table that holds touches *after* the
+conversion (deal-stage meetings, say) breaks the guard: they look like the last touches
+before it, and on the ``b2b`` preset's raw path table the share error is 0.735 (0.176
+on the paths up to each conversion). Steps are a proxy for time; with real timestamps
+the ``hazard`` model uses them.
 """
 
 from __future__ import annotations
