@@ -336,3 +336,16 @@ def test_weighted_records_equal_repeated_journeys() -> None:
     assert channel_credit(from_paths, "shapley") == pytest.approx(
         channel_credit(from_touches, "shapley")
     )
+
+
+def test_partitions_credit_like_the_whole() -> None:
+    windowed, _ = load(random_journeys(31, n=90)).journeys.window(None)
+    parts = [windowed.subset(np.arange(0, 40)), windowed.subset(np.arange(40, windowed.n_journeys))]
+    model = Shapley(game="observed_rates")
+    model.fit_statistics(model.statistics(parts[0]).merge(model.statistics(parts[1])))
+    summed = sum(
+        np.bincount(part.channel, model.credit(part).value, minlength=windowed.n_channels)
+        for part in parts
+    )
+    whole = Shapley(game="observed_rates").fit(windowed)
+    np.testing.assert_allclose(summed, whole.shapley_value_, rtol=1e-9, atol=1e-9)
