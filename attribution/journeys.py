@@ -334,11 +334,6 @@ class Journeys:
         return np.repeat(self.value, self.lengths)
 
     @property
-    def converted_value(self) -> np.ndarray:
-        """Deprecated alias of ``value`` (kept until the data-driven models stop using it)."""
-        return self.value
-
-    @property
     def total_conversions(self) -> float:
         return float(self.conversions.sum())
 

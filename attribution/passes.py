@@ -834,7 +834,7 @@ def finish_run(
                 expected_value=summary.creditable_value,
             )
         )
-        notes.extend(note.about(label) for note in _notes_of(model))
+        notes.extend(note.about(label) for note in model.notes())
     scorecards = None
     if options.scorecard:
         scorecards, card_notes = _scorecards(plan, fit, credit, fitted, tables, options)
@@ -865,11 +865,6 @@ def finish_run(
         frames_ = list(credit.touch_frames)
         touch_credits = pd.concat(frames_, ignore_index=True) if frames_ else pd.DataFrame()
     return Finished(rollups, reconciliation, scorecards, replicate_tables, touch_credits)
-
-
-def _notes_of(model: AttributionModel) -> tuple[Note, ...]:
-    # TODO(merge wave2-presence): every model returns Note records; drop this adapter.
-    return tuple(n if isinstance(n, Note) else Note("model", n) for n in model.notes())
 
 
 def _with_channel_columns(

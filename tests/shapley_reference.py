@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -86,3 +86,17 @@ def coalition_totals(
             count[mask] = count.get(mask, 0.0) + weight
             total[mask] = total.get(mask, 0.0) + amount
     return count, total
+
+
+def permutation_shapley(game: Callable[[frozenset[int]], float], players: Sequence[int]) -> dict:
+    """The Shapley value as the average, over every order of the players, of each
+    player's marginal contribution when it joins the players before it."""
+    totals = dict.fromkeys(players, 0.0)
+    orders = list(itertools.permutations(players))
+    for order in orders:
+        joined: set[int] = set()
+        for player in order:
+            before = game(frozenset(joined))
+            joined.add(player)
+            totals[player] += game(frozenset(joined)) - before
+    return {player: total / len(orders) for player, total in totals.items()}

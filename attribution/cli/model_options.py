@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from attribution.errors import ParameterError
-from attribution.models.registry import model_defaults
+from attribution.models.registry import make_model, model_defaults, model_names
 
 SEED_LIMIT = 2**63
+
+#: Models whose parameter holds another model, built from that model's options:
+#: ``shapley``'s model-based game uses a ``presence`` model, so ``--presence-*`` options
+#: set it too (outer model -> (parameter, inner model)).
+GAME_MODELS: dict[str, tuple[str, str]] = {"shapley": ("game_model", "presence")}
 
 
 def seed_type(text: str) -> int:
@@ -53,6 +58,21 @@ def _any_weights(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError("expected comma-separated numbers") from None
     total = sum(values)
     return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
+
+
+def _pairs(text: str) -> str | tuple[tuple[str, str], ...]:
+    """``auto``, ``none``, or channel pairs written ``A+B,C+D``."""
+    if text in ("auto", "none"):
+        return text
+    pairs = []
+    for item in text.split(","):
+        names = [name.strip() for name in item.split("+")]
+        if len(names) != 2 or not all(names):
+            raise argparse.ArgumentTypeError(
+                f"expected auto, none or channel pairs like A+B,C+D; got {item!r}"
+            )
+        pairs.append((names[0], names[1]))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -108,32 +128,42 @@ MODEL_OPTIONS: list[ModelOption] = [
         metavar="FT,LC,OC,CW,REST",
     ),
     ModelOption(
+        "--shapley-game",
+        "shapley: the game: presence (expected conversions under the fitted presence "
+        "model; --presence-* options set that model) or observed_rates (observed "
+        "conversion rates of channel sets)",
+        {"shapley": "game"},
+        type=str,
+        choices=("presence", "observed_rates"),
+    ),
+    ModelOption(
         "--shapley-unobserved",
-        "shapley: rate of channel combinations never observed: mean_subsets (mean of the "
-        "one-smaller combinations), best_subset (best observed subset) or zero",
+        "shapley, observed_rates game: rate of channel combinations never observed: "
+        "mean_subsets (mean of the one-smaller combinations), best_subset (best observed "
+        "subset) or zero",
         {"shapley": "unobserved"},
         type=str,
         choices=("mean_subsets", "best_subset", "zero"),
     ),
     ModelOption(
         "--shapley-smoothing",
-        "shapley: shrink observed rates of sub-combinations toward the rule's estimate "
-        "with this many pseudo-journeys",
+        "shapley, observed_rates game: shrink observed rates of sub-combinations toward "
+        "the rule's estimate with this many pseudo-journeys",
         {"shapley": "smoothing"},
         metavar="K",
     ),
     ModelOption(
         "--shapley-exact-limit",
-        "shapley: most active channels solved exactly over all 2^C combinations "
-        "(memory 5 x 8 x 2^C bytes)",
+        "shapley, observed_rates game: most active channels solved exactly over all 2^C "
+        "combinations (memory 5 x 8 x 2^C bytes)",
         {"shapley": "exact_limit"},
         type=int,
         metavar="C",
     ),
     ModelOption(
         "--shapley-sampling",
-        "shapley: above the exact limit, allow permutation sampling or forbid it (then an "
-        "error suggests grouping channels)",
+        "shapley, observed_rates game: above the exact limit, allow permutation sampling "
+        "or forbid it (then an error suggests grouping channels)",
         {"shapley": "sampling"},
         type=str,
         choices=("allow", "forbid"),
@@ -175,6 +205,35 @@ MODEL_OPTIONS: list[ModelOption] = [
         type=int,
         metavar="N",
     ),
+    ModelOption(
+        "--presence-guard-steps",
+        "presence: a touch counts from this many steps after it (1: the touch right "
+        "before a conversion cannot take the credit for it)",
+        {"presence": "guard_steps"},
+        type=int,
+        metavar="G",
+    ),
+    ModelOption(
+        "--presence-recent-steps",
+        "presence: a channel is recent while it is among the last M touches counted "
+        "(0: no recency effects)",
+        {"presence": "recent_steps"},
+        type=int,
+        metavar="M",
+    ),
+    ModelOption(
+        "--presence-penalty",
+        "presence: ridge penalty on the effects",
+        {"presence": "penalty"},
+        metavar="K",
+    ),
+    ModelOption(
+        "--presence-pairs",
+        "presence: channel pairs: auto (selected by a score test), none, or A+B,C+D",
+        {"presence": "pairs"},
+        type=_pairs,
+        metavar="auto|none|A+B,...",
+    ),
 ]
 
 
@@ -210,22 +269,37 @@ def model_parameters(
     args: argparse.Namespace, models: Sequence[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Constructor parameters per model name from the options given on the command line;
-    ``models``: the models of the run (None: all), an option for none of them is an error."""
-    parameters: dict[str, dict[str, Any]] = {}
+    ``models``: the models of the run (None: all), an option for none of them is an error.
+    Options of a game model (see :data:`GAME_MODELS`) also build the outer model's game
+    model when it plays that game."""
+    given: dict[str, dict[str, Any]] = {}
     for option in MODEL_OPTIONS:
         value = getattr(args, option.dest, None)
         if value is None:
             continue
-        if models is not None and not set(option.targets) & set(models):
-            raise ParameterError(
-                f"{option.flag} sets a parameter of {', '.join(option.targets)}, which is "
-                "not among --models"
-            )
         for model, target in option.targets.items():
-            if models is not None and model not in models:
-                continue
             if isinstance(target, tuple):
-                parameters.setdefault(model, {}).update(zip(target, value, strict=True))
+                given.setdefault(model, {}).update(zip(target, value, strict=True))
             else:
-                parameters.setdefault(model, {})[target] = value
+                given.setdefault(model, {})[target] = value
+    running = set(model_names() if models is None else models)
+    parameters = {model: values for model, values in given.items() if model in running}
+    reached = set(parameters)
+    for outer, (parameter, inner) in GAME_MODELS.items():
+        game = given.get(outer, {}).get("game", model_defaults(outer).get("game"))
+        if inner in given and outer in running and game == inner:
+            parameters.setdefault(outer, {})[parameter] = make_model(inner, given[inner])
+            reached.add(inner)
+    if models is not None:
+        for option in MODEL_OPTIONS:
+            if getattr(args, option.dest, None) is not None and not reached & set(option.targets):
+                raise ParameterError(
+                    f"{option.flag} sets a parameter of {', '.join(option.targets)}, which is "
+                    "not among --models"
+                    + (
+                        " (nor the game model of a model that is)"
+                        if set(option.targets) & {inner for _, inner in GAME_MODELS.values()}
+                        else ""
+                    )
+                )
     return parameters

@@ -69,6 +69,7 @@ def count_transitions(
     conversions_with: np.ndarray,
     value_with: np.ndarray,
     weight_with: np.ndarray,
+    conversion_value: np.ndarray,
 ) -> tuple[int, int]:
     """Weighted transition counts of every journey with at least one touch.
 
@@ -84,7 +85,8 @@ def count_transitions(
 
     Also accumulates, per channel, over the journeys that contain it (each journey
     once): ``conversions_with`` (conversions of converted journeys), ``value_with``
-    (their value) and ``weight_with`` (journeys of any outcome).
+    (their value) and ``weight_with`` (journeys of any outcome); and per state
+    (``conversion_value``, capacity), the value of the conversions that leave it.
 
     Returns ``(status, number of states)``; status ``STATE_LIMIT_EXCEEDED`` means a
     journey needed state number ``max_states + 1`` and counting stopped there.
@@ -145,6 +147,7 @@ def count_transitions(
                 successor[state * n_ch + c] = following + 1
             state = following
         counts[state * width + (n_ch if is_converted else n_ch + 1)] += w
+        conversion_value[state] += journey_value
         while present != 0:
             lowest = present & -present
             c = _DE_BRUIJN_POSITION[((lowest * _DE_BRUIJN) >> 58) & 63]

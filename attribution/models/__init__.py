@@ -54,6 +54,7 @@ __all__ = [
     "NoStatistics",
     "NotFittedError",
     "PositionBased",
+    "Presence",
     "RuleModel",
     "Shapley",
     "ShapleyOrdered",
@@ -98,6 +99,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from attribution.models.markov import Markov
     from attribution.models.milestones import CustomStage, FullPath, WShaped
     from attribution.models.position_based import InverseJ, JShaped, PositionBased
+    from attribution.models.presence import Presence
     from attribution.models.shapley import Shapley
     from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
     from attribution.models.single_touch import FirstTouch, LastTouch, Sourced

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attribution.journeys import Journeys
-from attribution.kernels.shapley import MAX_MASK_CHANNELS, coalition_groups, journey_masks
+from attribution.kernels.subsets import MAX_MASK_CHANNELS, coalition_groups, journey_masks
 from attribution.models.base import ModelNotApplicable
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
@@ -55,7 +55,7 @@ class CoalitionCounts:
             journey_masks(journeys.offsets, journeys.channel),
             np.asarray(journeys.weight, np.float64),
             np.asarray(journeys.conversions, np.float64),
-            np.asarray(journeys.converted_value, np.float64),
+            np.asarray(journeys.value, np.float64),
         )
         return cls(masks, weight, conversions, value, journeys.channel_names), index
 

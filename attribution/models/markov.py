@@ -19,33 +19,42 @@ longer than ``k`` to ``k`` (its states are sliding windows), which neither optio
 reproduces for such runs; on paths with no consecutive repeats all three agree.
 
 **Removal effects and credit.** ``P`` = probability of absorbing in ``conversion`` from
-``start``, solved exactly (sparse LU for small chains, block BiCGSTAB to a relative
-residual of ``tolerance`` for large ones; the residual is always verified). Removing
-channel ``c`` redirects every transition into a state containing ``c`` to ``null``:
-``RE_c = 1 - P_-c / P``. Channel ``c`` is credited
+``start``, solved exactly (sparse LU for small chains, block BiCGSTAB for large ones;
+every solution verified, see :mod:`attribution.models.markov_solver`). Removing channel
+``c`` redirects every transition into a state containing ``c`` to ``null``:
+``RE_c = 1 - P_-c / P``. Conversions are credited by these removal effects,
 
-    A_c = RE_c / Σ_j RE_j × total conversions     (and × total value for value),
+    A_c = RE_c / Σ_j RE_j × total conversions,
 
-totals over converted journeys with touches. ``Σ_j RE_j > 0`` whenever there is a
-conversion: a converting journey's first touch ``c`` has ``RE_c > 0`` (every path
-through its first state is lost), so there is no division by zero. ``P`` equals the
-observed conversion rate of the journeys with touches (see the chain module); it is
-reported in the notes with the number of states, the solver and the residual.
+and value by the removal effects of the *value chain* (each conversion transition
+weighted by the mean value of the conversions it leads to; ``V`` the expected value
+absorbed from ``start``, ``RE^v_c = 1 - V_-c / V``):
+
+    A^v_c = RE^v_c / Σ_j RE^v_j × total value,
+
+so deal size matters: a channel on the paths of large deals gets a larger share of value
+than of conversions. (When every conversion has the same value, ``RE^v = RE``.) Totals
+are over converted journeys with touches. ``Σ_j RE_j > 0`` whenever there is a
+conversion: a converting journey's first touch ``c`` has ``RE_c > 0`` (every path through
+its first state is lost), so there is no division by zero; likewise ``Σ_j RE^v_j > 0``
+whenever some conversion has value (if none has, value follows the conversion removal
+effects). ``P`` equals the observed conversion rate of the journeys with touches and
+``V`` their observed value per journey (see the chain module); both are reported in the
+notes with the number of states, the solver, the residual and the backward error.
 
 **Touch-level split** (teams, campaigns, touches). ``A_c`` is divided among the converted
-journeys that contain ``c`` in proportion to their conversions (for credited
-conversions) or their value (for credited value), and within a journey equally among
-its touches of ``c``: the removal effect counts a journey once however often ``c``
-occurs in it. Credited conversions and value of each channel therefore sum to ``A_c``
-exactly, and over channels to the totals; a converted journey's own credits need not sum
-to its value (the model credits channels, not journeys), but the totals do, which is
-what the reconciliation checks. Fallbacks: if the converted journeys with
-``c`` have no value, value is split by conversions; a channel with ``RE_c > 0`` but no
-touch in any converted journey (it leads to states that convert without ever being in
-a converted journey itself) has its credit split over its touches in the journeys that
-did not convert, by journey count; both are named in the notes. The per-channel sums
-these rules need are part of the sufficient statistics, so ``credit`` can run per
-partition after a fit on merged statistics.
+journeys that contain ``c`` in proportion to their conversions, ``A^v_c`` in proportion
+to their value, and within a journey equally among its touches of ``c``: the removal
+effect counts a journey once however often ``c`` occurs in it. Credited conversions and
+value of each channel therefore sum to ``A_c`` and ``A^v_c`` exactly, and over channels
+to the totals; a converted journey's own credits need not sum to its value (the model
+credits channels, not journeys), but the totals do, which is what the reconciliation
+checks. Fallbacks: if the converted journeys with ``c`` have no value, value is split by
+conversions; a channel with ``RE_c > 0`` but no touch in any converted journey (it leads
+to states that convert without ever being in a converted journey itself) has its credit
+split over its touches in the journeys that did not convert, by journey count; both are
+named in the notes. The per-channel sums these rules need are part of the sufficient
+statistics, so ``credit`` can run per partition after a fit on merged statistics.
 
 **Edge cases.** A channel whose states cannot reach ``conversion`` has ``RE = 0`` and no
 credit. One channel only: ``RE = 1``, it gets everything. Every journey converting:
@@ -57,23 +66,24 @@ states: :class:`StateLimitError` naming the count.
 **Compared with ChannelAttribution** (``markov_model``): the same quantity (it credits
 each simulated converting path to every channel it visited, which estimates ``P - P_-c``)
 estimated by simulation, so with noise; its simulated paths stop after the longest
-observed path (counted as not converting), and it credits value with value-specific
-removal effects (values drawn per conversion from the last state), not ``share × total
-value``; its higher-order states start with the first full window instead of the padded
-tuples used here, which gives the same walk distribution, hence the same ``P`` and
-removal effects, on paths without repeats.
+observed path (counted as not converting). Its value credit is value-specific as here:
+it draws a value per simulated conversion from the values observed at the last state,
+which estimates the same value chain; its higher-order states start with the first full
+window instead of the padded tuples used here, which gives the same walk distribution,
+hence the same ``P`` and removal effects, on paths without repeats.
+
+The transitions export (tables and GraphML) lives in :mod:`attribution.io.transitions`;
+:meth:`Markov.transition_table` is the data.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
-from attribution.io.writers import write_table
+from attribution.errors import InputError, ParameterError, Problem
 from attribution.journeys import Journeys
 from attribution.kernels.markov import BY_CONVERSIONS, BY_JOURNEYS, BY_VALUE, split_credit
 from attribution.models.base import AttributionModel, TouchCredit
@@ -83,6 +93,7 @@ from attribution.models.markov_chain import (
     REPEATS,
     START_LABEL,
     NoConversionsError,
+    Repeats,
     StateLimitError,
     TransitionCounts,
     build_chain,
@@ -92,7 +103,8 @@ from attribution.models.markov_chain import (
     state_labels,
     state_limit_message,
 )
-from attribution.models.markov_solver import METHODS, SolverError
+from attribution.models.markov_solver import METHODS, SolverError, SolverMethod
+from attribution.notes import Note
 
 __all__ = [
     "Markov",
@@ -100,11 +112,7 @@ __all__ = [
     "SolverError",
     "StateLimitError",
     "TransitionCounts",
-    "write_transitions",
 ]
-
-#: Transition-matrix export formats: tables, or a networkx graph as GraphML.
-TRANSITION_FORMATS = (".parquet", ".csv", ".json", ".graphml")
 
 
 class Markov(AttributionModel):
@@ -113,16 +121,20 @@ class Markov(AttributionModel):
     Parameters: ``order`` (k >= 1), ``repeats`` (``"keep"`` or ``"collapse"``),
     ``max_states`` (limit on transient states, start included), ``solver``
     (``"auto"``: sparse LU up to 200 states, block BiCGSTAB above; or ``"direct"`` /
-    ``"iterative"``) and ``tolerance`` (largest relative residual accepted).
+    ``"iterative"``) and ``tolerance`` (relative residual accepted without further
+    checks; see :mod:`attribution.models.markov_solver` for the backward-error rule).
 
-    Learned: ``statistics_`` (merged :class:`TransitionCounts`), ``n_states_``,
-    ``n_live_states_`` (states that can reach conversion), ``conversion_probability_``
-    (``P``), ``conversion_rate_`` (observed), ``removal_effects_``,
-    ``channel_conversions_`` and ``channel_value_`` (``A_c``, by channel code),
-    ``solver_`` and ``residual_``.
+    Learned: ``statistics_`` (merged :class:`TransitionCounts`), ``channel_names_``,
+    ``n_states_``, ``n_live_states_`` (states that can reach conversion),
+    ``conversion_probability_`` (``P``), ``conversion_rate_`` (observed),
+    ``expected_value_`` (``V``), ``value_per_journey_`` (observed), ``removal_effects_``
+    and ``value_removal_effects_``, ``channel_conversions_`` and ``channel_value_``
+    (``A_c`` and ``A^v_c``, by channel code), ``solver_``, ``residual_`` (largest
+    relative residual) and ``backward_error_`` (largest normwise backward error).
     """
 
     name = "markov"
+    learns: ClassVar[bool] = True
     #: A channel with removal effect > 0 but no touch in a converted journey is credited
     #: on its touches in journeys that did not convert (see the module docstring).
     credits_converted_only: ClassVar[bool] = False
@@ -130,33 +142,43 @@ class Markov(AttributionModel):
     def __init__(
         self,
         order: int = 1,
-        repeats: str = "keep",
+        repeats: Repeats = "keep",
         max_states: int = 250_000,
-        solver: str = "auto",
+        solver: SolverMethod = "auto",
         tolerance: float = 1e-13,
     ) -> None:
-        if isinstance(order, bool) or int(order) != order or order < 1:
-            raise ValueError(f"markov order must be an integer >= 1, got {order!r}")
-        if repeats not in REPEATS:
-            raise ValueError(f"markov repeats must be one of {', '.join(REPEATS)}, got {repeats!r}")
-        if isinstance(max_states, bool) or int(max_states) != max_states or max_states < 1:
-            raise ValueError(f"max_states must be an integer >= 1, got {max_states!r}")
-        if solver not in METHODS:
-            raise ValueError(f"markov solver must be one of {', '.join(METHODS)}, got {solver!r}")
-        if not (np.isfinite(tolerance) and tolerance > 0):
-            raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
-        self.order = int(order)
+        self.order = order
         self.repeats = repeats
-        self.max_states = int(max_states)
+        self.max_states = max_states
         self.solver = solver
-        self.tolerance = float(tolerance)
+        self.tolerance = tolerance
+
+    def _check_params(self) -> None:
+        if not _is_integer(self.order) or self.order < 1:
+            raise ParameterError(f"markov order must be an integer >= 1, got {self.order!r}")
+        if self.repeats not in REPEATS:
+            raise ParameterError(
+                f"markov repeats must be one of {', '.join(REPEATS)}, got {self.repeats!r}"
+            )
+        if not _is_integer(self.max_states) or self.max_states < 1:
+            raise ParameterError(f"max_states must be an integer >= 1, got {self.max_states!r}")
+        if self.solver not in METHODS:
+            raise ParameterError(
+                f"markov solver must be one of {', '.join(METHODS)}, got {self.solver!r}"
+            )
+        if not (isinstance(self.tolerance, (int, float)) and 0 < self.tolerance < np.inf):
+            raise ParameterError(f"tolerance must be a positive number, got {self.tolerance!r}")
 
     # ----------------------------------------------------------------- fitting
     def statistics(self, journeys: Journeys) -> TransitionCounts:
         """Transition counts and per-channel sums of a partition of whole journeys."""
-        return count_journeys(journeys, self.order, self.repeats == "collapse", self.max_states)
+        self._check_params()
+        return count_journeys(
+            journeys, int(self.order), self.repeats == "collapse", int(self.max_states)
+        )
 
     def fit_statistics(self, statistics: TransitionCounts) -> Markov:
+        self._check_params()
         if (statistics.order, statistics.collapse) != (self.order, self.repeats == "collapse"):
             raise ValueError(
                 f"statistics of order {statistics.order} (collapse={statistics.collapse}) "
@@ -166,23 +188,29 @@ class Markov(AttributionModel):
         if chain.n_states > self.max_states:
             raise StateLimitError(
                 state_limit_message(
-                    chain.n_states, self.max_states, self.order, statistics.n_channels
+                    chain.n_states, int(self.max_states), int(self.order), statistics.n_channels
                 )
             )
-        solution = solve_chain(chain, method=self.solver, tolerance=self.tolerance)
+        solution = solve_chain(chain, method=self.solver, tolerance=float(self.tolerance))
         removal = solution.removal_effects
-        share = removal / removal.sum()
+        value_removal = solution.value_removal_effects
+        if not value_removal.sum() > 0:
+            value_removal = removal
         self.statistics_ = statistics
         self.channel_names_ = statistics.channel_names
         self.n_states_ = chain.n_states
         self.n_live_states_ = int(chain.live.sum())
         self.conversion_probability_ = solution.probability
         self.conversion_rate_ = statistics.conversions / statistics.journeys
+        self.expected_value_ = solution.expected_value
+        self.value_per_journey_ = statistics.value / statistics.journeys
         self.removal_effects_ = removal
-        self.channel_conversions_ = share * statistics.conversions
-        self.channel_value_ = share * statistics.value
+        self.value_removal_effects_ = value_removal
+        self.channel_conversions_ = removal / removal.sum() * statistics.conversions
+        self.channel_value_ = value_removal / value_removal.sum() * statistics.value
         self.solver_ = solution.method
         self.residual_ = solution.residual
+        self.backward_error_ = solution.backward_error
         self._set_split_rates(statistics)
         return self
 
@@ -221,6 +249,7 @@ class Markov(AttributionModel):
 
     # ------------------------------------------------------------------ credit
     def credit(self, journeys: Journeys) -> TouchCredit:
+        self._check_fitted("rate_value_")
         if tuple(journeys.channel_names) != self.channel_names_:
             raise ValueError(
                 "these journeys code channels differently from the ones the model was fitted on"
@@ -239,26 +268,54 @@ class Markov(AttributionModel):
         return TouchCredit(conversions, value)
 
     def channel_columns(self) -> dict[str, np.ndarray]:
-        return {"removal_effect": self.removal_effects_}
+        self._check_fitted("removal_effects_")
+        return {
+            "removal_effect": self.removal_effects_,
+            "value_removal_effect": self.value_removal_effects_,
+        }
 
-    def notes(self) -> tuple[str, ...]:
+    def notes(self) -> tuple[Note, ...]:
+        self._check_fitted("solver_")
         notes = [
-            f"order {self.order}, repeats {self.repeats}: {self.n_states_:,} transient "
-            f"states ({self.n_live_states_:,} can reach conversion), solved by "
-            f"{self.solver_}, largest relative residual {self.residual_:.1e}; "
-            f"P(conversion) = {self.conversion_probability_:.6g}, observed conversion "
-            f"rate {self.conversion_rate_:.6g}"
+            Note(
+                "markov_fit",
+                f"order {self.order}, repeats {self.repeats}: {self.n_states_:,} transient "
+                f"states ({self.n_live_states_:,} can reach conversion), solved by "
+                f"{self.solver_}, largest relative residual {self.residual_:.1e} (backward "
+                f"error {self.backward_error_:.1e}); P(conversion) = "
+                f"{self.conversion_probability_:.6g}, observed conversion rate "
+                f"{self.conversion_rate_:.6g}; expected value per journey "
+                f"{self.expected_value_:.6g}, observed {self.value_per_journey_:.6g}; value "
+                "credited by the value chain's removal effects",
+                data={
+                    "order": self.order,
+                    "states": self.n_states_,
+                    "solver": self.solver_,
+                    "residual": self.residual_,
+                    "conversion_probability": self.conversion_probability_,
+                    "conversion_rate": self.conversion_rate_,
+                },
+            )
         ]
         for channel, reason in self.split_fallbacks_.items():
             if reason == "no value":
                 notes.append(
-                    f"{channel}: its converted journeys have no value, so its credited "
-                    "value is split over its touches by conversions"
+                    Note(
+                        "split_by_conversions",
+                        f"{channel}: its converted journeys have no value, so its credited "
+                        "value is split over its touches by conversions",
+                        data={"channel": channel},
+                    )
                 )
             else:
                 notes.append(
-                    f"{channel}: removal effect > 0 but no touch in a converted journey, so "
-                    "its credit is split over its touches in journeys that did not convert"
+                    Note(
+                        "split_over_unconverted",
+                        f"{channel}: removal effect > 0 but no touch in a converted journey, "
+                        "so its credit is split over its touches in journeys that did not "
+                        "convert",
+                        data={"channel": channel},
+                    )
                 )
         return tuple(notes)
 
@@ -270,12 +327,17 @@ class Markov(AttributionModel):
         over all transitions out of ``from_state``. Absorbing states are
         ``(conversion)`` and ``(null)``.
         """
+        self._check_fitted("statistics_")
         statistics = self.statistics_
         reserved = {START_LABEL, CONVERSION_LABEL, NULL_LABEL} & set(statistics.channel_names)
         if reserved:
-            raise ValueError(
-                f"channel(s) {', '.join(sorted(map(repr, reserved)))} have the name of a state "
-                "of the chain, so the exported transitions would be ambiguous; rename them"
+            raise InputError(
+                Problem(
+                    f"channel(s) {', '.join(sorted(map(repr, reserved)))} have the name of a "
+                    "state of the chain, so the exported transitions would be ambiguous; "
+                    "rename them",
+                    column="channel",
+                )
             )
         states, source, target = index_transitions(statistics)
         labels = np.asarray(
@@ -296,46 +358,7 @@ class Markov(AttributionModel):
             }
         )
 
-    def transition_graph(self) -> nx.DiGraph:
-        """The chain as a networkx DiGraph: nodes are state labels (attribute ``kind``:
-        start, channel, conversion or null), edges carry ``count`` and ``probability``."""
-        graph = nx.DiGraph(order=self.order, repeats=self.repeats)
-        table = self.transition_table()
-        for label in pd.unique(pd.concat([table["from_state"], table["to_state"]])):
-            graph.add_node(label, kind=_kind(str(label)))
-        for source, target, count, probability in zip(
-            table["from_state"],
-            table["to_state"],
-            table["count"],
-            table["probability"],
-            strict=True,
-        ):
-            graph.add_edge(source, target, count=float(count), probability=float(probability))
-        return graph
 
-
-def _kind(label: str) -> str:
-    if label == CONVERSION_LABEL:
-        return "conversion"
-    if label == NULL_LABEL:
-        return "null"
-    return "start" if label == START_LABEL else "channel"
-
-
-def check_transitions_path(path: str | Path) -> str:
-    """The export format of a ``--transitions`` path (by extension), or a clear error."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in TRANSITION_FORMATS:
-        raise ValueError(
-            f"cannot tell the transition-matrix format of {str(path)!r}: use "
-            f"{', '.join(TRANSITION_FORMATS)}"
-        )
-    return suffix
-
-
-def write_transitions(model: Markov, path: str | Path) -> None:
-    """Write a fitted model's transitions: a table, or a GraphML DiGraph for ``.graphml``."""
-    if check_transitions_path(path) == ".graphml":
-        nx.write_graphml(model.transition_graph(), str(path))
-    else:
-        write_table(model.transition_table(), path)
+def _is_integer(value: object) -> bool:
+    """An integer, not a bool (``True`` is not an order)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

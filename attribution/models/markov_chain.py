@@ -35,22 +35,33 @@ solves for the difference ``d = x - x_-c`` on ``S``,
     (I - Q)[S, S] d[S] = Q[S, R] x[R],
 
 which is the probability of converting after visiting a state with ``c``, and
-``RE_c = 1 - P_-c / P = d[start] / P``. All ``C`` systems share ``Q`` and are solved in one
-block (:mod:`attribution.models.markov_solver`). A channel with no state that can reach
+``RE_c = 1 - P_-c / P = d[start] / P``. A channel with no state that can reach
 ``conversion`` has ``R`` empty and ``RE_c = 0`` exactly.
+
+**Value chain.** The same chain with each conversion transition weighted by the mean
+value of the conversions it leads to: ``r_v[s]`` = (value of the conversions leaving
+``s``) / (visits of ``s``), and ``(I - Q) x_v = r_v`` gives the expected value absorbed
+from each state, ``V = x_v[start]``. Its removal effects ``RE^v_c = d_v[start] / V``
+solve the same restricted systems with one more right-hand side per channel,
+``Q[S, R] x_v[R]``. So a channel on the paths of large deals has a larger value removal
+effect than conversion removal effect. All ``2 + 2C`` systems share ``Q`` and are solved
+in one block (:mod:`attribution.models.markov_solver`; the conversion and value systems
+of a channel share one factorisation).
 
 **Observed conversion rate.** With counts and chain from the same journeys, ``P`` equals
 the observed conversion rate (weighted conversions / weighted journeys with touches) at
 every order and with either repeats option: the expected visits ``v`` solve
 ``v = e_start + Q^T v``, which the observed visits divided by the number of journeys
 satisfy (every visit but the start is entered by a counted transition), so ``P = Σ_s v_s
-r_s`` = observed conversions / journeys.
+r_s`` = observed conversions / journeys; likewise ``V = Σ_s v_s r_v[s]`` = observed value
+/ journeys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,13 +75,14 @@ from attribution.kernels.markov import (
 )
 from attribution.models.base import ModelNotApplicable
 from attribution.models.channel_coding import channel_positions, merged_channel_names
-from attribution.models.markov_solver import Solved, solve_restricted
+from attribution.models.markov_solver import SolverMethod, solve_restricted
 
 START_LABEL = "(start)"
 CONVERSION_LABEL = "(conversion)"
 NULL_LABEL = "(null)"
 SEPARATOR = " > "
-REPEATS = ("keep", "collapse")
+Repeats = Literal["keep", "collapse"]
+REPEATS: tuple[Repeats, ...] = ("keep", "collapse")
 #: Largest code of an order-k state times the radix must fit in a signed 64-bit integer.
 _CODE_LIMIT = 2**63
 
@@ -85,12 +97,12 @@ class NoConversionsError(ModelNotApplicable):
 
 def state_limit_message(n_states: int, max_states: int, order: int, n_channels: int) -> str:
     """The error for a chain over the state limit, with what to do about it."""
-    lower = f"use a lower order (--markov-order {order - 1}), " if order > 1 else ""
+    lower = f"use a lower order (order={order - 1}), " if order > 1 else ""
     return (
         f"the order-{order} Markov chain of {n_channels} channels has {n_states:,} states, "
-        f"more than the limit of {max_states:,} (--markov-max-states; max_states in "
-        f"Python); {lower}group channels into fewer (e.g. map them to broader channel "
-        "groups before attributing), or raise the limit"
+        f"more than the limit of {max_states:,} (max_states); {lower}group channels into "
+        "fewer (e.g. map them to broader channel groups before attributing), or raise the "
+        "limit"
     )
 
 
@@ -109,7 +121,9 @@ class TransitionCounts:
 
     ``state`` / ``symbol`` / ``count``: the weighted transition counts as a sparse table
     sorted by (state, symbol): the from-state's code, the symbol (next channel code, or
-    ``n_channels`` for conversion, ``n_channels + 1`` for null) and the weighted count.
+    ``n_channels`` for conversion, ``n_channels + 1`` for null) and the weighted count;
+    ``conversion_value``: the value of the conversions on each transition (0 unless the
+    symbol is conversion).
     Per channel (indexed by channel code), over the journeys containing it, each journey
     once: ``conversions_with`` (conversions of converted journeys), ``value_with`` (their
     value) and ``weight_with`` (journeys of any outcome). ``value``: total value of the
@@ -122,6 +136,7 @@ class TransitionCounts:
     state: np.ndarray
     symbol: np.ndarray
     count: np.ndarray
+    conversion_value: np.ndarray
     conversions_with: np.ndarray
     value_with: np.ndarray
     weight_with: np.ndarray
@@ -154,11 +169,13 @@ class TransitionCounts:
             (mine.state * width + mine.symbol, theirs.state * width + theirs.symbol)
         )
         count = np.concatenate((mine.count, theirs.count))
+        value = np.concatenate((mine.conversion_value, theirs.conversion_value))
         order = np.argsort(key, kind="stable")
-        key, count = key[order], count[order]
+        key, count, value = key[order], count[order], value[order]
         first = np.flatnonzero(np.diff(key, prepend=key[:1] - 1))
         if len(first):
             count = np.add.reduceat(count, first)
+            value = np.add.reduceat(value, first)
         key = key[first]
         return TransitionCounts(
             order=self.order,
@@ -167,6 +184,7 @@ class TransitionCounts:
             state=key // width,
             symbol=(key % width).astype(np.int32),
             count=count,
+            conversion_value=value,
             conversions_with=mine.conversions_with + theirs.conversions_with,
             value_with=mine.value_with + theirs.value_with,
             weight_with=mine.weight_with + theirs.weight_with,
@@ -199,6 +217,7 @@ class TransitionCounts:
             state=state[order],
             symbol=symbol[order],
             count=self.count[order],
+            conversion_value=self.conversion_value[order],
             value=self.value,
             **per_channel,
         )
@@ -221,6 +240,7 @@ def count_journeys(
     conversions_with = np.zeros(n_channels, np.float64)
     value_with = np.zeros(n_channels, np.float64)
     weight_with = np.zeros(n_channels, np.float64)
+    conversion_value = np.zeros(capacity, np.float64)
     channel = np.ascontiguousarray(journeys.channel, dtype=np.int32)
     offsets = np.ascontiguousarray(journeys.offsets, dtype=np.int64)
     status, n_states = count_transitions(
@@ -241,6 +261,7 @@ def count_journeys(
         conversions_with,
         value_with,
         weight_with,
+        conversion_value,
     )
     if status == STATE_LIMIT_EXCEEDED:
         codes_seen = touch_state_codes(channel, offsets, n_channels, order, collapse)
@@ -250,6 +271,7 @@ def count_journeys(
     table_counts = counts[: n_states * (n_channels + 2)].reshape(n_states, n_channels + 2)
     table_counts = table_counts[by_code]
     rows, symbols = np.nonzero(table_counts)
+    value_rows = np.where(symbols == n_channels, conversion_value[:n_states][by_code][rows], 0.0)
     has_touches = journeys.lengths > 0
     return TransitionCounts(
         order=order,
@@ -258,6 +280,7 @@ def count_journeys(
         state=codes[:n_states][by_code][rows],
         symbol=symbols.astype(np.int32),
         count=table_counts[rows, symbols],
+        conversion_value=value_rows,
         conversions_with=conversions_with,
         value_with=value_with,
         weight_with=weight_with,
@@ -294,7 +317,8 @@ class Chain:
     ``states``: codes of all transient states (sorted; ``start`` = code 0 first).
     ``live``: which of them can reach ``conversion``. ``transient`` (CSR) and
     ``conversion``: ``Q`` and ``r`` among the live states, in the order of
-    ``states[live]``.
+    ``states[live]``; ``conversion_value``: ``r_v``, the value absorbed per visit (the
+    probability of stepping to ``conversion`` times the mean value of those conversions).
     """
 
     order: int
@@ -303,6 +327,7 @@ class Chain:
     live: np.ndarray
     transient: sp.csr_matrix
     conversion: np.ndarray
+    conversion_value: np.ndarray
 
     @cached_property
     def live_states(self) -> np.ndarray:
@@ -350,6 +375,9 @@ def build_chain(counts: TransitionCounts) -> Chain:
     conversion = np.bincount(
         source[to_conversion], weights=counts.count[to_conversion], minlength=n
     )
+    conversion_value = np.bincount(
+        source[to_conversion], weights=counts.conversion_value[to_conversion], minlength=n
+    )
     step = target < n
     source, target = source[step], target[step]
     probability = counts.count[step] / visits[source]
@@ -368,6 +396,7 @@ def build_chain(counts: TransitionCounts) -> Chain:
         live=live,
         transient=transient,
         conversion=(conversion / visits)[live],
+        conversion_value=(conversion_value / visits)[live],
     )
 
 
@@ -395,16 +424,20 @@ def _can_reach_conversion(
 
 @dataclass(frozen=True)
 class ChainSolution:
-    """``P(conversion)`` from start, the removal effect of every channel, and how."""
+    """``P(conversion)`` and the expected value from start, the removal effects of every
+    channel on both, and how they were solved."""
 
     probability: float
+    expected_value: float
     removal_effects: np.ndarray
+    value_removal_effects: np.ndarray
     method: str
     residual: float
+    backward_error: float
 
 
-def solve_chain(chain: Chain, *, method: str, tolerance: float) -> ChainSolution:
-    """Exact ``P`` and removal effects (see the module doc)."""
+def solve_chain(chain: Chain, *, method: SolverMethod, tolerance: float) -> ChainSolution:
+    """Exact ``P``, ``V`` and removal effects (see the module doc)."""
     if not chain.live.any():
         raise NoConversionsError(
             "the markov model needs at least one converted journey with a touch in the "
@@ -414,24 +447,39 @@ def solve_chain(chain: Chain, *, method: str, tolerance: float) -> ChainSolution
     n = transient.shape[0]
     main = solve_restricted(
         transient,
-        np.ones((n, 1), np.bool_),
-        chain.conversion[:, None],
+        np.ones((n, 2), np.bool_),
+        np.column_stack((chain.conversion, chain.conversion_value)),
         method=method,
         tolerance=tolerance,
     )
-    x = main.x[:, 0]
-    probability = float(x[0])
+    x = main.x
+    probability, expected_value = float(x[0, 0]), float(x[0, 1])
     contains = chain.contains()
     present = np.flatnonzero(contains.any(axis=0))
-    removal_effects = np.zeros(chain.n_channels, np.float64)
-    residual = main.residual
+    effects = np.zeros((2, chain.n_channels), np.float64)
+    residual, backward = main.residual, main.backward_error
     if present.size:
         removed = contains[:, present]
-        rhs = np.asarray(transient @ (removed * x[:, None]))
-        differences: Solved = solve_restricted(
-            transient, ~removed, rhs, method=method, tolerance=tolerance
+        # Columns: the conversion system of each present channel, then its value system.
+        mask = np.concatenate((~removed, ~removed), axis=1)
+        kept = np.concatenate((removed * x[:, :1], removed * x[:, 1:]), axis=1)
+        differences = solve_restricted(
+            transient, mask, np.asarray(transient @ kept), method=method, tolerance=tolerance
         )
+        totals = np.array([probability, expected_value])
+        start = differences.x[0].reshape(2, len(present))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = start / totals[:, None]
         # d[start] / P is in [0, 1] exactly; clip rounding of the order of the tolerance.
-        removal_effects[present] = np.clip(differences.x[0] / probability, 0.0, 1.0)
+        effects[:, present] = np.clip(np.where(totals[:, None] > 0, ratio, 0.0), 0.0, 1.0)
         residual = max(residual, differences.residual)
-    return ChainSolution(probability, removal_effects, main.method, residual)
+        backward = max(backward, differences.backward_error)
+    return ChainSolution(
+        probability=probability,
+        expected_value=expected_value,
+        removal_effects=effects[0],
+        value_removal_effects=effects[1],
+        method=main.method,
+        residual=residual,
+        backward_error=backward,
+    )

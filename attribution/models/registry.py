@@ -38,6 +38,7 @@ RULE_MODELS: dict[str, str] = {
 #: Data-driven models (learned from converting and non-converting journeys).
 DATA_DRIVEN_MODELS: dict[str, str] = {
     "markov": "attribution.models.markov:Markov",
+    "presence": "attribution.models.presence:Presence",
     "shapley": "attribution.models.shapley:Shapley",
     "shapley_simplified": "attribution.models.shapley_simplified:ShapleySimplified",
     "shapley_ordered": "attribution.models.shapley_simplified:ShapleyOrdered",

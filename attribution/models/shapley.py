@@ -1,570 +1,282 @@
-"""Data-driven Shapley model: a counterfactual conversion-rate game over channels.
+"""``shapley``: channels as players of a cooperative game, credited their Shapley value.
 
-**The game.** Let ``T`` range over the observed coalitions (distinct channel sets of
-journeys in the credit window), ``n(T)`` the journeys with exactly that set, and
-``r(U)`` the estimated conversion rate of a journey whose channel set is ``U``
-(conversions per journey; for the value game, value per journey). Switching the
-channels outside ``S`` off leaves each journey with the channels ``T ∩ S``, so
+    φ_i = Σ_{S ⊆ N - {i}} |S|! (n - |S| - 1)! / n! · (v(S + i) - v(S)).
 
-    v(S) = Σ_T n(T) · r(T ∩ S).
+The characteristic function ``v`` is the modelling choice (``game``):
 
-Every observed ``T`` keeps its observed rate (``r(T) = conversions(T) / n(T)``), so
-``v(all channels)`` is the total conversions (value) of the journeys with touches, and
-``v(∅) = 0``: a journey with no touch in the credit window has no coalition, is left
-out of the game, and its value is reported by the engine as not creditable. (The
-engine's window only removes touches from converted journeys, so the observed rate of
-"touchless" journeys would be a windowing artefact near 1, not a no-touch baseline.)
+- ``"presence"`` (default): ``v(S)`` is what a fitted model says the converted journeys
+  would have kept with only the channels in ``S``. For journey ``j`` with channels
+  ``T_j``, amount ``s_j`` (its conversions, or its value) and ``P_j(U)`` the model's
+  probability that it converts with only ``U ⊆ T_j`` kept,
 
-**Coalitions never observed** (most of them once there are 20+ channels) need an
-estimate; ``unobserved`` selects the rule, and ``smoothing = k`` optionally shrinks the
-observed rate of every *proper* sub-coalition toward the rule's estimate, as if ``k``
-extra journeys had converted at that rate: ``(s(U) + k·prior(U)) / (n(U) + k)``.
+      v(S) = Σ_j s_j (P_j(S ∩ T_j) - P_j(∅)) / (P_j(T_j) - P_j(∅)),
 
-- ``"mean_subsets"`` (default): the mean of the estimates of the coalition's
-  one-smaller subsets (recursively; ∅ has rate 0). It interpolates from the nearest
-  observed combinations, so a channel that merely completes a never-seen combination
-  is neither rewarded for its whole rate (as with ``"zero"``) nor ignored.
-- ``"best_subset"``: the best observed rate among the coalition's proper subsets
-  (optimistic: switching channels off never costs more than the best part achieves).
-- ``"zero"``: rate 0 (pessimistic: a never-seen combination never converts; it pushes
-  credit toward an even split over the journey's channels, like ``shapley_simplified``).
+  under the fitted :class:`~attribution.models.presence.Presence` model (or
+  ``game_model``: any fitted model with an additive cumulative hazard over channels,
+  :mod:`attribution.models.shapley_game`). *Efficiency*: ``v(all) = `` the creditable
+  total exactly and ``v(∅) = 0``, so the values sum to the conversions (value) of the
+  converted journeys with touches, and each journey's credits to its own amount: the
+  baseline ``P_j(∅)`` (what the model says would have converted without any tracked
+  touch) is no channel's, so each journey's amount is shared by its channels in
+  proportion to what they add. The model's effects are ``>= 0``, so ``P_j`` grows with
+  ``U`` and no channel gets negative credit. Each journey's game is solved exactly in
+  closed form (:mod:`attribution.kernels.shapley_exposure`), at any number of channels;
+  its channel credit is split over the channel's touches in proportion to their
+  contribution to the model's hazard.
+- ``"observed_rates"``: every journey keeps the observed conversion rate of the
+  channels it would have left, ``v(S) = Σ_T n(T) r(T ∩ S)`` over observed channel sets
+  (:mod:`attribution.models.shapley_rates`). It takes journey data at face value and
+  inherits its biases (non-converters collect touches longer; passengers look like
+  causes): on the bundled fixture six channels get negative pipeline. Exact up to
+  ``exact_limit`` active channels, sampled above.
 
-The default is the most accurate in ``benchmarks/bench_shapley.py``'s simulations with
-known causal effects: with 18 channels and most coalitions unobserved its channel shares
-were off by a total variation distance of 0.120, against 0.149 (``"zero"``) and 0.154
-(``"best_subset"``), with smoothing 5 no better; with 10 densely observed channels the
-rules agree (0.106). The top coalition of every observed channel set always keeps its
-raw observed rate, so efficiency holds against the data whatever the rule and
-smoothing.
-
-**Computation.** ``v`` is a sum of games ``n(T) · r(T ∩ S)`` in which channels outside
-``T`` are null players, so the Shapley value is ``φ_i(v) = Σ_T n(T) · φ_i(g_T)`` with
-``g_T`` the rate game on the subsets of ``T``. With the Hart–Mas-Colell potential
-``|U|·P(U) = r(U) + Σ_{i∈U} P(U − i)``, ``P(∅) = 0``, which is the sum of the Harsanyi
-dividends of ``r`` below ``U`` divided by their sizes, ``φ_i(g_T) = P(T) − P(T − i)``
-(plus an even share of the difference between observed and smoothed ``r(T)``). Up to
-``exact_limit`` active channels (default 24) the values are exact, by the cheaper of two
-routes: one parallel pass over all ``2^C`` coalitions that computes ``r`` and ``P`` in
-place (``O(C·2^C)`` time; five float64 values per coalition, seven with
-``"best_subset"``, i.e. 640 MB at 24 channels, held as one row per coalition so the values
-read for each one-smaller subset share a cache line), or, when the data has few small
-channel sets, each observed set's own ``2^|T|`` subsets. Above the limit every channel
-set with at most ``min(12, exact_limit)`` channels is still solved exactly on its own
-subsets, and larger sets are estimated by antithetic permutation sampling (seeded,
-deterministic; the rates of the sub-coalitions met are one-walk unbiased estimates for
-``"mean_subsets"``/``"zero"``, exact for ``"best_subset"``) until the largest per-channel
-standard error is at most ``tolerance`` × the total (or ``max_permutations`` is
-reached); every sample still sums to the observed rate. The errors are reported as the
-``std_error`` (value) and ``std_error_conversions`` channel columns. With
-``sampling="forbid"`` the model refuses instead and suggests grouping channels.
-
-**Per-journey credit.** A journey of channel set ``T`` receives the credit of the same
-game restricted to its own coalition: channel ``i`` gets ``s_j / r(T) · φ_i(g_T)``, where
-``s_j`` is the journey's conversions (value), so its credits sum to exactly its own
-conversions (value), and summing over journeys gives the Shapley values. A channel set
-that never converted (``r(T) = 0``) still has a Shapley vector that sums to zero but
-need not be zero (its channels made other coalitions convert); it is carried by those
-journeys themselves, by weight, so channel totals still equal the Shapley values while
-each such journey's credits sum to 0 (this is why the model credits touches of
-journeys that did not convert). A journey's channel credit is split evenly over that
-channel's touches in the journey.
-
-**Negative credit** is possible and reported, never clipped: in a counterfactual game a
-channel whose presence lowers the observed rate has a negative marginal contribution.
+Parameters of the observed-rate game (``unobserved``, ``smoothing``, ``exact_limit``,
+``sampling``, ``tolerance``, ``max_permutations``, ``seed``, ``exact_method``) are
+ignored by the model-based game, which is exact.
 """
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from numba import typed, types
 
+from attribution.errors import ParameterError
 from attribution.journeys import Journeys
-from attribution.kernels.shapley import (
-    RATE_C,
-    RATE_V,
-    RULE_MAX,
-    RULE_MEAN,
-    RULE_ZERO,
-    channel_totals,
-    dense_rate_potential,
-    dense_type_shapley,
-    journey_masks,
-    journey_types,
-    local_type_shapley,
-    mobius,
-    popcounts,
-    potential,
-    sample_type_shapley,
-    shapley_from_potential,
-    state_width,
-    subset_sum,
-    touch_credit,
+from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.coalitions import CoalitionCounts
+from attribution.models.presence import Presence
+from attribution.models.shapley_game import ExposureModel, exposure_credit
+from attribution.models.shapley_rates import (
+    MAX_EXACT_LIMIT,
+    UNOBSERVED_RULES,
+    ExactMethod,
+    RateGameFit,
+    RateGameSettings,
+    Sampling,
+    Unobserved,
+    fit_rate_game,
+    rate_game_credit,
 )
-from attribution.kernels.shapley import (
-    shapley_from_dividends as _from_dividends,
-)
-from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit
-from attribution.models.coalitions import CoalitionCounts, check_channel_count
+from attribution.notes import Note
 
-#: Rules for coalitions never observed, by name.
-UNOBSERVED_RULES: dict[str, int] = {
-    "mean_subsets": RULE_MEAN,
-    "best_subset": RULE_MAX,
-    "zero": RULE_ZERO,
-}
-#: Hard cap on ``exact_limit``: 2^30 coalitions need 40 GB.
-MAX_EXACT_LIMIT = 30
-#: Channel sets up to this size are solved exactly on their own subsets when sampling.
-LOCAL_EXACT = 12
-#: Cost of one coalition-and-channel step of the dense pass relative to the per-set
-#: route's unit (measured: ~4 ns against ~1.3 ns; the dense pass is memory-bound).
-DENSE_STEP_COST = 3.0
-#: Low bits of a block in the dense pass (2^14 coalitions: 128 KB per array).
-BLOCK_BITS = 14
-#: Permutation pairs per sampled channel set in the first round; later rounds double.
-FIRST_ROUND_PAIRS = 16
-#: Coalitions the sampler may memoise rate estimates for (about 100 bytes each).
-MEMO_LIMIT = 1 << 24
-
-
-def harsanyi_dividends(game: np.ndarray) -> np.ndarray:
-    """Harsanyi dividends of a game given over all ``2^n`` coalitions (bit masks)."""
-    return np.asarray(mobius(_game_array(game)))
-
-
-def game_from_dividends(dividends: np.ndarray) -> np.ndarray:
-    """The game whose Harsanyi dividends these are: v(S) = Σ_{U ⊆ S} d(U) (zeta transform)."""
-    return np.asarray(subset_sum(_game_array(dividends)))
-
-
-def shapley_from_dividends(dividends: np.ndarray) -> np.ndarray:
-    """Shapley values from Harsanyi dividends: φ_i = Σ_{S ∋ i} d(S) / |S|."""
-    values = _game_array(dividends)
-    return np.asarray(_from_dividends(values, len(values).bit_length() - 1))
-
-
-def shapley_values(game: np.ndarray) -> np.ndarray:
-    """Exact Shapley values of any game given as ``v[mask]`` over all ``2^n`` coalitions.
-
-    ``O(n·2^n)`` via the potential of ``v − v(∅)``; the values sum to ``v(N) − v(∅)``.
-    """
-    values = _game_array(game)
-    n_players = len(values).bit_length() - 1
-    return np.asarray(shapley_from_potential(potential(values), n_players))
-
-
-def _game_array(game: np.ndarray) -> np.ndarray:
-    values = np.ascontiguousarray(game, dtype=np.float64)
-    size = len(values)
-    if values.ndim != 1 or size == 0 or size & (size - 1):
-        raise ValueError("a game is a 1-d array of length 2^n indexed by coalition bit mask")
-    if not np.isfinite(values).all():
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ValueError(f"a game's values must be finite; coalition {bad} has {values[bad]}")
-    return values
-
-
-@dataclass(frozen=True)
-class _Solution:
-    """Per-type Shapley values of both games, and how they were obtained."""
-
-    phi_conversions: np.ndarray
-    phi_value: np.ndarray
-    method: str
-    std_error_conversions: np.ndarray | None = None
-    std_error_value: np.ndarray | None = None
-    detail: str = ""
+Game = Literal["presence", "observed_rates"]
+GAMES: tuple[Game, ...] = ("presence", "observed_rates")
 
 
 class Shapley(AttributionModel):
-    """Shapley values of the counterfactual rate game (see the module docstring).
+    """Shapley values of a game over channels (see the module docstring).
 
-    Parameters: ``unobserved`` (``"mean_subsets"``, ``"best_subset"`` or ``"zero"``),
-    ``smoothing`` (pseudo-journeys, >= 0), ``exact_limit`` (active channels solved over
-    all coalitions, <= 30), ``sampling`` (``"allow"`` or ``"forbid"``), ``tolerance``
-    (relative standard-error target of the sampler), ``max_permutations`` (per sampled
-    channel set), ``seed``, and ``exact_method`` (within the exact limit: ``"auto"`` takes
-    the cheaper route, ``"dense"`` the pass over all ``2^C`` coalitions, ``"per_set"`` each
-    observed channel set's own subsets; all give the same values).
+    Parameters: ``game`` (``"presence"`` or ``"observed_rates"``), ``game_model`` (for
+    the model-based game: an unfitted model providing
+    :class:`~attribution.models.shapley_game.ExposureModel`; ``None``:
+    ``Presence()``), and for the observed-rate game ``unobserved``, ``smoothing``,
+    ``exact_limit`` (<= 30), ``sampling``, ``tolerance``, ``max_permutations``, ``seed``
+    and ``exact_method`` (see :mod:`attribution.models.shapley_rates`).
 
-    Learned: ``shapley_conversions_`` and ``shapley_value_`` (per channel code),
-    ``std_error_`` / ``std_error_conversions_`` (``None`` when exact), ``method_``, and
-    the per-coalition solution used by :meth:`credit`.
+    Learned: ``game_`` (the game played); ``converged_`` (exact values, or the
+    sampler's stopping rule met), ``n_permutations_`` (per sampled channel set; 0 when
+    exact), ``standard_error_`` and ``standard_error_conversions_`` (per channel code;
+    0 when exact), ``method_``. Model-based game: ``game_model_`` (the fitted model).
+    Observed rates: ``rate_game_`` (the solved game), ``shapley_conversions_`` and
+    ``shapley_value_`` (per channel code), ``counts_``.
     """
 
     name = "shapley"
+    learns: ClassVar[bool] = True
+    #: The observed-rate game credits journeys that did not convert (zero-sum vectors of
+    #: channel sets that never converted); the model-based game gives them nothing.
     credits_converted_only: ClassVar[bool] = False
 
     def __init__(
         self,
-        unobserved: str = "mean_subsets",
+        game: Game = "presence",
+        game_model: AttributionModel | None = None,
+        unobserved: Unobserved = "mean_subsets",
         smoothing: float = 0.0,
         exact_limit: int = 24,
-        sampling: str = "allow",
+        sampling: Sampling = "allow",
         tolerance: float = 1e-3,
         max_permutations: int = 4096,
         seed: int = 0,
-        exact_method: str = "auto",
+        exact_method: ExactMethod = "auto",
     ) -> None:
-        if unobserved not in UNOBSERVED_RULES:
-            raise ValueError(
-                f"unknown rule for unobserved coalitions {unobserved!r}; "
+        self.game = game
+        self.game_model = game_model
+        self.unobserved = unobserved
+        self.smoothing = smoothing
+        self.exact_limit = exact_limit
+        self.sampling = sampling
+        self.tolerance = tolerance
+        self.max_permutations = max_permutations
+        self.seed = seed
+        self.exact_method = exact_method
+
+    def _check_params(self) -> None:
+        if self.game not in GAMES:
+            raise ParameterError(f"game must be one of {', '.join(GAMES)}, got {self.game!r}")
+        if self.game_model is not None and not isinstance(self.game_model, ExposureModel):
+            raise ParameterError(
+                f"game_model must be a model that splits its hazard by channel "
+                f"(exposure_terms), got {type(self.game_model).__name__}"
+            )
+        if self.unobserved not in UNOBSERVED_RULES:
+            raise ParameterError(
+                f"unknown rule for unobserved coalitions {self.unobserved!r}; "
                 f"choose from {', '.join(UNOBSERVED_RULES)}"
             )
-        if not (np.isfinite(smoothing) and smoothing >= 0):
-            raise ValueError(f"smoothing must be a number >= 0, got {smoothing}")
-        if not 0 <= int(exact_limit) <= MAX_EXACT_LIMIT or int(exact_limit) != exact_limit:
-            raise ValueError(f"exact_limit must be an integer from 0 to {MAX_EXACT_LIMIT}")
-        if sampling not in ("allow", "forbid"):
-            raise ValueError(f"sampling must be 'allow' or 'forbid', got {sampling!r}")
-        if not (np.isfinite(tolerance) and tolerance > 0):
-            raise ValueError(f"tolerance must be a positive number, got {tolerance}")
-        if int(max_permutations) != max_permutations or max_permutations < 4:
-            raise ValueError("max_permutations must be an integer >= 4")
-        if int(seed) != seed or seed < 0:
-            raise ValueError("seed must be a non-negative integer")
-        if exact_method not in ("auto", "dense", "per_set"):
-            raise ValueError(
-                f"exact_method must be 'auto', 'dense' or 'per_set', got {exact_method!r}"
+        if not (_is_number(self.smoothing) and self.smoothing >= 0):
+            raise ParameterError(f"smoothing must be a number >= 0, got {self.smoothing!r}")
+        if not (_is_integer(self.exact_limit) and 0 <= self.exact_limit <= MAX_EXACT_LIMIT):
+            raise ParameterError(
+                f"exact_limit must be an integer from 0 to {MAX_EXACT_LIMIT}, "
+                f"got {self.exact_limit!r}"
             )
-        self.unobserved = unobserved
-        self.smoothing = float(smoothing)
-        self.exact_limit = int(exact_limit)
-        self.sampling = sampling
-        self.tolerance = float(tolerance)
-        self.max_permutations = int(max_permutations)
-        self.seed = int(seed)
-        self.exact_method = exact_method
-        self._fitted_index: tuple[weakref.ref[Journeys], np.ndarray] | None = None
+        if self.sampling not in ("allow", "forbid"):
+            raise ParameterError(f"sampling must be 'allow' or 'forbid', got {self.sampling!r}")
+        if not (_is_number(self.tolerance) and self.tolerance > 0):
+            raise ParameterError(f"tolerance must be a positive number, got {self.tolerance!r}")
+        if not (_is_integer(self.max_permutations) and self.max_permutations >= 4):
+            raise ParameterError(
+                f"max_permutations must be an integer >= 4, got {self.max_permutations!r}"
+            )
+        if not (_is_integer(self.seed) and self.seed >= 0):
+            raise ParameterError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.exact_method not in ("auto", "dense", "per_set"):
+            raise ParameterError(
+                f"exact_method must be 'auto', 'dense' or 'per_set', got {self.exact_method!r}"
+            )
+
+    def _new_game_model(self) -> AttributionModel:
+        """An unfitted copy of ``game_model`` (the parameter is never fitted in place)."""
+        model = self.game_model if self.game_model is not None else Presence()
+        return type(model)(**model.get_params())
 
     # ----------------------------------------------------------------- fitting
-    def statistics(self, journeys: Journeys) -> CoalitionCounts:
-        return CoalitionCounts.of(journeys)
-
-    def fit(self, journeys: Journeys) -> Shapley:
-        """Fit, remembering which coalition each of these journeys has for :meth:`credit`."""
-        counts, index = CoalitionCounts.with_journey_index(journeys)
-        self.fit_statistics(counts)
-        self._fitted_index = (weakref.ref(journeys), index)
-        return self
+    def statistics(self, journeys: Journeys) -> Any:
+        """The game model's statistics, or the coalition counts of the observed rates."""
+        self._check_params()
+        if self.game == "observed_rates":
+            return CoalitionCounts.of(journeys)
+        return self._new_game_model().statistics(journeys)
 
     def fit_statistics(self, statistics: Any) -> Shapley:
-        counts: CoalitionCounts = statistics
-        self._fitted_index = None
-        n_channels = len(counts.channel_names)
-        check_channel_count(n_channels, self.name)
-        active = counts.active_channels
-        compact = _compact_masks(counts.masks, active)
-        sizes = popcounts(compact)
-        member_offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        n_active = len(active)
-        if n_active > self.exact_limit:
-            local_limit = min(LOCAL_EXACT, self.exact_limit)
-            solution = self._solve_by_type(counts, compact, member_offsets, sizes, local_limit)
-        elif self.exact_method == "per_set" or (
-            self.exact_method == "auto"
-            and _local_cost(sizes) < DENSE_STEP_COST * n_active * 2.0**n_active
-        ):
-            solution = self._solve_by_type(counts, compact, member_offsets, sizes, n_active)
-        else:
-            solution = self._solve_dense(counts, compact, member_offsets, n_active)
-        self.counts_ = counts
-        self.member_offsets_ = member_offsets
-        self.phi_conversions_ = solution.phi_conversions
-        self.phi_value_ = solution.phi_value
-        self.method_ = solution.method
-        self.method_detail_ = solution.detail
-        self.shapley_conversions_ = channel_totals(
-            counts.masks, member_offsets, counts.journeys, solution.phi_conversions, n_channels
-        )
-        self.shapley_value_ = channel_totals(
-            counts.masks, member_offsets, counts.journeys, solution.phi_value, n_channels
-        )
-        self.std_error_conversions_ = _spread(solution.std_error_conversions, active, n_channels)
-        self.std_error_ = _spread(solution.std_error_value, active, n_channels)
-        self.n_active_channels_ = len(active)
+        self._check_params()
+        self.game_ = self.game
+        if self.game == "observed_rates":
+            fit = fit_rate_game(statistics, self._rate_settings())
+            self.rate_game_ = fit
+            self.counts_ = fit.counts
+            self.shapley_conversions_ = fit.shapley_conversions
+            self.shapley_value_ = fit.shapley_value
+            self.standard_error_ = fit.standard_error
+            self.standard_error_conversions_ = fit.standard_error_conversions
+            self.converged_ = fit.converged
+            self.n_permutations_ = fit.n_permutations
+            self.method_ = fit.method
+            return self
+        model: Any = self._new_game_model().fit_statistics(statistics)
+        self.game_model_ = model
+        n_channels = len(model.channel_names_)
+        self.standard_error_ = np.zeros(n_channels)
+        self.standard_error_conversions_ = np.zeros(n_channels)
+        self.converged_ = True
+        self.n_permutations_ = 0
+        self.method_ = "exact"
         return self
 
-    def _solve_dense(
-        self,
-        counts: CoalitionCounts,
-        compact: np.ndarray,
-        member_offsets: np.ndarray,
-        n_active: int,
-    ) -> _Solution:
-        size = 1 << n_active
-        rule = UNOBSERVED_RULES[self.unobserved]
-        count = np.zeros(size, np.float64)
-        count[compact] = counts.journeys
-        state = np.zeros((size, state_width(rule)), np.float64)
-        state[compact, RATE_C] = counts.conversions
-        state[compact, RATE_V] = counts.value
-        low_bits = min(BLOCK_BITS, n_active)
-        blocks, level_offsets = _blocks_by_level(n_active - low_bits)
-        dense_rate_potential(count, state, rule, self.smoothing, low_bits, blocks, level_offsets)
-        phi_c, phi_v = dense_type_shapley(
-            compact, counts.journeys, counts.conversions, counts.value, member_offsets, state
-        )
-        estimated = size - 1 - len(compact)
-        return _Solution(
-            phi_c,
-            phi_v,
-            "exact",
-            detail=(
-                f"exact over all 2^{n_active} coalitions of {n_active} active channels; "
-                f"{estimated:,} never observed, estimated by rule '{self.unobserved}'"
-            ),
-        )
-
-    def _solve_by_type(
-        self,
-        counts: CoalitionCounts,
-        compact: np.ndarray,
-        member_offsets: np.ndarray,
-        sizes: np.ndarray,
-        local_limit: int,
-    ) -> _Solution:
-        """Each coalition's game on its own subsets: exactly up to ``local_limit`` channels,
-        by sampling above."""
-        rule = UNOBSERVED_RULES[self.unobserved]
-        n_active = len(counts.active_channels)
-        sampled = sizes > local_limit
-        n_sampled = int(sampled.sum())
-        if n_sampled and self.sampling == "forbid":
-            raise ModelNotApplicable(
-                f"shapley: {n_active} active channels exceed the exact limit "
-                f"({self.exact_limit}) and {n_sampled:,} journey channel sets have more than "
-                f"{local_limit} channels, which would need sampling, and sampling is "
-                "forbidden; group channels (e.g. map campaigns to channel groups) so at most "
-                f"{self.exact_limit} remain, raise exact_limit (memory 5 x 8 x 2^C bytes), "
-                "or allow sampling"
-            )
-        phi_c, phi_v = local_type_shapley(
-            compact,
-            counts.journeys,
-            counts.conversions,
-            counts.value,
-            member_offsets,
-            ~sampled,
-            rule,
-            self.smoothing,
-        )
-        if not n_sampled:
-            return _Solution(
-                phi_c,
-                phi_v,
-                "exact",
-                detail=(
-                    f"exact on each observed channel set's own subsets ({n_active} active "
-                    f"channels, exact limit {self.exact_limit}, largest channel set "
-                    f"{int(sizes.max(initial=0))}); never-observed coalitions estimated by rule "
-                    f"'{self.unobserved}'"
-                ),
-            )
-        return self._sample(
-            counts, compact, member_offsets, sampled, rule, phi_c, phi_v, n_active, local_limit
-        )
-
-    def _sample(
-        self,
-        counts: CoalitionCounts,
-        compact: np.ndarray,
-        member_offsets: np.ndarray,
-        sampled: np.ndarray,
-        rule: int,
-        phi_c: np.ndarray,
-        phi_v: np.ndarray,
-        n_active: int,
-        local_limit: int,
-    ) -> _Solution:
-        """Permutation sampling of the large channel sets, in doubling rounds, until the
-        largest channel standard error is within ``tolerance`` of the totals."""
-        sums = np.zeros((member_offsets[-1], 4), np.float64)
-        memo = typed.Dict.empty(key_type=types.int64, value_type=types.UniTuple(types.float64, 4))
-        slots = np.repeat(sampled, np.diff(member_offsets))
-        slot_channel = _slot_channels(compact, member_offsets, n_active)
-        slot_weight = np.repeat(counts.journeys, np.diff(member_offsets))
-        target_c = self.tolerance * max(abs(float(counts.conversions.sum())), 1e-300)
-        target_v = self.tolerance * max(abs(float(counts.value.sum())), 1e-300)
-        pairs = 0
-        max_pairs = self.max_permutations // 2
-        batch = min(FIRST_ROUND_PAIRS, max_pairs)
-        while True:
-            ok = sample_type_shapley(
-                compact,
-                counts.journeys,
-                counts.conversions,
-                counts.value,
-                member_offsets,
-                sampled,
-                rule,
-                self.smoothing,
-                self.seed,
-                pairs,
-                batch,
-                sums,
-                memo,
-                MEMO_LIMIT,
-            )
-            if not ok:
-                raise ModelNotApplicable(
-                    f"shapley: rule 'best_subset' needs exact rates for more than "
-                    f"{MEMO_LIMIT:,} sub-coalitions of the largest journey channel sets; "
-                    "group channels, or use unobserved='mean_subsets' or 'zero', whose "
-                    "rates the sampler estimates without enumerating subsets"
-                )
-            pairs += batch
-            se_c, se_v = _standard_errors(sums, pairs, slots, slot_channel, slot_weight, n_active)
-            met = bool(se_c.max() <= target_c and se_v.max() <= target_v)
-            if met or pairs >= max_pairs:
-                break
-            batch = min(pairs, max_pairs - pairs)
-        phi_c = np.where(slots, sums[:, 0] / pairs, phi_c)
-        phi_v = np.where(slots, sums[:, 2] / pairs, phi_v)
-        stop = (
-            "stopping rule met"
-            if met
-            else f"stopping rule NOT met after max_permutations={self.max_permutations}"
-        )
-        return _Solution(
-            phi_c,
-            phi_v,
-            "sampled",
-            std_error_conversions=se_c,
-            std_error_value=se_v,
-            detail=(
-                f"sampled: {n_active} active channels exceed the exact limit "
-                f"({self.exact_limit}); {int(sampled.sum()):,} journey channel sets with more "
-                f"than {local_limit} channels estimated with {2 * pairs:,} permutations each "
-                f"(antithetic pairs, seed {self.seed}), the others exact; largest standard "
-                f"error {se_v.max():.4g} (value), {se_c.max():.4g} (conversions); {stop} "
-                f"(tolerance {self.tolerance:g} of the total)"
-            ),
+    def _rate_settings(self) -> RateGameSettings:
+        return RateGameSettings(
+            unobserved=self.unobserved,
+            smoothing=float(self.smoothing),
+            exact_limit=int(self.exact_limit),
+            sampling=self.sampling,
+            tolerance=float(self.tolerance),
+            max_permutations=int(self.max_permutations),
+            seed=int(self.seed),
+            exact_method=self.exact_method,
         )
 
     # ----------------------------------------------------------------- credit
     def credit(self, journeys: Journeys) -> TouchCredit:
-        counts: CoalitionCounts = self.counts_
-        if journeys.channel_names != counts.channel_names:
-            raise ValueError("credit() needs journeys encoded like those the model was fit on")
-        if self._fitted_index is not None and self._fitted_index[0]() is journeys:
-            index = self._fitted_index[1]
-        else:
-            index = journey_types(journey_masks(journeys.offsets, journeys.channel), counts.masks)
-            if (index == -2).any():
-                raise ValueError(
-                    "credit() got journeys whose channel sets were not in the fitted "
-                    "statistics; fit on (a superset of) these journeys first"
-                )
-        conversions, value = touch_credit(
-            journeys.offsets,
-            journeys.channel,
-            index,
-            counts.masks,
-            self.member_offsets_,
-            self.phi_conversions_,
-            self.phi_value_,
-            counts.journeys,
-            counts.conversions,
-            counts.value,
-            np.asarray(journeys.weight, np.float64),
-            np.asarray(journeys.conversions, np.float64),
-            np.asarray(journeys.converted_value, np.float64),
-        )
-        return TouchCredit(conversions, value)
+        self._check_fitted("game_")
+        if self.game_ == "observed_rates":
+            return rate_game_credit(self.rate_game_, journeys)
+        model: Any = self.game_model_
+        return exposure_credit(model.exposure_terms(journeys), journeys, shapley=True).credit
 
     # ----------------------------------------------------------------- reporting
     def channel_columns(self) -> dict[str, np.ndarray]:
-        if self.std_error_ is None or self.std_error_conversions_ is None:
+        self._check_fitted("game_")
+        if self.n_permutations_ == 0:
             return {}
-        return {"std_error": self.std_error_, "std_error_conversions": self.std_error_conversions_}
+        return {
+            "std_error": self.standard_error_,
+            "std_error_conversions": self.standard_error_conversions_,
+        }
 
-    def notes(self) -> tuple[str, ...]:
-        counts: CoalitionCounts = self.counts_
+    def notes(self) -> tuple[Note, ...]:
+        self._check_fitted("game_")
+        if self.game_ == "observed_rates":
+            return self._rate_notes(self.rate_game_)
+        model = self.game_model_
+        game = Note(
+            "model_game",
+            f"game v(S) = sum over converted journeys j of s_j (P_j(S) - P_j(none)) / "
+            f"(P_j(all) - P_j(none)), P_j the fitted {model.name} model's conversion "
+            "probability with only the channels in S kept; v(all) = creditable total, "
+            "v(empty) = 0; exact per journey (closed form)",
+        )
+        inner = tuple(
+            replace(note, message=f"{model.name} game model: {note.message}")
+            for note in model.notes()
+        )
+        return (game, *inner)
+
+    def _rate_notes(self, fit: RateGameFit) -> tuple[Note, ...]:
+        counts = fit.counts
         notes = [
-            "game v(S) = sum over observed channel sets T of n(T) x rate(T ∩ S) (conversions "
-            "and value per journey); v(all) = creditable total, v(empty) = 0; unobserved "
-            f"coalitions: rule '{self.unobserved}', smoothing {self.smoothing:g}",
-            self.method_detail_,
+            Note(
+                "rate_game",
+                "game v(S) = sum over observed channel sets T of n(T) x rate(T ∩ S) (conversions "
+                "and value per journey); v(all) = creditable total, v(empty) = 0; unobserved "
+                f"coalitions: rule '{self.unobserved}', smoothing {self.smoothing:g}; observed "
+                "rates are biased by exposure (non-converters collect touches longer) and by "
+                "passengers",
+            ),
+            Note("rate_game_solution", fit.detail),
         ]
-        negative = [counts.channel_names[c] for c in np.flatnonzero(self.shapley_value_ < 0)]
+        negative = [counts.channel_names[c] for c in np.flatnonzero(fit.shapley_value < 0)]
         if negative:
             notes.append(
-                f"negative credit (reported, not clipped) for {len(negative)} channel(s): "
-                + ", ".join(negative)
+                Note(
+                    "negative_credit",
+                    f"negative credit (reported, not clipped) for {len(negative)} "
+                    "channel(s): " + ", ".join(negative),
+                    data={"channels": negative},
+                )
             )
         never = counts.value == 0
         if never.any():
-            weights = np.repeat(counts.journeys * never, np.diff(self.member_offsets_))
-            moved = float(np.abs(weights * self.phi_value_).sum()) / 2
+            weights = np.repeat(counts.journeys * never, np.diff(fit.member_offsets))
+            moved = float(np.abs(weights * fit.phi_value).sum()) / 2
             if moved > 0:
                 notes.append(
-                    f"channel sets that never converted move {moved:,.6g} of value between "
-                    "channels (zero-sum per journey, carried by those journeys' touches)"
+                    Note(
+                        "never_converted_sets",
+                        f"channel sets that never converted move {moved:,.6g} of value "
+                        "between channels (zero-sum per journey, carried by those journeys' "
+                        "touches)",
+                        data={"value": moved},
+                    )
                 )
         return tuple(notes)
 
 
-def _local_cost(sizes: np.ndarray) -> float:
-    """Work of solving every coalition on its own subsets, in units of the dense pass's
-    per-coalition-and-channel step (a subset lookup is a binary search: ~4 steps per level)."""
-    if len(sizes) == 0:
-        return 0.0
-    lookup = 4.0 * np.log2(len(sizes) + 1)
-    return float(np.sum(np.exp2(sizes) * (sizes + lookup)))
+def _is_integer(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _compact_masks(masks: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Masks over the active channels only (bit b = the b-th active channel)."""
-    out = np.zeros(len(masks), np.int64)
-    for bit, code in enumerate(active):
-        out |= ((masks >> np.int64(code)) & 1) << np.int64(bit)
-    return out
-
-
-def _blocks_by_level(high_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Block numbers ``0 .. 2^high_bits - 1`` grouped by popcount, with level offsets."""
-    blocks = np.arange(1 << high_bits, dtype=np.int64)
-    level = popcounts(blocks)
-    order = np.argsort(level, kind="stable")
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(level, minlength=high_bits + 1))))
-    return blocks[order], offsets.astype(np.int64)
-
-
-def _slot_channels(compact: np.ndarray, member_offsets: np.ndarray, n_active: int) -> np.ndarray:
-    """Active channel (compact bit) of every member slot."""
-    bits = ((compact[:, None] >> np.arange(n_active, dtype=np.int64)) & 1).astype(bool)
-    out = np.nonzero(bits)[1].astype(np.int64)
-    assert len(out) == member_offsets[-1]
-    return out
-
-
-def _standard_errors(
-    sums: np.ndarray,
-    pairs: int,
-    slots: np.ndarray,
-    slot_channel: np.ndarray,
-    slot_weight: np.ndarray,
-    n_active: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standard errors of the channel totals: sqrt(Σ_T n(T)² s²_T / m) per channel."""
-    out = []
-    for column in (0, 2):
-        mean = sums[:, column] / pairs
-        var = np.maximum(sums[:, column + 1] / pairs - mean * mean, 0.0) * pairs / max(pairs - 1, 1)
-        variance = np.where(slots, slot_weight**2 * var / pairs, 0.0)
-        out.append(np.sqrt(np.bincount(slot_channel, variance, minlength=n_active)))
-    return out[0], out[1]
-
-
-def _spread(values: np.ndarray | None, active: np.ndarray, n_channels: int) -> np.ndarray | None:
-    """Per-active-channel values spread to every channel code (0 for inactive ones)."""
-    if values is None:
-        return None
-    out = np.zeros(n_channels, np.float64)
-    out[active] = values
-    return out
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number)) and bool(np.isfinite(value))

@@ -35,13 +35,13 @@ value. Neither can give negative credit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from attribution.journeys import Journeys
-from attribution.kernels.shapley import position_sums, simplified_credit
+from attribution.kernels.shapley_closed_form import position_sums, simplified_credit
 from attribution.models.base import AttributionModel, TouchCredit
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
@@ -52,7 +52,7 @@ def _simplified(journeys: Journeys) -> TouchCredit:
             journeys.offsets,
             journeys.channel,
             np.asarray(journeys.conversions, np.float64),
-            np.asarray(journeys.converted_value, np.float64),
+            np.asarray(journeys.value, np.float64),
             journeys.n_channels,
         )
     )
@@ -62,6 +62,7 @@ class ShapleySimplified(AttributionModel):
     """Each conversion split evenly over its journey's distinct channels (closed form)."""
 
     name = "shapley_simplified"
+    linear_in_weights: ClassVar[bool] = True
 
     def credit(self, journeys: Journeys) -> TouchCredit:
         return _simplified(journeys)
@@ -105,6 +106,7 @@ class ShapleyOrdered(AttributionModel):
     """Zhao et al.'s ordered Shapley value: the simplified value by touch position."""
 
     name = "shapley_ordered"
+    linear_in_weights: ClassVar[bool] = True
 
     def statistics(self, journeys: Journeys) -> PositionCredit:
         credit = _simplified(journeys)
@@ -120,6 +122,7 @@ class ShapleyOrdered(AttributionModel):
         return PositionCredit(conversions, value, journeys.channel_names)
 
     def fit_statistics(self, statistics: Any) -> ShapleyOrdered:
+        self._check_params()
         positions: PositionCredit = statistics
         self.position_conversions_ = positions.conversions
         self.position_value_ = positions.value
@@ -131,6 +134,7 @@ class ShapleyOrdered(AttributionModel):
 
     def position_table(self) -> pd.DataFrame:
         """Credited conversions and value per channel and 1-based touch position."""
+        self._check_fitted("position_value_")
         channel, position = np.nonzero(
             (self.position_value_ != 0) | (self.position_conversions_ != 0)
         )
@@ -144,6 +148,7 @@ class ShapleyOrdered(AttributionModel):
         )
 
     def channel_columns(self) -> dict[str, np.ndarray]:
+        self._check_fitted("position_value_")
         value = self.position_value_
         total = value.sum(axis=1)
         weighted = (value * np.arange(1, value.shape[1] + 1)).sum(axis=1)

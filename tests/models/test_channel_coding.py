@@ -10,6 +10,8 @@ from attribution.journeys import Journeys
 from attribution.models import Markov
 from attribution.models.base import AttributionModel
 from attribution.models.channel_coding import channel_positions, merged_channel_names
+from attribution.models.markov_chain import Repeats
+from attribution.models.presence import Presence
 from attribution.models.shapley import Shapley
 from attribution.models.shapley_simplified import ShapleyOrdered
 from tests.builders import J, load
@@ -44,7 +46,7 @@ def merged_fit(model: AttributionModel, parts: list[Journeys]) -> AttributionMod
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("repeats", ["keep", "collapse"])
-def test_markov_statistics_of_parts_loaded_apart(order: int, repeats: str) -> None:
+def test_markov_statistics_of_parts_loaded_apart(order: int, repeats: Repeats) -> None:
     whole, parts = partitions()
     expected = Markov(order=order, repeats=repeats).fit(whole)
     merged = merged_fit(Markov(order=order, repeats=repeats), parts)
@@ -59,12 +61,24 @@ def test_markov_statistics_of_parts_loaded_apart(order: int, repeats: str) -> No
 
 def test_shapley_statistics_of_parts_loaded_apart() -> None:
     whole, parts = partitions()
-    expected = Shapley().fit(whole)
-    merged = merged_fit(Shapley(), parts)
+    expected = Shapley(game="observed_rates").fit(whole)
+    merged = merged_fit(Shapley(game="observed_rates"), parts)
     assert isinstance(merged, Shapley)
     np.testing.assert_array_equal(merged.counts_.masks, expected.counts_.masks)
     np.testing.assert_allclose(merged.shapley_value_, expected.shapley_value_, atol=1e-12)
     np.testing.assert_allclose(merged.credit(whole).value, expected.credit(whole).value, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", [Presence(), Shapley()], ids=["presence", "shapley"])
+def test_presence_statistics_of_parts_loaded_apart(model: AttributionModel) -> None:
+    whole, parts = partitions()
+    expected = type(model)().fit(whole)
+    merged = merged_fit(type(model)(), parts)
+    presence = merged if isinstance(merged, Presence) else merged.game_model_  # type: ignore[attr-defined]
+    reference = expected if isinstance(expected, Presence) else expected.game_model_  # type: ignore[attr-defined]
+    assert presence.channel_names_ == whole.channel_names
+    np.testing.assert_array_equal(presence.presence_effects_, reference.presence_effects_)
+    np.testing.assert_allclose(merged.credit(whole).value, expected.credit(whole).value, rtol=1e-12)
 
 
 def test_ordered_shapley_statistics_of_parts_loaded_apart() -> None:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import attribution as at
+from attribution.models.base import NotFittedError
 from attribution.models.shapley_simplified import ShapleyOrdered, ShapleySimplified
 from tests.builders import J, channel_credit, load
-from tests.models.test_shapley import random_journeys
+from tests.models.test_shapley_rates import random_journeys
 from tests.shapley_reference import brute_force_shapley, subsets_of
 
 # a b (10); a b c a (30); c (6); b (not converted).
@@ -111,3 +112,22 @@ def test_any_number_of_channels() -> None:
     result = at.attribute(load(journeys), ["shapley_simplified", "shapley_ordered"])
     assert result.reconciliation.ok
     assert len(load(journeys).journeys.channel_names) == 90
+
+
+@pytest.mark.parametrize("model", [ShapleySimplified, ShapleyOrdered])
+def test_partitions_credit_like_the_whole(model: type[ShapleySimplified | ShapleyOrdered]) -> None:
+    windowed, _ = load(random_journeys(23, n=80)).journeys.window(None)
+    parts = [windowed.subset(np.arange(0, 30)), windowed.subset(np.arange(30, windowed.n_journeys))]
+    fitted = model()
+    fitted.fit_statistics(fitted.statistics(parts[0]).merge(fitted.statistics(parts[1])))
+    summed = sum(
+        np.bincount(part.channel, fitted.credit(part).value, minlength=windowed.n_channels)
+        for part in parts
+    )
+    whole = np.bincount(windowed.channel, model().fit(windowed).credit(windowed).value)
+    np.testing.assert_allclose(summed, whole, rtol=1e-9)
+
+
+def test_unfitted_ordered_names_the_model() -> None:
+    with pytest.raises(NotFittedError, match="shapley_ordered is not fitted"):
+        ShapleyOrdered().position_table()

@@ -1,4 +1,5 @@
-"""The data-driven Shapley model: hand-checked games, the reference game, the engine."""
+"""``shapley`` with the observed-rate game: hand-checked games, the reference game, the
+engine."""
 
 from __future__ import annotations
 
@@ -9,16 +10,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
+from attribution.labels import NO_TOUCH_LABEL
+from attribution.models.base import AttributionModel
 from attribution.models.shapley import Shapley
+from attribution.models.shapley_rates import Unobserved
 from tests.builders import J, channel_credit, load, touches_frame
 from tests.shapley_reference import brute_force_shapley, coalition_totals, rate_game
 
-RULES = ("mean_subsets", "best_subset", "zero")
+RULES: tuple[Unobserved, ...] = ("mean_subsets", "best_subset", "zero")
+
+
+def rates() -> dict[str, AttributionModel]:
+    """The model as the tests run it through the engine (a fresh one each time)."""
+    return {"shapley": Shapley(game="observed_rates")}
 
 
 def fitted(journeys: list[J], **params: object) -> tuple[Shapley, at.Journeys]:
     windowed, _ = load(journeys).journeys.window(None)
-    return Shapley(**params).fit(windowed), windowed  # type: ignore[arg-type]
+    model = Shapley(game="observed_rates", **params)  # type: ignore[arg-type]
+    return model.fit(windowed), windowed
 
 
 def by_name(model: Shapley, values: np.ndarray) -> dict[str, float]:
@@ -51,7 +61,7 @@ def test_two_channels_by_hand() -> None:
     # and a's 3.75 is split over its two touches.
     start = int(windowed.offsets[6])
     np.testing.assert_allclose(credit.value[start : start + 3], [1.875, 26.25, 1.875])
-    result = at.attribute(load(TWO), ["shapley"], by=["channel"])
+    result = at.attribute(load(TWO), rates(), by=["channel"])
     assert channel_credit(result, "shapley") == pytest.approx({"a": 15.0, "b": 55.0})
     assert result.reconciliation.ok
 
@@ -77,7 +87,7 @@ THREE = [J(["a"]), J(["a"], False), J(["b"], False), J(["a", "b", "c"]), J(["c",
         ("best_subset", {"a": 1 + 4 / 3, "b": 1 / 3, "c": 1 / 3}),
     ],
 )
-def test_three_channels_by_hand(rule: str, expected: dict[str, float]) -> None:
+def test_three_channels_by_hand(rule: Unobserved, expected: dict[str, float]) -> None:
     model, windowed = fitted(THREE, unobserved=rule)
     assert by_name(model, model.shapley_conversions_) == pytest.approx(expected)
     assert by_name(model, model.shapley_value_) == pytest.approx(expected)
@@ -90,10 +100,10 @@ def test_negative_credit_is_reported_not_clipped() -> None:
     # r(b) = 0): phi_a = 1/2 + (0 - 0)/2 = 1/2, phi_b = 0/2 + (0 - 1)/2 = -1/2. That set
     # never converts, so its journeys carry the zero-sum vector: a +1, b -1.
     journeys = [J(["a"]), J(["a"]), J(["a", "b"], False), J(["b", "a"], False)]
-    result = at.attribute(load(journeys), ["shapley"], by=["channel"])
+    result = at.attribute(load(journeys), rates(), by=["channel"])
     assert channel_credit(result, "shapley") == pytest.approx({"a": 3.0, "b": -1.0})
     assert result.reconciliation.ok
-    notes = " ".join(result.reconciliation.notes)
+    notes = " ".join(note.render() for note in result.reconciliation.notes)
     assert "negative credit" in notes and "b" in notes
     assert "never converted" in notes
 
@@ -113,7 +123,7 @@ def random_journeys(seed: int, n: int = 40, channels: str = "abcdef") -> list[J]
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("method", ["dense", "per_set"])
 def test_model_matches_the_reference_game(
-    rule: str, smoothing: float, seed: int, method: str
+    rule: Unobserved, smoothing: float, seed: int, method: str
 ) -> None:
     journeys = random_journeys(seed)
     model, windowed = fitted(journeys, unobserved=rule, smoothing=smoothing, exact_method=method)
@@ -130,20 +140,24 @@ def test_model_matches_the_reference_game(
     # Per journey: a converted journey's credits sum to its value; others to zero.
     credit = model.credit(windowed)
     per_journey = np.add.reduceat(credit.value, windowed.offsets[:-1])
-    np.testing.assert_allclose(per_journey, windowed.converted_value, atol=1e-9)
+    np.testing.assert_allclose(per_journey, windowed.value, atol=1e-9)
     per_channel = np.bincount(windowed.channel, credit.value, minlength=len(names))
     np.testing.assert_allclose(per_channel, model.shapley_value_, atol=1e-9)
 
 
 @pytest.mark.parametrize("rule", RULES)
-def test_per_coalition_path_equals_dense_path(rule: str) -> None:
+def test_per_coalition_path_equals_dense_path(rule: Unobserved) -> None:
     journeys = random_journeys(5, n=60)
     dense, windowed = fitted(journeys, unobserved=rule, smoothing=1.0, exact_method="dense")
-    local = Shapley(unobserved=rule, smoothing=1.0, exact_method="per_set").fit(windowed)
-    above = Shapley(unobserved=rule, smoothing=1.0, exact_limit=5).fit(windowed)
+    local = Shapley(
+        game="observed_rates", unobserved=rule, smoothing=1.0, exact_method="per_set"
+    ).fit(windowed)
+    above = Shapley(game="observed_rates", unobserved=rule, smoothing=1.0, exact_limit=5).fit(
+        windowed
+    )
     assert dense.method_ == local.method_ == above.method_ == "exact"
-    assert "all 2^6 coalitions" in dense.method_detail_
-    assert "own subsets" in local.method_detail_ and "own subsets" in above.method_detail_
+    assert "all 2^6 coalitions" in dense.rate_game_.detail
+    assert "own subsets" in local.rate_game_.detail and "own subsets" in above.rate_game_.detail
     np.testing.assert_allclose(above.shapley_value_, dense.shapley_value_, atol=1e-9)
     np.testing.assert_allclose(local.shapley_value_, dense.shapley_value_, atol=1e-9)
     np.testing.assert_allclose(
@@ -153,8 +167,8 @@ def test_per_coalition_path_equals_dense_path(rule: str) -> None:
 
 def test_merged_statistics_of_partitions_fit_like_the_whole() -> None:
     windowed, _ = load(random_journeys(3, n=80)).journeys.window(None)
-    model = Shapley()
-    whole = Shapley().fit(windowed)
+    model = Shapley(game="observed_rates")
+    whole = Shapley(game="observed_rates").fit(windowed)
     left = model.statistics(windowed.subset(np.arange(0, 30)))
     right = model.statistics(windowed.subset(np.arange(30, windowed.n_journeys)))
     merged = model.fit_statistics(left.merge(right))
@@ -167,9 +181,9 @@ def test_merged_statistics_of_partitions_fit_like_the_whole() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10**6), st.sampled_from(RULES), st.floats(0, 5))
-def test_engine_conserves_and_credits_match_shapley(seed: int, rule: str, k: float) -> None:
+def test_engine_conserves_and_credits_match_shapley(seed: int, rule: Unobserved, k: float) -> None:
     loaded = load(random_journeys(seed, n=25, channels="abcd"))
-    model = Shapley(unobserved=rule, smoothing=k)
+    model = Shapley(game="observed_rates", unobserved=rule, smoothing=k)
     result = at.attribute(loaded, {"s": model}, by=["channel"])
     assert result.reconciliation.ok
     totals = channel_credit(result, "s")
@@ -180,11 +194,11 @@ def test_engine_conserves_and_credits_match_shapley(seed: int, rule: str, k: flo
 def test_invariant_to_channel_renaming_and_row_order() -> None:
     journeys = random_journeys(7, n=60)
     frame = touches_frame(journeys)
-    base = channel_credit(at.attribute(at.load(frame), ["shapley"], by=["channel"]), "shapley")
+    base = channel_credit(at.attribute(at.load(frame), rates(), by=["channel"]), "shapley")
     rename = {"a": "zz", "b": "aa", "c": "mm", "d": "bb", "e": "yy", "f": "cc"}
     renamed = frame.assign(channel=frame["channel"].map(rename))
     shuffled = renamed.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    other = channel_credit(at.attribute(at.load(shuffled), ["shapley"], by=["channel"]), "shapley")
+    other = channel_credit(at.attribute(at.load(shuffled), rates(), by=["channel"]), "shapley")
     assert {rename[c]: v for c, v in base.items()} == pytest.approx(other, abs=1e-9)
 
 
@@ -197,32 +211,37 @@ def test_journeys_left_without_touches_are_outside_the_game() -> None:
         J(["b"], True, 5.0, days=[0], milestones={"converted_at": 40}),
         J(["b"], True, 7.0, milestones={"converted_at": 1}),
     ]
-    result = at.attribute(load(journeys), ["shapley"], by=["channel"], lookback_days=30)
+    result = at.attribute(load(journeys), rates(), by=["channel"], lookback_days=30)
     assert result.reconciliation.ok
-    assert sum(channel_credit(result, "shapley").values()) == pytest.approx(17.0)
+    credit = channel_credit(result, "shapley")
+    # The uncreditable journey's value shows as untouched pipeline, not on a channel.
+    assert credit.pop(NO_TOUCH_LABEL) == pytest.approx(5.0)
+    assert sum(credit.values()) == pytest.approx(17.0)
 
 
 def sampled_fit(data_seed: int, **params: object) -> tuple[Shapley, Shapley, at.Journeys]:
     journeys = random_journeys(data_seed, n=150, channels="abcdefg")
     windowed, _ = load(journeys).journeys.window(None)
     game = {k: v for k, v in params.items() if k in ("unobserved", "smoothing")}
-    exact = Shapley(**game).fit(windowed)  # type: ignore[arg-type]
-    sampled = Shapley(exact_limit=2, **params).fit(windowed)  # type: ignore[arg-type]
+    exact = Shapley(game="observed_rates", **game).fit(windowed)  # type: ignore[arg-type]
+    sampled = Shapley(game="observed_rates", exact_limit=2, **params).fit(windowed)  # type: ignore[arg-type]
     return exact, sampled, windowed
 
 
 @pytest.mark.parametrize(
     ("rule", "smoothing"), [("mean_subsets", 0.0), ("zero", 2.0), ("best_subset", 1.0)]
 )
-def test_sampling_is_seeded_and_within_its_standard_errors(rule: str, smoothing: float) -> None:
+def test_sampling_is_seeded_and_within_its_standard_errors(
+    rule: Unobserved, smoothing: float
+) -> None:
     params = {"unobserved": rule, "smoothing": smoothing, "max_permutations": 512}
     exact, sampled, windowed = sampled_fit(11, seed=5, **params)
     assert sampled.method_ == "sampled"
-    again = Shapley(exact_limit=2, seed=5, **params).fit(windowed)  # type: ignore[arg-type]
+    again = Shapley(game="observed_rates", exact_limit=2, seed=5, **params).fit(windowed)  # type: ignore[arg-type]
     np.testing.assert_array_equal(sampled.shapley_value_, again.shapley_value_)
-    other = Shapley(exact_limit=2, seed=6, **params).fit(windowed)  # type: ignore[arg-type]
+    other = Shapley(game="observed_rates", exact_limit=2, seed=6, **params).fit(windowed)  # type: ignore[arg-type]
     assert not np.array_equal(sampled.shapley_value_, other.shapley_value_)
-    se = sampled.std_error_
+    se = sampled.standard_error_
     assert se is not None and (se > 0).any()
     z = np.abs(sampled.shapley_value_ - exact.shapley_value_) / np.where(se > 0, se, 1.0)
     assert z.max() < 4.5
@@ -230,38 +249,40 @@ def test_sampling_is_seeded_and_within_its_standard_errors(rule: str, smoothing:
     credit = sampled.credit(windowed)
     assert credit.value.sum() == pytest.approx(windowed.total_value, rel=1e-12)
     assert "std_error" in sampled.channel_columns()
-    assert any("sampled" in note for note in sampled.notes())
+    assert any("sampled" in note.message for note in sampled.notes())
 
 
 def test_best_subset_sampling_refuses_beyond_its_memo(monkeypatch: pytest.MonkeyPatch) -> None:
-    import attribution.models.shapley as module
+    import attribution.models.shapley_rates as module
 
     monkeypatch.setattr(module, "MEMO_LIMIT", 3)
     windowed, _ = load(random_journeys(14, n=80, channels="abcdefg")).journeys.window(None)
     with pytest.raises(ValueError, match="group channels"):
-        Shapley(unobserved="best_subset", exact_limit=2).fit(windowed)
+        Shapley(game="observed_rates", unobserved="best_subset", exact_limit=2).fit(windowed)
 
 
 def test_sampling_stops_on_the_standard_error() -> None:
     _, loose, _ = sampled_fit(12, tolerance=0.5)
     _, tight, _ = sampled_fit(12, tolerance=1e-6, max_permutations=256)
-    assert "stopping rule met" in loose.method_detail_
-    assert "NOT met" in tight.method_detail_
-    assert loose.std_error_ is not None and tight.std_error_ is not None
+    assert loose.converged_ and not tight.converged_
+    assert tight.n_permutations_ == 256
+    assert "stopping rule met" in loose.rate_game_.detail
+    assert "stopping rule not met" in tight.rate_game_.detail
+    assert loose.standard_error_ is not None and tight.standard_error_ is not None
     total = float(loose.counts_.value.sum())
-    assert loose.std_error_.max() <= 0.5 * total
+    assert loose.standard_error_.max() <= 0.5 * total
 
 
 def test_forbidden_sampling_suggests_grouping() -> None:
     windowed, _ = load(random_journeys(13, n=50)).journeys.window(None)
     with pytest.raises(ValueError, match="group channels"):
-        Shapley(exact_limit=2, sampling="forbid").fit(windowed)
+        Shapley(game="observed_rates", exact_limit=2, sampling="forbid").fit(windowed)
 
 
 def test_too_many_channels_for_masks() -> None:
     journeys = [J([f"c{i}", f"c{i + 1}"]) for i in range(0, 70, 2)]
     with pytest.raises(ValueError, match="group channels"):
-        at.attribute(load(journeys), ["shapley"])
+        at.attribute(load(journeys), rates())
     result = at.attribute(load(journeys), ["shapley_simplified"], by=["channel"])
     assert result.reconciliation.ok
 
@@ -277,11 +298,16 @@ def test_too_many_channels_for_masks() -> None:
         {"max_permutations": 2},
         {"seed": -1},
         {"exact_method": "fast"},
+        {"game": "rates"},
+        {"game_model": "presence"},
     ],
 )
 def test_parameters_are_checked(params: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
-        Shapley(**params)  # type: ignore[arg-type]
+    model = Shapley(**{"game": "observed_rates", **params})  # type: ignore[arg-type]
+    assert model.get_params()[next(iter(params))] == next(iter(params.values()))
+    windowed, _ = load(random_journeys(1, n=10)).journeys.window(None)
+    with pytest.raises(ValueError, match=next(iter(params)).split("_")[0]):
+        model.fit(windowed)
 
 
 def test_cli_options_reach_the_model() -> None:
@@ -302,7 +328,7 @@ def test_weighted_records_equal_repeated_journeys() -> None:
             "total_conversion_value": [30.0, 5.0, 0.0],
         }
     )
-    from_paths = at.attribute(at.load_paths(paths), ["shapley"], by=["channel"])
+    from_paths = at.attribute(at.load_paths(paths), rates(), by=["channel"])
     expanded = (
         [J(["a", "b"], True, 15.0)] * 2
         + [J(["a", "b"], False)]
@@ -310,7 +336,20 @@ def test_weighted_records_equal_repeated_journeys() -> None:
         + [J(["a"], False)] * 2
         + [J(["b"], False)] * 3
     )
-    from_touches = at.attribute(load(expanded), ["shapley"], by=["channel"])
+    from_touches = at.attribute(load(expanded), rates(), by=["channel"])
     assert channel_credit(from_paths, "shapley") == pytest.approx(
         channel_credit(from_touches, "shapley")
     )
+
+
+def test_partitions_credit_like_the_whole() -> None:
+    windowed, _ = load(random_journeys(31, n=90)).journeys.window(None)
+    parts = [windowed.subset(np.arange(0, 40)), windowed.subset(np.arange(40, windowed.n_journeys))]
+    model = Shapley(game="observed_rates")
+    model.fit_statistics(model.statistics(parts[0]).merge(model.statistics(parts[1])))
+    summed = sum(
+        np.bincount(part.channel, model.credit(part).value, minlength=windowed.n_channels)
+        for part in parts
+    )
+    whole = Shapley(game="observed_rates").fit(windowed)
+    np.testing.assert_allclose(summed, whole.shapley_value_, rtol=1e-9, atol=1e-9)

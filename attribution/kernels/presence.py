@@ -1,0 +1,580 @@
+"""Numba kernels of the ``presence`` model (see :mod:`attribution.models.presence`).
+
+**Steps and exposure patterns.** A journey of ``n`` touches has ``n`` steps: step ``k``
+(0-based) is the time after its touch ``k``, until the next touch (or the end of the
+data). A converted journey converts in its last step; the others live through every
+step. With guard ``g`` and recency window ``m``, the exposure of step ``k`` is made of
+the touches ``0 .. k - g``: the bit mask ``present`` of the channels among them and the
+mask ``recent`` of the channels among the last ``m`` of them (positions
+``k - g - m + 1 .. k - g``). A step's *pattern* is the pair ``(present, recent)``.
+
+**Statistics** (:func:`count_patterns`): per distinct pattern, the weighted number of
+steps lived through without converting (``at_risk``) and the weighted conversions.
+They are sums over journeys.
+
+**Features of a pattern**: the baseline, the bits of ``present`` (one effect per
+channel), of ``recent`` (one per channel) and the selected pairs whose two channels are
+both present. The fit's kernels take them as one flat list of parameter indices per
+pattern (:func:`pattern_features`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: Fibonacci hashing multipliers for the two masks of a pattern.
+_HASH_PRESENT = np.uint64(0x9E3779B97F4A7C15)
+_HASH_RECENT = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+@njit(cache=True, inline="always")
+def _slot(table: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint64) -> int:
+    """Slot of a pattern in an open-addressing table of ``2^(64 - shift)`` rows
+    ``(present, recent, id)`` (``present == -1``: empty); one row is one cache line."""
+    mask = len(table) - 1
+    h = (np.uint64(present) * _HASH_PRESENT) ^ (np.uint64(recent) * _HASH_RECENT)
+    slot = np.int64(h >> shift) & mask
+    while table[slot, 0] != -1 and (table[slot, 0] != present or table[slot, 1] != recent):
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(cache=True, nogil=True)
+def count_patterns(
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    converted: np.ndarray,
+    weight: np.ndarray,
+    value: np.ndarray,
+    guard: int,
+    recent_steps: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct step patterns ``(present, recent)`` of every journey with touches, with
+    the weighted steps lived through (``at_risk``), the weighted conversions and the
+    value of those conversions of each.
+
+    A hash group-by whose table and arrays double as patterns are found; a pattern is
+    looked up only when it changes from one step to the next. It releases the GIL, so
+    chunks of journeys can be counted on several threads and the counts merged.
+    """
+    bits = 10
+    table = np.full((1 << bits, 4), -1, np.int64)
+    present_of = np.zeros(1 << bits, np.int64)
+    recent_of = np.zeros(1 << bits, np.int64)
+    sums = np.zeros((1 << bits, 3), np.float64)  # at risk, conversions, value
+    n_patterns = 0
+    one = np.int64(1)
+    for j in range(len(offsets) - 1):
+        start, end = offsets[j], offsets[j + 1]
+        n = end - start
+        w = weight[j]
+        present = np.int64(0)
+        last_present = np.int64(-1)
+        last_recent = np.int64(-1)
+        pattern = -1
+        for k in range(n):
+            exposed = k - guard  # the newest touch in the exposure of step k
+            recent = np.int64(0)
+            if exposed >= 0:
+                present |= one << np.int64(channel[start + exposed])
+                for p in range(max(0, exposed - recent_steps + 1), exposed + 1):
+                    recent |= one << np.int64(channel[start + p])
+            if present != last_present or recent != last_recent:
+                if 2 * (n_patterns + 1) > len(table):
+                    bits += 1
+                    table = np.full((1 << bits, 4), -1, np.int64)
+                    for q in range(n_patterns):
+                        row = _slot(table, present_of[q], recent_of[q], np.uint64(64 - bits))
+                        table[row, 0] = present_of[q]
+                        table[row, 1] = recent_of[q]
+                        table[row, 2] = q
+                    present_of = _grown(present_of, 1 << bits)
+                    recent_of = _grown(recent_of, 1 << bits)
+                    grown = np.zeros((1 << bits, 3), np.float64)
+                    grown[:n_patterns] = sums[:n_patterns]
+                    sums = grown
+                row = _slot(table, present, recent, np.uint64(64 - bits))
+                if table[row, 0] == -1:
+                    table[row, 0] = present
+                    table[row, 1] = recent
+                    table[row, 2] = n_patterns
+                    present_of[n_patterns] = present
+                    recent_of[n_patterns] = recent
+                    n_patterns += 1
+                pattern = table[row, 2]
+                last_present, last_recent = present, recent
+            if converted[j] and k == n - 1:
+                sums[pattern, 1] += w
+                sums[pattern, 2] += value[j]
+            else:
+                sums[pattern, 0] += w
+    return (
+        present_of[:n_patterns].copy(),
+        recent_of[:n_patterns].copy(),
+        sums[:n_patterns, 0].copy(),
+        sums[:n_patterns, 1].copy(),
+        sums[:n_patterns, 2].copy(),
+    )
+
+
+@njit(cache=True)
+def _grown(values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, values.dtype)
+    out[: len(values)] = values
+    return out
+
+
+@njit(cache=True)
+def group_features(
+    masks: np.ndarray,
+    offset: int,
+    with_baseline: bool,
+    pair_first: np.ndarray,
+    pair_second: np.ndarray,
+    pair_offset: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The parameters each distinct mask adds to ``λ``, as a flat list with offsets: the
+    baseline (parameter 0) if ``with_baseline``, ``offset + c`` for each channel ``c`` of
+    the mask, and ``pair_offset + q`` for each pair ``q`` with both channels in it."""
+    n = len(masks)
+    counts = np.zeros(n + 1, np.int64)
+    for t in range(n):
+        k = 1 if with_baseline else 0
+        for c in range(63):
+            k += masks[t] >> np.int64(c) & 1
+        for q in range(len(pair_first)):
+            if masks[t] >> pair_first[q] & 1 and masks[t] >> pair_second[q] & 1:
+                k += 1
+        counts[t + 1] = counts[t] + k
+    features = np.empty(counts[-1], np.int64)
+    for t in range(n):
+        slot = counts[t]
+        if with_baseline:
+            features[slot] = 0
+            slot += 1
+        for c in range(63):
+            if masks[t] >> np.int64(c) & 1:
+                features[slot] = offset + c
+                slot += 1
+        for q in range(len(pair_first)):
+            if masks[t] >> pair_first[q] & 1 and masks[t] >> pair_second[q] & 1:
+                features[slot] = pair_offset + q
+                slot += 1
+    return features, counts
+
+
+@njit(cache=True)
+def _group_totals(theta: np.ndarray, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    out = np.empty(len(offsets) - 1, np.float64)
+    for g in range(len(out)):
+        total = 0.0
+        for i in range(offsets[g], offsets[g + 1]):
+            total += theta[features[i]]
+        out[g] = total
+    return out
+
+
+@njit(cache=True)
+def pattern_hazards(
+    theta: np.ndarray,
+    present_id: np.ndarray,
+    recent_id: np.ndarray,
+    present_features: np.ndarray,
+    present_offsets: np.ndarray,
+    recent_features: np.ndarray,
+    recent_offsets: np.ndarray,
+) -> np.ndarray:
+    """``λ`` of every pattern: its present mask's parameters (baseline, presence effects,
+    pairs) plus its recent mask's (recency effects), each summed once per distinct mask."""
+    by_present = _group_totals(theta, present_features, present_offsets)
+    by_recent = _group_totals(theta, recent_features, recent_offsets)
+    out = np.empty(len(present_id), np.float64)
+    for t in range(len(out)):
+        out[t] = by_present[present_id[t]] + by_recent[recent_id[t]]
+    return out
+
+
+@njit(cache=True)
+def log_likelihood(hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray) -> float:
+    """``ℓ = Σ_t [y_t log(1 - e^{-λ_t}) - s_t λ_t]``."""
+    value = 0.0
+    for t in range(len(hazards)):
+        value -= at_risk[t] * hazards[t]
+        if conversions[t] != 0.0:
+            value += conversions[t] * np.log(-np.expm1(-hazards[t]))
+    return value
+
+
+@njit(cache=True)
+def log_likelihood_terms(
+    hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray, information: bool
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pattern of ``ℓ``: the total, the derivative ``y_t / (e^{λ_t} - 1) - s_t``, the
+    curvature of ``-ℓ`` ``y_t e^{λ_t} / (e^{λ_t} - 1)²`` and, if ``information``, the
+    expected Fisher information ``(s_t + y_t) / (e^{λ_t} - 1)`` (else an empty array)."""
+    n = len(hazards)
+    value = 0.0
+    derivative = np.empty(n, np.float64)
+    curvature = np.zeros(n, np.float64)
+    fisher = np.empty(n if information else 0, np.float64)
+    for t in range(n):
+        lam = hazards[t]
+        y = conversions[t]
+        value -= at_risk[t] * lam
+        derivative[t] = -at_risk[t]
+        if y != 0.0 or information:
+            grow = np.expm1(lam)
+            if y != 0.0:
+                value += y * np.log(-np.expm1(-lam))
+                derivative[t] += y / grow
+                curvature[t] = y * (grow + 1.0) / (grow * grow)
+            if information:
+                fisher[t] = (at_risk[t] + y) / grow
+    return value, derivative, curvature, fisher
+
+
+@njit(cache=True)
+def weighted_feature_sums(
+    first: np.ndarray,
+    second: np.ndarray,
+    present_id: np.ndarray,
+    recent_id: np.ndarray,
+    present_features: np.ndarray,
+    present_offsets: np.ndarray,
+    recent_features: np.ndarray,
+    recent_offsets: np.ndarray,
+    n_parameters: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``Σ_t first_t x_t`` (a gradient) and ``Σ_t second_t x_t x_tᵀ`` (a Hessian or
+    information matrix) over patterns, through the distinct masks.
+
+    A pattern's features are those of its present mask (``P``) and of its recent mask
+    (``R``, disjoint from ``P``'s). Sums by mask make the ``P·Pᵀ`` and ``R·Rᵀ`` blocks cost
+    per distinct mask; the cross block ``Σ_t second_t P_t R_tᵀ`` is accumulated by recent
+    mask. Also returned: ``Σ_t second_t`` and ``Σ_t second_t x_t`` by present mask (what
+    the score test of pairs needs: the pairs' features depend on the present mask only).
+    """
+    n_present = len(present_offsets) - 1
+    n_recent = len(recent_offsets) - 1
+    first_present = np.zeros(n_present, np.float64)
+    first_recent = np.zeros(n_recent, np.float64)
+    second_present = np.zeros(n_present, np.float64)
+    second_recent = np.zeros(n_recent, np.float64)
+    cross = np.zeros((n_recent, n_parameters), np.float64)  # Σ second_t P_t by recent mask
+    by_present = np.zeros((n_present, n_parameters), np.float64)  # Σ second_t x_t
+    for t in range(len(first)):
+        p, r = present_id[t], recent_id[t]
+        first_present[p] += first[t]
+        first_recent[r] += first[t]
+        w = second[t]
+        if w == 0.0:
+            continue
+        second_present[p] += w
+        second_recent[r] += w
+        for i in range(present_offsets[p], present_offsets[p + 1]):
+            cross[r, present_features[i]] += w
+        for i in range(recent_offsets[r], recent_offsets[r + 1]):
+            by_present[p, recent_features[i]] += w
+    gradient = np.zeros(n_parameters, np.float64)
+    matrix = np.zeros((n_parameters, n_parameters), np.float64)
+    for p in range(n_present):
+        start, end = present_offsets[p], present_offsets[p + 1]
+        for i in range(start, end):
+            a = present_features[i]
+            gradient[a] += first_present[p]
+            by_present[p, a] += second_present[p]
+            for k in range(start, end):
+                matrix[a, present_features[k]] += second_present[p]
+    for r in range(n_recent):
+        start, end = recent_offsets[r], recent_offsets[r + 1]
+        for i in range(start, end):
+            a = recent_features[i]
+            gradient[a] += first_recent[r]
+            for k in range(start, end):
+                matrix[a, recent_features[k]] += second_recent[r]
+            for b in range(n_parameters):
+                value = cross[r, b]
+                if value != 0.0:
+                    matrix[a, b] += value
+                    matrix[b, a] += value
+    return gradient, matrix, second_present, by_present
+
+
+@njit(cache=True)
+def cholesky_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``matrix⁻¹ rhs`` for a symmetric positive definite ``matrix`` (Cholesky,
+    ``matrix = L Lᵀ``); ``rhs`` may have several columns. Written out so the small dense
+    systems of the fit never wake BLAS threads."""
+    n = matrix.shape[0]
+    lower = np.zeros((n, n), np.float64)
+    for j in range(n):
+        total = matrix[j, j]
+        for k in range(j):
+            total -= lower[j, k] * lower[j, k]
+        lower[j, j] = np.sqrt(total)
+        for i in range(j + 1, n):
+            total = matrix[i, j]
+            for k in range(j):
+                total -= lower[i, k] * lower[j, k]
+            lower[i, j] = total / lower[j, j]
+    out = rhs.copy()
+    for column in range(out.shape[1]):
+        for i in range(n):
+            total = out[i, column]
+            for k in range(i):
+                total -= lower[i, k] * out[k, column]
+            out[i, column] = total / lower[i, i]
+        for i in range(n - 1, -1, -1):
+            total = out[i, column]
+            for k in range(i + 1, n):
+                total -= lower[k, i] * out[k, column]
+            out[i, column] = total / lower[i, i]
+    return out
+
+
+@njit(cache=True)
+def pair_score_sums(
+    score_present: np.ndarray,
+    information_present: np.ndarray,
+    information_by_present: np.ndarray,
+    present_masks: np.ndarray,
+    free: np.ndarray,
+    n_free: int,
+    n_channels: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The score ``U``, information ``I_zz`` and cross information ``I_zF`` (pairs × free
+    parameters) of every candidate pair ``(a, b)`` (``a < b``, index ``a·C + b``), from
+    sums by distinct present mask: the pair's feature "both present" is 1 in the
+    patterns of the masks that hold both channels. ``free[f]`` is parameter ``f``'s
+    index among the free parameters (-1 if fixed)."""
+    n_pairs = n_channels * n_channels
+    u = np.zeros(n_pairs, np.float64)
+    i_zz = np.zeros(n_pairs, np.float64)
+    i_zf = np.zeros((n_pairs, n_free), np.float64)
+    channels = np.empty(64, np.int64)
+    for p in range(len(present_masks)):
+        k = 0
+        for c in range(n_channels):
+            if present_masks[p] >> np.int64(c) & 1:
+                channels[k] = c
+                k += 1
+        for x in range(k):
+            for y in range(x + 1, k):
+                pair = channels[x] * n_channels + channels[y]
+                u[pair] += score_present[p]
+                i_zz[pair] += information_present[p]
+                for f in range(len(free)):
+                    if free[f] >= 0:
+                        i_zf[pair, free[f]] += information_by_present[p, f]
+    return u, i_zz, i_zf
+
+
+@njit(cache=True, parallel=True)
+def journey_terms(
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    n_channels: int,
+    guard: int,
+    recent_steps: int,
+    baseline: float,
+    presence_effect: np.ndarray,
+    recent_effect: np.ndarray,
+    pair_first: np.ndarray,
+    pair_second: np.ndarray,
+    pair_effect: np.ndarray,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+]:
+    """Every journey's cumulative hazard over its steps, split by channel and pair.
+
+    With ``n`` steps, ``base = b·n``. Channel ``c`` first touched at position ``f_c``
+    is present in ``N_c = max(0, n - f_c - g)`` steps and recent in ``M_c`` steps; its
+    part is ``β_c·N_c + ρ_c·M_c``. A selected pair both present in ``N_ab`` steps has
+    part ``δ_ab·N_ab``. Members (distinct channels) are listed in ascending code order.
+
+    Touch weights (each touch's contribution to the journey's hazard, used to split a
+    channel's credit over its touches): the first touch of ``c`` holds ``β_c·N_c`` and
+    half of each part of a pair with ``c``; every touch holds ``ρ_c`` times the steps in
+    which it is the newest recent touch of ``c``.
+
+    Returns ``base``, ``member_offsets``, ``member_channel``, ``member_part``,
+    ``pair_offsets``, ``pair_members`` (local member indices, two columns),
+    ``pair_part`` and ``touch_weight``.
+    """
+    n_journeys = len(offsets) - 1
+    n_chunks = max(1, min(n_journeys // 1024, 256))
+    member_counts = np.zeros(n_journeys + 1, np.int64)
+    pair_counts = np.zeros(n_journeys + 1, np.int64)
+    # Pass 1: the members and pairs of each journey.
+    for chunk in prange(n_chunks):
+        first = np.full(n_channels, -1, np.int64)
+        for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
+            start, end = offsets[j], offsets[j + 1]
+            k = 0
+            for i in range(start, end):
+                c = channel[i]
+                if first[c] < 0:
+                    first[c] = i
+                    k += 1
+            member_counts[j + 1] = k
+            p = 0
+            for q in range(len(pair_first)):
+                if first[pair_first[q]] >= 0 and first[pair_second[q]] >= 0:
+                    p += 1
+            pair_counts[j + 1] = p
+            for i in range(start, end):
+                first[channel[i]] = -1
+    member_counts = np.cumsum(member_counts)
+    pair_counts = np.cumsum(pair_counts)
+    base = np.empty(n_journeys, np.float64)
+    touch_weight = np.zeros(len(channel), np.float64)
+    member_channel = np.empty(member_counts[-1], np.int64)
+    member_part = np.zeros(member_counts[-1], np.float64)
+    pair_members = np.empty((pair_counts[-1], 2), np.int64)
+    pair_part = np.zeros(pair_counts[-1], np.float64)
+    # Pass 2: the terms.
+    for chunk in prange(n_chunks):
+        first = np.full(n_channels, -1, np.int64)
+        following = np.full(n_channels, -1, np.int64)
+        local = np.full(n_channels, -1, np.int64)
+        for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
+            _journey_terms_of(
+                j, channel, offsets, guard, recent_steps, baseline, presence_effect,
+                recent_effect, pair_first, pair_second, pair_effect, member_counts,
+                pair_counts, base, touch_weight, member_channel, member_part,
+                pair_members, pair_part, first, following, local,
+            )  # fmt: skip
+    return (
+        base,
+        member_counts,
+        member_channel,
+        member_part,
+        pair_counts,
+        pair_members,
+        pair_part,
+        touch_weight,
+    )
+
+
+@njit(cache=True, inline="always")
+def _journey_terms_of(
+    j: int,
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    guard: int,
+    recent_steps: int,
+    baseline: float,
+    presence_effect: np.ndarray,
+    recent_effect: np.ndarray,
+    pair_first: np.ndarray,
+    pair_second: np.ndarray,
+    pair_effect: np.ndarray,
+    member_counts: np.ndarray,
+    pair_counts: np.ndarray,
+    base: np.ndarray,
+    touch_weight: np.ndarray,
+    member_channel: np.ndarray,
+    member_part: np.ndarray,
+    pair_members: np.ndarray,
+    pair_part: np.ndarray,
+    first: np.ndarray,
+    following: np.ndarray,
+    local: np.ndarray,
+) -> None:
+    """The terms of journey ``j`` (see :func:`journey_terms`); ``first``, ``following``
+    and ``local`` are scratch arrays, all -1 on entry and on exit."""
+    start, end = offsets[j], offsets[j + 1]
+    n = end - start
+    base[j] = baseline * n
+    slot = member_counts[j]
+    k = 0
+    for i in range(start, end):
+        c = channel[i]
+        if first[c] < 0:
+            first[c] = i - start
+            member_channel[slot + k] = c
+            k += 1
+    # Insertion sort of the members by channel code (journeys hold few channels).
+    for a in range(1, k):
+        value = member_channel[slot + a]
+        b = a - 1
+        while b >= 0 and member_channel[slot + b] > value:
+            member_channel[slot + b + 1] = member_channel[slot + b]
+            b -= 1
+        member_channel[slot + b + 1] = value
+    for a in range(k):
+        local[member_channel[slot + a]] = a
+    # Presence parts, held by each channel's first touch.
+    for a in range(k):
+        c = member_channel[slot + a]
+        steps = max(0, n - first[c] - guard)
+        part = presence_effect[c] * steps
+        member_part[slot + a] += part
+        touch_weight[start + first[c]] += part
+    # Recency parts: step s (exposure up to position s - g) credits the newest touch
+    # of each channel among positions s - g - m + 1 .. s - g.
+    if recent_steps > 0:
+        # A touch of c at position p is c's newest recent touch from step p + g until
+        # the window passes it (p + g + m - 1) or the next touch of c takes over.
+        for position in range(n):
+            c = channel[start + position]
+            if following[c] >= 0:
+                _recent_part(following[c], position, n, guard, recent_steps, start, c,
+                             slot + local[c], recent_effect, member_part, touch_weight)  # fmt: skip
+            following[c] = position
+        for a in range(k):
+            c = member_channel[slot + a]
+            _recent_part(following[c], -1, n, guard, recent_steps, start, c, slot + a,
+                         recent_effect, member_part, touch_weight)  # fmt: skip
+            following[c] = -1
+    # Pair parts, held half by the first touch of each of the two channels.
+    pslot = pair_counts[j]
+    for q in range(len(pair_first)):
+        a, b = pair_first[q], pair_second[q]
+        if first[a] >= 0 and first[b] >= 0:
+            steps = max(0, n - max(first[a], first[b]) - guard)
+            part = pair_effect[q] * steps
+            pair_members[pslot, 0] = local[a]
+            pair_members[pslot, 1] = local[b]
+            pair_part[pslot] = part
+            touch_weight[start + first[a]] += 0.5 * part
+            touch_weight[start + first[b]] += 0.5 * part
+            pslot += 1
+    for a in range(k):
+        c = member_channel[slot + a]
+        first[c] = -1
+        local[c] = -1
+
+
+@njit(cache=True, inline="always")
+def _recent_part(
+    position: int,
+    following: int,
+    n: int,
+    guard: int,
+    recent_steps: int,
+    start: int,
+    c: int,
+    member: int,
+    recent_effect: np.ndarray,
+    member_part: np.ndarray,
+    touch_weight: np.ndarray,
+) -> None:
+    """Add the recency part of the touch at ``position`` (the next touch of its channel
+    at ``following``, -1 if none) to its channel and to its weight."""
+    stop = min(n - 1, position + guard + recent_steps - 1)
+    if following >= 0:
+        stop = min(stop, following + guard - 1)
+    steps = stop - (position + guard) + 1
+    if steps > 0:
+        part = recent_effect[c] * steps
+        member_part[member] += part
+        touch_weight[start + position] += part

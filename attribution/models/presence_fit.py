@@ -1,0 +1,364 @@
+"""Fitting the ``presence`` model from step-pattern counts: penalised maximum likelihood
+under ``effects >= 0``, and forward selection of channel pairs by a score test.
+
+**Likelihood.** A step with pattern ``x`` converts with probability ``1 - exp(-λ(x))``,
+
+    λ(x) = b + Σ_{c ∈ present(x)} β_c + Σ_{c ∈ recent(x)} ρ_c + Σ_{pairs {a, b} ⊆ present(x)} δ_ab,
+
+so with ``s_x`` the weighted steps lived through and ``y_x`` the weighted conversions of
+pattern ``x``, the log-likelihood is ``ℓ = Σ_x [y_x log(1 - exp(-λ_x)) - s_x λ_x]``,
+concave in ``θ = (b, β, ρ, δ)`` (``log(1 - e^{-λ})`` is concave, ``-λ`` linear, ``λ``
+linear in ``θ``). The fit maximises ``ℓ - penalty/2 · |(β, ρ, δ)|²`` (a Gaussian prior of
+variance ``1/penalty`` on every effect; the baseline is not penalised) subject to
+``b >= 1e-12`` and every effect ``>= 0``.
+
+**Optimiser**: projected Newton (Bertsekas 1982). The gradient and the Hessian
+``Σ_x x xᵀ y_x e^{λ_x} / (e^{λ_x} - 1)²`` are sums over patterns, one numba pass per
+iteration, summed by distinct present and recent mask so that a pattern costs a few
+operations, not the square of its features. Parameters at their bound whose gradient
+pushes them out of the feasible set are held there, the others take the Newton step (a
+Cholesky solve of at most 137 unknowns, written out in numba); the step goes along the
+segment to the projected Newton point, no further than shrinking any converting
+pattern's ``λ`` a hundredfold (``log(1 - e^{-λ})`` is a barrier at 0), with Armijo
+backtracking. It converges in a handful of iterations, and a warm start after adding a
+pair in a few more. The stopping rule is the largest projected gradient of ``ℓ`` per
+conversion ``<= tolerance``, or no decrease of the objective beyond rounding (with a
+million journeys the gradient's sum over patterns cancels to about 1e-7 per
+conversion).
+
+**Pairs** (``pairs="auto"``): starting from the fit without pairs, every pair of
+channels that are present together in some step is scored by the one-sided score test
+of adding its feature "both present" with ``δ >= 0``: ``U = Σ_x z_x ∂ℓ/∂λ_x`` at the
+current fit, with efficient information ``I = I_zz - I_zF I_FF⁻¹ I_Fz`` (expected Fisher
+information ``(s_x + y_x) / (e^{λ_x} - 1)`` per step, ``F`` the free parameters: the
+baseline and the effects not at their bound, penalty included), ``z = U / sqrt(I)``. The
+best pair is added while its ``z`` exceeds ``pair_z`` (default 4) and fewer than
+``max_pairs`` (default 10) are selected; the model is refitted after each addition.
+Every quantity is a sum over patterns of the merged counts, so selection from merged
+statistics is the selection on all the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from attribution.kernels.presence import (
+    cholesky_solve,
+    group_features,
+    log_likelihood,
+    log_likelihood_terms,
+    pair_score_sums,
+    pattern_hazards,
+    weighted_feature_sums,
+)
+from attribution.models.presence_statistics import StepCounts
+
+#: Lower bound of the baseline: every step's conversion probability stays positive.
+MIN_BASELINE = 1e-12
+#: Armijo sufficient-decrease constant and the largest number of step halvings.
+ARMIJO = 1e-4
+MAX_HALVINGS = 30
+#: A step may shrink the hazard of a step with conversions to this fraction at most.
+BARRIER_FRACTION = 0.01
+#: Largest distance to a bound at which a parameter pushed outwards is held there.
+ACTIVE_SLACK = 1e-3
+#: The baseline starts at this fraction of the overall conversion rate per step.
+START_FRACTION = 0.01
+#: Relative decrease of the objective below which it no longer improves.
+ROUNDING = 1e-14
+
+
+@dataclass(frozen=True)
+class PresenceFit:
+    """Fitted parameters ``θ = (b, β, ρ, δ)``, the pairs (channel codes) with the ``z`` of
+    their selection (``nan`` for pairs given explicitly), and convergence."""
+
+    theta: np.ndarray
+    pairs: tuple[tuple[int, int], ...]
+    pair_z: tuple[float, ...]
+    converged: bool
+    n_iterations: int
+    gradient_norm: float
+    log_likelihood: float
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The parameters of each pattern, through its distinct present and recent masks.
+
+    ``present_id`` / ``recent_id``: each pattern's index among the distinct present and
+    recent masks; ``present_features`` (baseline, presence effects, pairs inside the
+    mask) and ``recent_features`` (recency effects): flat lists with offsets per mask.
+    """
+
+    n_channels: int
+    present_masks: np.ndarray
+    present_id: np.ndarray
+    recent_id: np.ndarray
+    present_features: np.ndarray
+    present_offsets: np.ndarray
+    recent_features: np.ndarray
+    recent_offsets: np.ndarray
+    n_parameters: int
+
+    @classmethod
+    def of(cls, counts: StepCounts, pairs: Sequence[tuple[int, int]]) -> _Design:
+        c = counts.n_channels
+        first = np.array([a for a, _ in pairs], np.int64)
+        second = np.array([b for _, b in pairs], np.int64)
+        present_masks, present_id = np.unique(counts.present, return_inverse=True)
+        recent_masks, recent_id = np.unique(counts.recent, return_inverse=True)
+        present_features, present_offsets = group_features(
+            present_masks, 1, True, first, second, 1 + 2 * c
+        )
+        none = np.zeros(0, np.int64)
+        recent_features, recent_offsets = group_features(recent_masks, 1 + c, False, none, none, 0)
+        return cls(
+            n_channels=c,
+            present_masks=present_masks,
+            present_id=present_id.reshape(-1).astype(np.int64),
+            recent_id=recent_id.reshape(-1).astype(np.int64),
+            present_features=present_features,
+            present_offsets=present_offsets,
+            recent_features=recent_features,
+            recent_offsets=recent_offsets,
+            n_parameters=1 + 2 * c + len(pairs),
+        )
+
+    def hazards(self, theta: np.ndarray) -> np.ndarray:
+        return pattern_hazards(
+            theta,
+            self.present_id,
+            self.recent_id,
+            self.present_features,
+            self.present_offsets,
+            self.recent_features,
+            self.recent_offsets,
+        )
+
+    def sums(
+        self, first: np.ndarray, second: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return weighted_feature_sums(
+            first,
+            second,
+            self.present_id,
+            self.recent_id,
+            self.present_features,
+            self.present_offsets,
+            self.recent_features,
+            self.recent_offsets,
+            self.n_parameters,
+        )
+
+
+def fit_presence(
+    counts: StepCounts,
+    *,
+    penalty: float,
+    pairs: Sequence[tuple[int, int]] | None,
+    max_pairs: int,
+    pair_z: float,
+    max_iterations: int,
+    tolerance: float,
+) -> PresenceFit:
+    """The penalised fit (see the module docstring); ``pairs=None`` selects pairs."""
+    if pairs is not None:
+        fit = _fit(counts, tuple(pairs), penalty, max_iterations, tolerance, None)
+        return _with_z(fit, (float("nan"),) * len(fit.pairs))
+    chosen: list[tuple[int, int]] = []
+    z_values: list[float] = []
+    fit = _fit(counts, (), penalty, max_iterations, tolerance, None)
+    while len(chosen) < max_pairs:
+        best, z = _best_pair(counts, fit, penalty)
+        if best is None or not z > pair_z:
+            break
+        chosen.append(best)
+        z_values.append(z)
+        fit = _fit(counts, tuple(chosen), penalty, max_iterations, tolerance, fit.theta)
+    return _with_z(fit, tuple(z_values))
+
+
+def _with_z(fit: PresenceFit, z: tuple[float, ...]) -> PresenceFit:
+    return PresenceFit(
+        theta=fit.theta,
+        pairs=fit.pairs,
+        pair_z=z,
+        converged=fit.converged,
+        n_iterations=fit.n_iterations,
+        gradient_norm=fit.gradient_norm,
+        log_likelihood=fit.log_likelihood,
+    )
+
+
+class _Objective:
+    """``f(θ) = (penalty/2 |effects|² - ℓ(θ)) / Y`` (``Y`` the weighted conversions) with
+    its gradient and Hessian."""
+
+    def __init__(self, counts: StepCounts, design: _Design, penalty: float) -> None:
+        self.design = design
+        self.at_risk = counts.at_risk
+        self.conversions = counts.conversions
+        self.penalty = penalty
+        self.scale = max(counts.total_conversions, 1.0)
+        self.penalised = np.ones(design.n_parameters)
+        self.penalised[0] = 0.0
+
+    def log_likelihood(self, theta: np.ndarray) -> float:
+        hazards = self.design.hazards(theta)
+        return float(log_likelihood(hazards, self.at_risk, self.conversions))
+
+    def value(self, theta: np.ndarray) -> float:
+        penalty = 0.5 * self.penalty * float(np.sum(self.penalised * theta * theta))
+        return (penalty - self.log_likelihood(theta)) / self.scale
+
+    def derivatives(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        hazards = self.design.hazards(theta)
+        total, derivative, curvature, _ = log_likelihood_terms(
+            hazards, self.at_risk, self.conversions, False
+        )
+        gradient, hessian, _, _ = self.design.sums(derivative, curvature)
+        penalty = 0.5 * self.penalty * float(np.sum(self.penalised * theta * theta))
+        value = (penalty - total) / self.scale
+        gradient = (self.penalty * self.penalised * theta - gradient) / self.scale
+        hessian = (hessian + np.diag(self.penalty * self.penalised)) / self.scale
+        return value, gradient, hessian
+
+
+def _projected_gradient(theta: np.ndarray, gradient: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The gradient with the components that point out of the feasible set at a bound
+    set to 0 (the optimality measure of a bound-constrained problem)."""
+    return np.where(theta > lower, gradient, np.minimum(gradient, 0.0))
+
+
+def _fit(
+    counts: StepCounts,
+    pairs: tuple[tuple[int, int], ...],
+    penalty: float,
+    max_iterations: int,
+    tolerance: float,
+    start: np.ndarray | None,
+) -> PresenceFit:
+    design = _Design.of(counts, pairs)
+    objective = _Objective(counts, design, penalty)
+    n = design.n_parameters
+    lower = np.zeros(n)
+    lower[0] = MIN_BASELINE
+    theta = np.zeros(n)
+    steps = float(counts.at_risk.sum() + counts.conversions.sum())
+    rate = counts.total_conversions / steps if steps else 0.5
+    # Start below the optimum: Newton on y log(1 - e^{-λ}) - s λ (about y log λ - s λ)
+    # overshoots past 0 from above twice the optimal λ, but climbs to it from below.
+    theta[0] = max(START_FRACTION * -np.log1p(-min(rate, 0.5)), MIN_BASELINE)
+    if start is not None:
+        theta[: len(start)] = start
+    value, gradient, hessian = objective.derivatives(theta)
+    hazards = design.hazards(theta)
+    converting = counts.conversions > 0
+    iterations = 0
+    converged = False
+    while True:
+        projected = _projected_gradient(theta, gradient, lower)
+        gradient_norm = float(np.abs(projected).max(initial=0.0))
+        if gradient_norm <= tolerance:
+            converged = True
+            break
+        if iterations >= max_iterations:
+            break
+        iterations += 1
+        # Held (Bertsekas's ε-active set): within ε of a bound and pushed outwards, with
+        # ε the size of a projected gradient step, so variables near their bound do not
+        # zigzag on and off it.
+        slack = min(ACTIVE_SLACK, float(np.abs(theta - np.maximum(theta - gradient, lower)).max()))
+        held = (theta - lower <= slack) & (gradient > 0)
+        free = np.flatnonzero(~held)
+        direction = np.zeros(n)
+        system = hessian[np.ix_(free, free)]
+        # A ridge of the order of rounding keeps the system definite when some effect
+        # appears only in steps without conversions and there is no penalty.
+        system = system + np.eye(len(free)) * (1e-12 * max(float(np.trace(system)), 1e-300))
+        direction[free] = -cholesky_solve(system, gradient[free][:, None])[:, 0]
+        direction[held] = -gradient[held] / np.maximum(np.diag(hessian)[held], 1e-300)
+        # The projected Newton point, and the segment to it (feasible throughout).
+        segment = np.maximum(theta + direction, lower) - theta
+        slope = float(np.sum(gradient * segment))
+        if not slope < 0:  # not a descent direction: a projected, scaled gradient step
+            scaled = -gradient / np.maximum(np.diag(hessian), 1e-300)
+            segment = np.maximum(theta + scaled, lower) - theta
+            slope = float(np.sum(gradient * segment))
+        change = design.hazards(segment)  # Δλ of every pattern along the segment
+        # The log-likelihood is a barrier at λ = 0 for steps with conversions: a step may
+        # shrink their λ at most a hundredfold (fraction to the boundary), so iterates
+        # do not jump onto the barrier and crawl back. λ is linear along the segment.
+        shrinking = converting & (change < 0)
+        step = 1.0
+        if shrinking.any():
+            limit = (1 - BARRIER_FRACTION) * hazards[shrinking] / -change[shrinking]
+            step = min(1.0, float(limit.min()))
+        candidate_value = value
+        for _ in range(MAX_HALVINGS):
+            candidate = theta + step * segment
+            candidate_value = objective.value(candidate)
+            if candidate_value <= value + ARMIJO * step * slope:
+                break
+            step /= 2
+        else:
+            candidate_value = value
+        if not value - candidate_value > ROUNDING * abs(value):
+            # No decrease beyond rounding: the optimum to float precision (with much
+            # data, the gradient's sum over patterns cancels to its rounding level).
+            converged = True
+            break
+        theta = candidate
+        hazards = design.hazards(theta)
+        value, gradient, hessian = objective.derivatives(theta)
+    return PresenceFit(
+        theta=theta,
+        pairs=pairs,
+        pair_z=(),
+        converged=converged,
+        n_iterations=iterations,
+        gradient_norm=gradient_norm,
+        log_likelihood=objective.log_likelihood(theta),
+    )
+
+
+def _best_pair(
+    counts: StepCounts, fit: PresenceFit, penalty: float
+) -> tuple[tuple[int, int] | None, float]:
+    """The candidate pair with the largest score-test ``z``, and that ``z``."""
+    design = _Design.of(counts, fit.pairs)
+    _, score, _, information = log_likelihood_terms(
+        design.hazards(fit.theta), counts.at_risk, counts.conversions, True
+    )
+    _, i_all, information_present, information_by_present = design.sums(score, information)
+    score_present = np.bincount(design.present_id, score, minlength=len(design.present_masks))
+    free_features = np.flatnonzero((fit.theta > 0) | (np.arange(len(fit.theta)) == 0))
+    free = np.full(len(fit.theta), -1, np.int64)
+    free[free_features] = np.arange(len(free_features))
+    u, i_zz, i_zf = pair_score_sums(
+        score_present,
+        information_present,
+        information_by_present,
+        design.present_masks,
+        free,
+        len(free_features),
+        design.n_channels,
+    )
+    i_ff = i_all[np.ix_(free_features, free_features)]
+    i_ff = i_ff + penalty * np.diag((free_features > 0).astype(np.float64))
+    solved = cholesky_solve(i_ff, np.ascontiguousarray(i_zf.T))
+    efficient = i_zz + penalty - np.sum(i_zf * solved.T, axis=1)
+    c = design.n_channels
+    candidate = (i_zz > 0) & (efficient > 0)
+    for a, b in fit.pairs:
+        candidate[a * c + b] = False
+    if not candidate.any():
+        return None, float("nan")
+    z = np.full(len(u), -np.inf)
+    z[candidate] = u[candidate] / np.sqrt(efficient[candidate])
+    best = int(np.argmax(z))
+    return (best // c, best % c), float(z[best])

@@ -1,0 +1,609 @@
+"""The ``presence`` model: kernels against plain-Python references, the likelihood's
+gradient against finite differences, a hand-solved fit, pair selection on data drawn
+from the model, partitions, weights, the engine and the CLI."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+import attribution as at
+from attribution.cli.main import main
+from attribution.kernels.presence import count_patterns, journey_terms, log_likelihood_terms
+from attribution.models.base import NotFittedError
+from attribution.models.presence import Presence
+from attribution.models.presence_fit import _Design
+from attribution.models.presence_statistics import StepCounts
+from attribution.models.registry import make_model
+from tests.builders import J, channel_credit, load
+
+# ----------------------------------------------------------------------------- data
+
+
+def path_table(
+    paths: Sequence[str],
+    conversions: Sequence[float],
+    nulls: Sequence[float],
+    value: Sequence[float],
+) -> at.Journeys:
+    """Journey records from path-table rows (loaded through the public API)."""
+    frame = pd.DataFrame(
+        {
+            "path": list(paths),
+            "total_conversions": list(conversions),
+            "total_null": list(nulls),
+            "total_conversion_value": list(value),
+        }
+    )
+    return at.load(frame, paths=True).journeys
+
+
+def random_paths(
+    seed: int, n: int, channels: str = "abcde", longest: int = 7
+) -> tuple[list[list[int]], list[bool], list[float], list[float], at.Journeys]:
+    """Random paths over ``channels`` (codes in sorted order), outcomes, weights, values."""
+    rng = np.random.default_rng(seed)
+    paths = [
+        list(rng.integers(0, len(channels), int(rng.integers(1, longest + 1)))) for _ in range(n)
+    ]
+    for code in range(len(channels)):  # every channel occurs, so codes are as drawn
+        paths[code].append(code)
+    converted = [bool(rng.random() < 0.4) for _ in paths]
+    weight = [float(rng.integers(1, 4)) for _ in paths]
+    value = [
+        float(rng.integers(1, 90)) * w if c else 0.0 for c, w in zip(converted, weight, strict=True)
+    ]
+    journeys = path_table(
+        [" > ".join(channels[c] for c in p) for p in paths],
+        [w if c else 0.0 for c, w in zip(converted, weight, strict=True)],
+        [0.0 if c else w for c, w in zip(converted, weight, strict=True)],
+        value,
+    )
+    return paths, converted, weight, value, journeys
+
+
+def model_journeys(
+    seed: int,
+    n: int,
+    baseline: float,
+    presence: dict[int, float],
+    pair: tuple[int, int, float] | None,
+    n_channels: int = 4,
+    guard: int = 1,
+) -> at.Journeys:
+    """Journeys drawn from the model itself: after each touch the journey converts with
+    probability ``1 - exp(-λ)`` (presence effects and a pair, guard ``guard``), else it
+    gets another touch, up to a random length."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    names = "abcdefgh"[:n_channels]
+    for _ in range(n):
+        length = int(rng.integers(1, 9))
+        path: list[int] = []
+        converted = False
+        for k in range(length):
+            path.append(int(rng.integers(n_channels)))
+            exposed = set(path[: k + 1 - guard]) if k + 1 - guard > 0 else set()
+            lam = baseline + sum(presence.get(c, 0.0) for c in exposed)
+            if pair is not None and pair[0] in exposed and pair[1] in exposed:
+                lam += pair[2]
+            if rng.random() < -math.expm1(-lam):
+                converted = True
+                break
+        rows.append((" > ".join(names[c] for c in path), converted))
+    return path_table(
+        [p for p, _ in rows],
+        [1.0 if c else 0.0 for _, c in rows],
+        [0.0 if c else 1.0 for _, c in rows],
+        [10.0 if c else 0.0 for _, c in rows],
+    )
+
+
+# --------------------------------------------------------------- plain references
+
+
+def reference_patterns(
+    paths: Sequence[Sequence[int]],
+    converted: Sequence[bool],
+    weight: Sequence[float],
+    value: Sequence[float],
+    guard: int,
+    recent: int,
+) -> dict[tuple[int, int], list[float]]:
+    """(present mask, recent mask) of every step -> [at risk, conversions, value]."""
+    out: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for path, did_convert, w, v in zip(paths, converted, weight, value, strict=True):
+        for k in range(len(path)):
+            exposure = path[: max(0, k + 1 - guard)]
+            present = sum(1 << c for c in set(exposure))
+            newest = exposure[max(0, len(exposure) - recent) :] if recent else []
+            key = (present, sum(1 << c for c in set(newest)))
+            if did_convert and k == len(path) - 1:
+                out[key][1] += w
+                out[key][2] += v
+            else:
+                out[key][0] += w
+    return dict(out)
+
+
+def reference_terms(
+    path: Sequence[int],
+    guard: int,
+    recent: int,
+    b: float,
+    beta: Sequence[float],
+    rho: Sequence[float],
+    pairs: Sequence[tuple[int, int, float]],
+) -> tuple[float, dict[int, float], dict[tuple[int, int], float], list[float]]:
+    """Base, channel parts, pair parts and touch weights of one path, step by step."""
+    parts: dict[int, float] = defaultdict(float)
+    pair_parts: dict[tuple[int, int], float] = {}
+    weights = [0.0] * len(path)
+    for k in range(len(path)):
+        exposure = list(range(max(0, k + 1 - guard)))  # positions counted in step k
+        seen = {path[i] for i in exposure}
+        for c in seen:
+            first = min(i for i in exposure if path[i] == c)
+            parts[c] += beta[c]
+            weights[first] += beta[c]
+        for position in exposure[max(0, len(exposure) - recent) :] if recent else []:
+            c = path[position]
+            newest = max(i for i in exposure if path[i] == c)
+            if newest == position:
+                parts[c] += rho[c]
+                weights[position] += rho[c]
+        for a, c, delta in pairs:
+            if a in seen and c in seen:
+                pair_parts[a, c] = pair_parts.get((a, c), 0.0) + delta
+                for channel in (a, c):
+                    first = min(i for i in exposure if path[i] == channel)
+                    weights[first] += delta / 2
+    for a, c, _ in pairs:
+        if a in path and c in path:
+            pair_parts.setdefault((a, c), 0.0)
+    return b * len(path), {c: parts[c] for c in set(path)}, pair_parts, weights
+
+
+def reference_log_likelihood(
+    theta: np.ndarray,
+    patterns: dict[tuple[int, int], list[float]],
+    n_channels: int,
+    pairs: Sequence[tuple[int, int]] = (),
+) -> float:
+    total = 0.0
+    for (present, recent), (at_risk, conversions, _) in patterns.items():
+        lam = theta[0] + sum(
+            theta[1 + c] * (present >> c & 1) + theta[1 + n_channels + c] * (recent >> c & 1)
+            for c in range(n_channels)
+        )
+        lam += sum(
+            theta[1 + 2 * n_channels + q]
+            for q, (a, b) in enumerate(pairs)
+            if present >> a & 1 and present >> b & 1
+        )
+        total += conversions * math.log(-math.expm1(-lam)) - at_risk * lam
+    return total
+
+
+# ---------------------------------------------------------------------- kernels
+
+
+@pytest.mark.parametrize("guard", [0, 1, 2])
+@pytest.mark.parametrize("recent", [0, 1, 3])
+def test_step_patterns_match_python(guard: int, recent: int) -> None:
+    paths, converted, weight, value, journeys = random_paths(guard * 10 + recent, 200)
+    got = count_patterns(
+        journeys.channel.astype(np.int64),
+        journeys.offsets,
+        journeys.converted,
+        journeys.weight,
+        journeys.value,
+        guard,
+        recent,
+    )
+    table = {(int(p), int(r)): [a, c, v] for p, r, a, c, v in zip(*got, strict=True)}
+    expected = reference_patterns(paths, converted, weight, value, guard, recent)
+    assert set(table) == set(expected)
+    for key, counts in expected.items():
+        assert table[key] == pytest.approx(counts)
+    statistics = Presence(guard_steps=guard, recent_steps=recent).statistics(journeys)
+    assert statistics.journeys == pytest.approx(sum(weight))
+    assert statistics.total_conversions == pytest.approx(
+        sum(w for w, c in zip(weight, converted, strict=True) if c)
+    )
+
+
+@pytest.mark.parametrize(("guard", "recent"), [(0, 0), (1, 3), (2, 1)])
+def test_journey_terms_match_python(guard: int, recent: int) -> None:
+    paths, _, _, _, journeys = random_paths(7 + guard, 60)
+    rng = np.random.default_rng(3)
+    b, beta, rho = 0.05, rng.random(5), rng.random(5)
+    pairs = [(0, 2, 0.7), (1, 3, 0.4)]
+    terms = journey_terms(
+        journeys.channel.astype(np.int64),
+        journeys.offsets,
+        5,
+        guard,
+        recent,
+        b,
+        beta,
+        rho,
+        np.array([0, 1]),
+        np.array([2, 3]),
+        np.array([0.7, 0.4]),
+    )
+    base, member_offsets, member_channel, member_part, pair_offsets, pair_members = terms[:6]
+    pair_part, touch_weight = terms[6:]
+    for j, path in enumerate(paths):
+        want_base, parts, pair_parts, weights = reference_terms(
+            path, guard, recent, b, beta.tolist(), rho.tolist(), pairs
+        )
+        assert base[j] == pytest.approx(want_base)
+        members = member_channel[member_offsets[j] : member_offsets[j + 1]].tolist()
+        assert members == sorted(set(path))
+        got = dict(
+            zip(members, member_part[member_offsets[j] : member_offsets[j + 1]], strict=True)
+        )
+        assert got == pytest.approx(parts)
+        got_pairs = {
+            (members[m0], members[m1]): part
+            for (m0, m1), part in zip(
+                pair_members[pair_offsets[j] : pair_offsets[j + 1]],
+                pair_part[pair_offsets[j] : pair_offsets[j + 1]],
+                strict=True,
+            )
+        }
+        assert got_pairs == pytest.approx(pair_parts)
+        start = journeys.offsets[j]
+        np.testing.assert_allclose(touch_weight[start : start + len(path)], weights, atol=1e-12)
+
+
+def dense_design(statistics: StepCounts, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Patterns x parameters, 0/1, straight from the masks."""
+    c = statistics.n_channels
+    rows = []
+    for present, recent in zip(
+        statistics.present.tolist(), statistics.recent.tolist(), strict=True
+    ):
+        row = [1.0]
+        row += [float(present >> k & 1) for k in range(c)]
+        row += [float(recent >> k & 1) for k in range(c)]
+        row += [float(present >> a & 1 and present >> b & 1) for a, b in pairs]
+        rows.append(row)
+    return np.array(rows)
+
+
+def test_sums_by_mask_match_a_dense_design() -> None:
+    _, _, _, _, journeys = random_paths(22, 120)
+    statistics = Presence(recent_steps=2).statistics(journeys)
+    pairs = [(0, 1), (2, 4)]
+    design = _Design.of(statistics, pairs)
+    x = dense_design(statistics, pairs)
+    rng = np.random.default_rng(2)
+    first, second = rng.normal(size=len(x)), rng.random(len(x))
+    gradient, matrix, second_present, by_present = design.sums(first, second)
+    np.testing.assert_allclose(gradient, x.T @ first, atol=1e-12)
+    np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), atol=1e-12)
+    ids = design.present_id
+    np.testing.assert_allclose(second_present, np.bincount(ids, second), atol=1e-12)
+    expected = np.array(
+        [(second[ids == p, None] * x[ids == p]).sum(axis=0) for p in range(ids.max() + 1)]
+    )
+    np.testing.assert_allclose(by_present, expected, atol=1e-12)
+    theta = rng.random(design.n_parameters)
+    np.testing.assert_allclose(design.hazards(theta), x @ theta, atol=1e-12)
+
+
+def test_gradient_and_hessian_match_finite_differences() -> None:
+    _, _, _, _, journeys = random_paths(21, 150)
+    statistics = Presence(recent_steps=2).statistics(journeys)
+    design = _Design.of(statistics, [(0, 1), (2, 4)])
+    rng = np.random.default_rng(5)
+    theta = rng.uniform(0.01, 0.3, design.n_parameters)
+
+    def derivatives(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        value, derivative, curvature, _ = log_likelihood_terms(
+            design.hazards(t), statistics.at_risk, statistics.conversions, False
+        )
+        gradient, hessian, _, _ = design.sums(derivative, curvature)
+        return value, gradient, hessian
+
+    value, gradient, hessian = derivatives(theta)
+    patterns = reference_patterns(*random_paths(21, 150)[:4], 1, 2)
+    assert value == pytest.approx(
+        reference_log_likelihood(theta, patterns, 5, [(0, 1), (2, 4)]), rel=1e-12
+    )
+    step = 1e-6
+    unit = np.eye(len(theta))
+    numeric = [
+        (derivatives(theta + step * e)[0] - derivatives(theta - step * e)[0]) / (2 * step)
+        for e in unit
+    ]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-6)
+    # The Hessian returned is that of -ℓ (ℓ is concave).
+    numeric_hessian = [
+        -(derivatives(theta + step * e)[1] - derivatives(theta - step * e)[1]) / (2 * step)
+        for e in unit
+    ]
+    np.testing.assert_allclose(hessian, numeric_hessian, rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def test_hand_solved_fit() -> None:
+    # Guard 1, no recency. 4 x "c" (1 converts), 4 x "a > c" (2 convert), 4 x "b > c"
+    # (1 converts). Every journey's first step has no exposure: 12 steps, 1 conversion,
+    # so 1 - e^-b = 1/12. Step 2 of "a > c" has {a} present: 2 of 4 convert, so
+    # b + β_a = log 2; of "b > c", {b}: 1 of 4, b + β_b = log(4/3). c is never counted.
+    journeys = path_table(["c", "a > c", "b > c"], [1, 2, 1], [3, 2, 3], [10.0, 20.0, 10.0])
+    model = Presence(recent_steps=0, penalty=0.0, pairs="none", tolerance=1e-10).fit(journeys)
+    assert model.converged_
+    assert model.baseline_ == pytest.approx(math.log(12 / 11), rel=1e-6)
+    np.testing.assert_allclose(
+        model.presence_effects_, [math.log(11 / 6), math.log(11 / 9), 0.0], atol=1e-6
+    )
+    credit = model.credit(journeys)
+    # "c": no channel counted in its only step: split evenly (all to c). "a > c": only a
+    # has a part (c's touch is within the guard): all to a; likewise b. Records: each
+    # row's converted record, then its null record.
+    np.testing.assert_allclose(credit.value, [10, 0, 20, 0, 0, 0, 10, 0, 0, 0], atol=1e-12)
+    assert model.even_split_conversions_ == 1.0 and model.even_split_value_ == 10.0
+    assert any("split evenly" in note.message for note in model.notes())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fit_is_the_maximum_of_the_likelihood(seed: int) -> None:
+    paths, converted, weight, value, journeys = random_paths(seed, 120, channels="abc")
+    model = Presence(recent_steps=2, penalty=0.5, pairs="none", tolerance=1e-10).fit(journeys)
+    patterns = reference_patterns(paths, converted, weight, value, 1, 2)
+    penalty = 0.5
+
+    def objective(t: np.ndarray) -> float:
+        return -reference_log_likelihood(t, patterns, 3) + penalty / 2 * float(t[1:] @ t[1:])
+
+    theta = np.concatenate(([model.baseline_], model.presence_effects_, model.recent_effects_))
+    assert model.log_likelihood_ == pytest.approx(reference_log_likelihood(theta, patterns, 3))
+    best = minimize(
+        objective,
+        theta + 0.05,
+        method="L-BFGS-B",
+        bounds=[(1e-12, None)] + [(0.0, None)] * 6,
+        options={"ftol": 1e-15, "gtol": 1e-10},
+    )
+    assert objective(theta) <= best.fun + 1e-8
+    np.testing.assert_allclose(theta, best.x, atol=1e-4)
+
+
+def test_effects_are_recovered_and_the_true_pair_found() -> None:
+    journeys = model_journeys(3, 6000, 0.02, {0: 0.15, 1: 0.0, 2: 0.05, 3: 0.0}, (1, 3, 0.3))
+    model = Presence(recent_steps=0, pairs="auto").fit(journeys)
+    assert model.pairs_ == (("b", "d"),)
+    assert model.pair_z_[0] > 4
+    assert model.pair_effects_[0] == pytest.approx(0.3, rel=0.25)
+    np.testing.assert_allclose(model.presence_effects_, [0.15, 0.0, 0.05, 0.0], atol=0.03)
+    assert model.baseline_ == pytest.approx(0.02, rel=0.25)
+    assert "b+d" in model.notes()[0].message
+    none = Presence(recent_steps=0, pairs="none").fit(journeys)
+    assert none.pairs_ == () and len(none.pair_effects_) == 0
+    given = Presence(recent_steps=0, pairs=[("d", "b")]).fit(journeys)
+    assert given.pairs_ == (("b", "d"),) and math.isnan(given.pair_z_[0])
+    assert given.pair_effects_[0] == pytest.approx(model.pair_effects_[0], rel=1e-4)
+
+
+def test_no_pair_is_found_without_one() -> None:
+    journeys = model_journeys(4, 6000, 0.02, {0: 0.1, 1: 0.05, 2: 0.0, 3: 0.08}, None)
+    assert Presence(recent_steps=0).fit(journeys).pairs_ == ()
+
+
+def test_a_pair_of_unknown_channels_is_an_error() -> None:
+    journeys = path_table(["a > b"], [1], [1], [5.0])
+    with pytest.raises(ValueError, match="pairs names channel\\(s\\) 'zz'"):
+        Presence(pairs=[("a", "zz")]).fit(journeys)
+
+
+# -------------------------------------------------------------------- credit
+
+
+def test_credit_conserves_journey_by_journey() -> None:
+    _, converted, _, value, journeys = random_paths(9, 200)
+    model = Presence().fit(journeys)
+    credit = model.credit(journeys)
+    per_journey = np.add.reduceat(credit.value, journeys.offsets[:-1])
+    np.testing.assert_allclose(per_journey, value, rtol=1e-12, atol=1e-9)
+    conversions = np.add.reduceat(credit.conversions, journeys.offsets[:-1])
+    np.testing.assert_allclose(conversions, journeys.conversions, rtol=1e-12, atol=1e-12)
+    assert (credit.value >= 0).all()
+    assert not credit.value[np.repeat(~np.asarray(converted), journeys.lengths)].any()
+
+
+def test_removal_effect_shares_by_hand() -> None:
+    # One converted path "a > b > a" (guard 0, no recency, no pairs) with effects set by
+    # a fit on it alone plus others; check the shares against q_c = 1 - P(L - D_c) / P(L).
+    journeys = path_table(
+        ["a > b > a", "a", "b", "b > b", "a > a > a"], [1, 1, 1, 0, 0], [0, 2, 3, 2, 1],
+        [30.0, 5.0, 5.0, 0.0, 0.0],
+    )  # fmt: skip
+    model = Presence(guard_steps=0, recent_steps=0, pairs="none").fit(journeys)
+    b, (beta_a, beta_b) = model.baseline_, model.presence_effects_
+    # Path 0: 3 steps, a present in all 3, b in the last 2.
+    total = 3 * b + 3 * beta_a + 2 * beta_b
+
+    def p(x: float) -> float:
+        return -math.expm1(-x)
+
+    q_a = 1 - p(total - 3 * beta_a) / p(total)
+    q_b = 1 - p(total - 2 * beta_b) / p(total)
+    credit = model.credit(journeys).value[:3]
+    # a's share goes to its first touch (presence is held by the first touch).
+    np.testing.assert_allclose(
+        credit, [30 * q_a / (q_a + q_b), 30 * q_b / (q_a + q_b), 0.0], rtol=1e-12
+    )
+
+
+def test_merged_partitions_fit_and_credit_like_the_whole() -> None:
+    _, _, _, _, journeys = random_paths(17, 300)
+    whole = Presence().fit(journeys)
+    model = Presence()
+    parts = [
+        journeys.subset(np.arange(0, 110)),
+        journeys.subset(np.arange(110, journeys.n_journeys)),
+    ]
+    merged = model.fit_statistics(model.statistics(parts[0]).merge(model.statistics(parts[1])))
+    np.testing.assert_array_equal(merged.presence_effects_, whole.presence_effects_)
+    np.testing.assert_array_equal(merged.recent_effects_, whole.recent_effects_)
+    assert merged.pairs_ == whole.pairs_
+    per_part = [merged.credit(part) for part in parts]
+    whole_credit = whole.credit(journeys)
+    np.testing.assert_allclose(
+        np.concatenate([c.value for c in per_part]), whole_credit.value, rtol=1e-12
+    )
+    summed = sum(
+        np.bincount(part.channel, c.value, minlength=journeys.n_channels)
+        for part, c in zip(parts, per_part, strict=True)
+    )
+    np.testing.assert_allclose(
+        summed, np.bincount(journeys.channel, whole_credit.value, minlength=5), rtol=1e-9
+    )
+
+
+def test_weighted_records_equal_repeated_journeys() -> None:
+    weighted = path_table(["a > b", "b", "a > c > b"], [2, 1, 1], [1, 3, 2], [30.0, 4.0, 8.0])
+    expanded = load(
+        [J(["a", "b"], True, 15.0)] * 2
+        + [J(["a", "b"], False)]
+        + [J(["b"], True, 4.0)]
+        + [J(["b"], False)] * 3
+        + [J(["a", "c", "b"], True, 8.0)]
+        + [J(["a", "c", "b"], False)] * 2
+    )
+    a = at.attribute(weighted, ["presence"], by=["channel"])
+    b = at.attribute(expanded, ["presence"], by=["channel"])
+    assert channel_credit(a, "presence") == pytest.approx(channel_credit(b, "presence"), rel=1e-9)
+
+
+def test_timed_data_is_credited_like_its_path_table() -> None:
+    journeys = [
+        J(["a", "b", "a"], True, 10.0, days=[0, 5, 9]),
+        J(["b", "c"], False, days=[0, 40]),
+        J(["c", "a"], True, 7.0, days=[0, 1]),
+        J(["a"], False),
+        J(["b", "b", "c"], True, 3.0, days=[0, 2, 80]),
+    ]
+    timed = at.attribute(load(journeys), ["presence"], by=["channel"])
+    paths = path_table(["a > b > a", "b > c", "c > a", "a", "b > b > c"], [1, 0, 1, 0, 1],
+                       [0, 1, 0, 1, 0], [10.0, 0.0, 7.0, 0.0, 3.0])  # fmt: skip
+    model = Presence().fit(paths)
+    expected = np.bincount(paths.channel, model.credit(paths).value, minlength=3)
+    assert channel_credit(timed, "presence") == pytest.approx(
+        dict(zip("abc", expected, strict=True))
+    )
+    assert timed.reconciliation.ok
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10**6))
+def test_engine_conserves(seed: int) -> None:
+    _, _, _, value, journeys = random_paths(seed, 40, longest=5)
+    model = Presence()
+    credit = model.fit(journeys).credit(journeys)
+    assert credit.value.sum() == pytest.approx(sum(value), rel=1e-12)
+    assert (credit.value >= 0).all() and (credit.conversions >= 0).all()
+
+
+# -------------------------------------------------------------- conventions
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"guard_steps": -1},
+        {"recent_steps": 1.5},
+        {"penalty": -1.0},
+        {"pairs": "some"},
+        {"pairs": [("a", "a")]},
+        {"max_pairs": True},
+        {"pair_z": float("nan")},
+        {"max_iterations": 0},
+        {"tolerance": 0.0},
+    ],
+)
+def test_parameters_are_checked_when_used(params: dict[str, object]) -> None:
+    model = Presence(**params)  # type: ignore[arg-type]
+    name = next(iter(params))
+    assert model.get_params()[name] is params[name]
+    with pytest.raises(ValueError, match=name):
+        model.fit(path_table(["a > b"], [1], [1], [5.0]))
+
+
+def test_unfitted_use_names_the_model() -> None:
+    journeys = path_table(["a > b"], [1], [1], [5.0])
+    for use in (Presence().credit, Presence().exposure_terms, lambda _: Presence().notes()):
+        with pytest.raises(NotFittedError, match="presence is not fitted"):
+            use(journeys)
+
+
+def test_statistics_of_another_configuration_are_refused() -> None:
+    journeys = path_table(["a > b"], [1], [1], [5.0])
+    with pytest.raises(ValueError, match="do not match"):
+        Presence(guard_steps=2).fit_statistics(Presence().statistics(journeys))
+    with pytest.raises(ValueError, match="cannot merge"):
+        Presence().statistics(journeys).merge(Presence(recent_steps=1).statistics(journeys))
+
+
+def test_registry_notes_and_columns() -> None:
+    model = make_model("presence", {"guard_steps": 2})
+    assert isinstance(model, Presence) and model.guard_steps == 2
+    _, _, _, _, journeys = random_paths(2, 100)
+    model.fit(journeys)
+    assert set(model.channel_columns()) == {"presence_effect", "recent_effect"}
+    assert "converged after" in model.notes()[1].message
+
+
+def test_cli_options_reach_the_model(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "path": ["a > b", "b > c > a", "c", "a > c"],
+            "total_conversions": [3, 2, 1, 0],
+            "total_null": [4, 1, 5, 3],
+            "total_conversion_value": [30.0, 20.0, 10.0, 0.0],
+        }
+    )
+    source = tmp_path / "paths.csv"
+    frame.to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    flags = ["--presence-guard-steps", "0", "--presence-recent-steps", "2",
+             "--presence-penalty", "0.5", "--presence-pairs", "a+c"]  # fmt: skip
+    code = main(["run", str(source), "--paths", "--models", "presence", "--by", "channel",
+                 "--out", str(out), "--quiet", *flags])  # fmt: skip
+    assert code == 0
+    model = Presence(guard_steps=0, recent_steps=2, penalty=0.5, pairs=[("a", "c")])
+    expected = at.attribute(at.load(frame, paths=True), {"presence": model}, by=["channel"])
+    got = pd.read_csv(out).set_index("channel")["credited_value"]
+    want = expected.credits.set_index("channel")["credited_value"]
+    np.testing.assert_allclose(got.loc[want.index], want, rtol=1e-12)
+    assert "presence_effect" in pd.read_csv(out).columns
+    with pytest.raises(SystemExit) as error:
+        main(["run", str(source), "--paths", "--presence-pairs", "a+", "--quiet"])
+    assert error.value.code == 2
+
+
+def test_the_benchmarks_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import accuracy_paths, bench_presence
+
+    accuracy_paths.main(["--journeys", "400", "--seeds", "1", "--scenarios", "independent",
+                         "--paths", "windowed,raw", "--timed"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "| presence |" in out and "presence lowest?" in out and "Touch tables" in out
+    _, _, _, _, journeys = random_paths(4, 200)
+    text = bench_presence.render(bench_presence.measure(journeys, 1))
+    assert "presence fit + credit" in text and "beyond the presence fit" in text
