@@ -27,6 +27,32 @@ def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
     return parse
 
 
+def _days_list(text: str) -> tuple[float, ...]:
+    """``1,3,7`` as days; each a positive number."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected comma-separated numbers of days") from None
+    if not values or not all(v > 0 and v != float("inf") for v in values):
+        raise argparse.ArgumentTypeError("expected positive numbers of days")
+    return values
+
+
+def _pairs(text: str) -> str | tuple[tuple[str, str], ...]:
+    """``auto``, ``none`` or channel pairs ``A+B,C+D``."""
+    if text in ("auto", "none"):
+        return text
+    pairs = []
+    for item in text.split(","):
+        names = [name.strip() for name in item.split("+")]
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise argparse.ArgumentTypeError(
+                f"expected auto, none or pairs of two different channels as A+B,C+D; got {item!r}"
+            )
+        pairs.append((names[0], names[1]))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class ModelOption:
     """One ``--flag`` and the constructor parameter(s) it sets, per model name."""
@@ -45,6 +71,35 @@ class ModelOption:
 
 
 MODEL_OPTIONS: list[ModelOption] = [
+    ModelOption(
+        "--hazard-half-lives",
+        "hazard: half-lives in days of the decay basis of channel effects (default 1,3,7,14,30)",
+        {"hazard": "half_lives"},
+        type=_days_list,
+        metavar="DAYS,...",
+    ),
+    ModelOption(
+        "--hazard-guard-days",
+        "hazard: no touch causes a conversion within this many days of itself, which keeps "
+        "touches booked on imminent conversions from being credited (default 1)",
+        {"hazard": "guard_days"},
+        metavar="DAYS",
+    ),
+    ModelOption(
+        "--hazard-horizon-days",
+        "hazard: journeys that did not convert are at risk this many days from their first "
+        "touch (default: the longest first-touch-to-conversion gap)",
+        {"hazard": "horizon_days"},
+        metavar="DAYS",
+    ),
+    ModelOption(
+        "--hazard-pairs",
+        "hazard: channel pairs with a joint effect: auto (forward selection by score test, "
+        "default), none, or A+B,C+D",
+        {"hazard": "pairs"},
+        type=_pairs,
+        metavar="auto|none|A+B,...",
+    ),
     ModelOption(
         "--half-life",
         "time_decay half-life in days (default 7)",

@@ -1,6 +1,13 @@
 """Attribution models: one module per model family, all under :class:`AttributionModel`."""
 
-from attribution.models.base import AttributionModel, NoStatistics, Statistics, TouchCredit
+from attribution.models.base import (
+    AttributionModel,
+    NoStatistics,
+    NotFittedError,
+    Statistics,
+    TouchCredit,
+)
+from attribution.models.hazard import Hazard
 from attribution.models.influenced import Influenced
 from attribution.models.linear import Linear
 from attribution.models.markov import Markov
@@ -24,6 +31,7 @@ __all__ = [
     "AttributionModel",
     "FirstTouch",
     "FullPath",
+    "Hazard",
     "Influenced",
     "InverseJ",
     "JShaped",
@@ -31,6 +39,7 @@ __all__ = [
     "Linear",
     "Markov",
     "NoStatistics",
+    "NotFittedError",
     "PositionBased",
     "Shapley",
     "ShapleyOrdered",

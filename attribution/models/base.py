@@ -41,6 +41,10 @@ class ModelNotApplicable(ValueError):
     why in the reconciliation; asked for by name, the run stops with the message."""
 
 
+class NotFittedError(ValueError, AttributeError):
+    """A model that learns from the data was used before it was fitted."""
+
+
 @dataclass(frozen=True)
 class NoStatistics:
     """The statistics of a model that learns nothing from the data."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from attribution.models.base import AttributionModel
+from attribution.models.hazard import Hazard
 from attribution.models.influenced import Influenced
 from attribution.models.linear import Linear
 from attribution.models.markov import Markov
@@ -33,6 +34,7 @@ RULE_MODELS: tuple[type[AttributionModel], ...] = (
 
 #: Data-driven models (learned from converting and non-converting journeys).
 DATA_DRIVEN_MODELS: tuple[type[AttributionModel], ...] = (
+    Hazard,
     Markov,
     Shapley,
     ShapleySimplified,
