@@ -141,6 +141,7 @@ def _main_block(
     totals, near, before = partial[0][b], partial[1][b], partial[2][b]
     n_rates = len(rates)
     slot = np.full(len(near), -1, np.int64)
+    later = np.zeros(n_rates)
     lo, hi = _block(b, len(offsets) - 1)
     for j in range(lo, hi):
         r = row[j]
@@ -158,6 +159,11 @@ def _main_block(
         cut = end[j] - guard
         window_cut = window_end[j] - guard
         timed = credit_cut[j] == cut
+        if r >= 0:
+            # A kernel's arrival over the window is its arrival by the cut plus the rest:
+            # 1 - e^(-r(τ + Δ)) = -expm1(-rτ) + (1 + expm1(-rτ)) · (-expm1(-rΔ)).
+            for g in range(n_rates):
+                later[g] = -math.expm1(-rates[g] * (window_cut - cut) / NANOS_PER_DAY)
         for i in range(offsets[j], offsets[j + 1]):
             s = timestamp[i]
             c = channel[i]
@@ -166,23 +172,26 @@ def _main_block(
                     near[c] += w
                 elif s >= end[j] - 2 * suspect:
                     before[c] += w
-            if r >= 0 and s < credit_cut[j]:
-                if slot[c] < 0:
-                    slot[c] = k
-                    for g in range(n_rates):
-                        column[k + g] = 1 + c * n_rates + g
-                    k += n_rates
+            if r >= 0 and s < credit_cut[j] and slot[c] < 0:
+                slot[c] = k
                 for g in range(n_rates):
-                    z[slot[c] + g] -= math.expm1(-rates[g] * (window_cut - s) / NANOS_PER_DAY)
-            if s >= cut:
-                continue
-            tau = (cut - s) / NANOS_PER_DAY
-            for g in range(n_rates):
-                # expm1 gives both the arrived part (-expm1) and the decay (1 + expm1).
-                decayed = math.expm1(-rates[g] * tau)
-                totals[1 + c * n_rates + g] -= w * decayed
-                if r >= 0:
-                    x[slot[c] + g] += rates[g] * (1.0 + decayed)
+                    column[k + g] = 1 + c * n_rates + g
+                k += n_rates
+            if s < cut:
+                tau = (cut - s) / NANOS_PER_DAY
+                for g in range(n_rates):
+                    # expm1 gives both the arrived part (-expm1) and the decay (1 + expm1).
+                    decayed = math.expm1(-rates[g] * tau)
+                    totals[1 + c * n_rates + g] -= w * decayed
+                    if r >= 0:
+                        x[slot[c] + g] += rates[g] * (1.0 + decayed)
+                        z[slot[c] + g] += later[g] * (1.0 + decayed) - decayed
+            elif r >= 0 and s < credit_cut[j]:
+                # A conversion without a time: its touches after the cut act from s + δ,
+                # if that is within the window.
+                tau = max(window_cut - s, 0) / NANOS_PER_DAY
+                for g in range(n_rates):
+                    z[slot[c] + g] -= math.expm1(-rates[g] * tau)
         for i in range(offsets[j], offsets[j + 1]):
             slot[channel[i]] = -1
 
@@ -240,6 +249,8 @@ def _pair_block(
     n_rates = len(rates)
     first = np.full(n_channels, -1, np.int64)
     first_index = np.zeros(n_channels, np.int64)
+    decayed = np.zeros((n_channels, n_rates))
+    arrived = np.zeros((n_channels, n_rates))
     lo, hi = _block(b, len(offsets) - 1)
     for j in range(lo, hi):
         r = row[j]
@@ -248,29 +259,41 @@ def _pair_block(
         w = weight[j]
         present = _first_touches(offsets[j], offsets[j + 1], channel, timestamp, first, first_index)
         cut = end[j] - guard
+        window_cut = window_end[j] - guard
+        # A pair's kernel starts at the later first touch: each channel's first-touch
+        # terms are computed once and shared by its pairs.
+        for u in range(len(present)):
+            c = present[u]
+            if first[c] < cut:
+                tau = (cut - first[c]) / NANOS_PER_DAY
+                rest = (window_cut - cut) / NANOS_PER_DAY
+                for g in range(n_rates):
+                    decayed[c, g] = math.expm1(-rates[g] * tau)
+                    later = -math.expm1(-rates[g] * rest)
+                    arrived[c, g] = later * (1.0 + decayed[c, g]) - decayed[c, g]
+            else:
+                tau = max(window_cut - first[c], 0) / NANOS_PER_DAY
+                for g in range(n_rates):
+                    decayed[c, g] = 0.0
+                    arrived[c, g] = -math.expm1(-rates[g] * tau)
         k = pointer[r] if r >= 0 else 0
         for u in range(len(present)):
             for v in range(u + 1, len(present)):
                 a, c = min(present[u], present[v]), max(present[u], present[v])
-                complete = max(first[a], first[c])
                 if not candidate[a, c]:
                     continue
-                acts = complete < cut
-                credited = r >= 0 and complete < credit_cut[j]
-                if not (acts or credited):
-                    continue
-                tau = (cut - complete) / NANOS_PER_DAY
-                window_tau = (window_end[j] - guard - complete) / NANOS_PER_DAY
+                last = a if first[a] >= first[c] else c
+                acts = first[last] < cut
+                credited = r >= 0 and first[last] < credit_cut[j]
                 if credited:
                     code[k] = a * n_channels + c
                 for g in range(n_rates):
                     if acts:
-                        decayed = math.expm1(-rates[g] * tau)
-                        totals[a, c, g] -= w * decayed
+                        totals[a, c, g] -= w * decayed[last, g]
                         if credited:
-                            x_pairs[k, g] = rates[g] * (1.0 + decayed)
+                            x_pairs[k, g] = rates[g] * (1.0 + decayed[last, g])
                     if credited:
-                        z_pairs[k, g] = -math.expm1(-rates[g] * window_tau)
+                        z_pairs[k, g] = arrived[last, g]
                 if credited:
                     k += 1
         for u in range(len(present)):
@@ -619,7 +642,7 @@ def _credit_block(
             if timestamp[i] >= cut:
                 continue
             c = channel[i]
-            tau = (window_cut - timestamp[i]) / NANOS_PER_DAY
+            tau = max(window_cut - timestamp[i], 0) / NANOS_PER_DAY
             contribution = 1.0 if equal else 0.0
             for g in range(n_rates):
                 contribution -= beta[c, g] * math.expm1(-rates[g] * tau)
@@ -633,7 +656,7 @@ def _credit_block(
                 complete = max(first[a], first[c])
                 if p < 0 or complete >= cut:
                     continue
-                tau = (window_cut - complete) / NANOS_PER_DAY
+                tau = max(window_cut - complete, 0) / NANOS_PER_DAY
                 contribution = 0.0
                 for g in range(len(pair_rates)):
                     contribution -= pair_beta[p, g] * math.expm1(-pair_rates[g] * tau)

@@ -15,7 +15,7 @@ their bound whose gradient pushes them out are held there, Newton's step is take
 the others and projected onto the bounds, with an Armijo backtracking line search;
 when that fails, a projected step along the diagonally scaled gradient. The design has
 at most a few hundred columns, so ``I`` is small; it is recomputed only when the last
-step reduced the projected gradient less than twofold (otherwise the previous ``I`` is
+step reduced the projected gradient less than tenfold (otherwise the previous ``I`` is
 kept: a chord step costs a gradient, a tenth of an ``I``). The likelihood, gradient
 and information are one fused numba pass over the converters' sparse rows
 (:func:`attribution.kernels.hazard.log_likelihood`). Newton converges quadratically:
@@ -82,7 +82,7 @@ MAX_HALVINGS = 60
 ROUNDING = 1e-13
 #: The information is recomputed when a step reduced the projected gradient by less
 #: than this factor.
-CHORD_RATE = 0.5
+CHORD_RATE = 0.1
 #: Converter entries from which the fit's passes run on all threads.
 PARALLEL_ENTRIES = 2_000_000
 #: Tolerance of the fits between pair additions, and of the subsample fit giving the start.
@@ -170,7 +170,9 @@ class Design:
     def _selected(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The selected pairs' entries: per-converter pointer, entry numbers, columns."""
         s = self.statistics
-        entries = np.flatnonzero(np.isin(s.pair_code, self.pairs))
+        chosen = np.zeros(s.n_channels * s.n_channels, bool)
+        chosen[list(self.pairs)] = True
+        entries = np.flatnonzero(chosen[s.pair_code])
         counts = np.bincount(self.entry_row[entries], minlength=s.n_converters)
         first_column = np.zeros(s.n_channels * s.n_channels, np.int64)
         first_column[list(self.pairs)] = (
@@ -521,31 +523,29 @@ class PairChoice:
 
 
 def best_pair(design: Design, theta: np.ndarray) -> PairChoice | None:
-    """The candidate pair with the largest score ``z`` at ``theta`` (None if none)."""
+    """The candidate pair with the largest score ``z`` at ``theta`` (None if none has a
+    positive score).
+
+    Two passes: the scores ``U`` of every candidate (cheap), then the information of
+    those with ``U > 0`` at some pair rate; the others have ``z ≤ 0`` at every rate
+    (the efficient information is positive) and cannot enter.
+    """
     s = design.statistics
     candidates = np.flatnonzero(design.pair_entries)
     candidates = candidates[~np.isin(candidates, design.pairs)]
     if len(candidates) == 0:
         return None
-    number = np.full(s.n_channels * s.n_channels, -1, np.int64)
-    number[candidates] = np.arange(len(candidates))
-    free = design.has_feature & (theta > 0)
-    index = np.where(free, np.cumsum(free) - 1, -1)
-    m, g, p, q = len(candidates), design.n_pair_rates, design.n_columns, int(free.sum())
-    partial = (
-        np.zeros((BLOCKS, m, g)),
-        np.zeros((BLOCKS, m, g, g)),
-        np.zeros((BLOCKS, m, g, q)),
-        np.zeros((BLOCKS, p, p)),
-    )
-    kernel = pair_scores_parallel if design.parallel else pair_scores
-    candidates_rows = (s.pair_pointer, s.pair_code, s.x_pairs)
-    kernel(design.rows(), candidates_rows, theta, number, index, design.width, partial)
-    gain, own, cross = (part.sum(axis=0) for part in partial[:3])
-    information = symmetrised(partial[3].sum(axis=0))
+    gain, _, _, _ = _pair_sums(design, theta, candidates, np.zeros(design.n_columns, bool))
     first, second = np.divmod(candidates, s.n_channels)
+    positive = candidates[(gain - s.pair_totals[first, second] > 0).any(axis=1)]
+    if len(positive) == 0:
+        return None
+    free = design.has_feature & (theta > 0)
+    gain, own, cross, information = _pair_sums(design, theta, positive, free)
+    first, second = np.divmod(positive, s.n_channels)
     score = gain - s.pair_totals[first, second]
-    flat = cross.reshape(m * g, q)
+    m, g, p = len(positive), design.n_pair_rates, design.n_columns
+    flat = cross.reshape(m * g, -1)
     solved = solve_positive(information[np.ix_(free, free)], flat.T)
     diagonal = np.einsum("mgg->mg", own).ravel()
     efficient = diagonal - np.einsum("kq,qk->k", flat, solved)
@@ -558,4 +558,28 @@ def best_pair(design: Design, theta: np.ndarray) -> PairChoice | None:
     extended[p:, :p][:, free] = cross[best]
     extended[:p, p:][free, :] = cross[best].T
     extended[p:, p:] = own[best]
-    return PairChoice(int(candidates[best]), float(z[best]), extended)
+    return PairChoice(int(positive[best]), float(z[best]), extended)
+
+
+def _pair_sums(
+    design: Design, theta: np.ndarray, candidates: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~attribution.kernels.hazard.pair_scores` for ``candidates`` with the
+    cross-information taken over the ``free`` columns: ``(Σ w x / η, own block, cross,
+    information of the design between the free columns)``."""
+    s = design.statistics
+    number = np.full(s.n_channels * s.n_channels, -1, np.int64)
+    number[candidates] = np.arange(len(candidates))
+    index = np.where(free, np.cumsum(free) - 1, -1)
+    m, g, p, q = len(candidates), design.n_pair_rates, design.n_columns, int(free.sum())
+    partial = (
+        np.zeros((BLOCKS, m, g)),
+        np.zeros((BLOCKS, m, g, g)),
+        np.zeros((BLOCKS, m, g, q)),
+        np.zeros((BLOCKS, p if q else 1, p if q else 1)),
+    )
+    kernel = pair_scores_parallel if design.parallel else pair_scores
+    candidate_rows = (s.pair_pointer, s.pair_code, s.x_pairs)
+    kernel(design.rows(), candidate_rows, theta, number, index, design.width, partial)
+    gain, own, cross = (part.sum(axis=0) for part in partial[:3])
+    return gain, own, cross, symmetrised(partial[3].sum(axis=0))

@@ -77,12 +77,15 @@ def reference(
     half_lives: tuple[float, ...],
     pair_half_lives: tuple[float, ...],
     guard: int,
+    horizon_days: float | None = None,
 ) -> Reference:
     rates = [math.log(2) / h for h in half_lives]
     pair_rates = [math.log(2) / h for h in pair_half_lives]
     n_channels, g = journeys.n_channels, len(rates)
     horizon = HazardHorizon.of(journeys)
     gap = horizon.longest_gap if horizon.longest_gap >= 0 else horizon.longest_untimed_gap
+    if horizon_days is not None:
+        gap = round(horizon_days * DAY)
     until = horizon.observed_until
     result = Reference(
         np.zeros(1 + n_channels * g),
@@ -112,7 +115,7 @@ def reference(
                     result.totals[column] += w * (1 - math.exp(-r * (cut - s) / DAY))
                     x[column] += r * math.exp(-r * (cut - s) / DAY)
                 if s < credit_cut:
-                    z[column] += 1 - math.exp(-r * (window - guard - s) / DAY)
+                    z[column] += 1 - math.exp(-r * max(window - guard - s, 0) / DAY)
         first: dict[int, int] = {}
         for c, s in touches:
             first.setdefault(c, s)
@@ -137,7 +140,10 @@ def reference(
                         ]
                     )
                     z_pair[code] = np.array(
-                        [1 - math.exp(-r * (window - guard - complete) / DAY) for r in pair_rates]
+                        [
+                            1 - math.exp(-r * max(window - guard - complete, 0) / DAY)
+                            for r in pair_rates
+                        ]
                     )
         if converted:
             result.x.append(x)
@@ -165,12 +171,20 @@ def pair_rows(s: HazardStatistics, values: np.ndarray) -> list[dict[int, np.ndar
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("guard_days", [0.0, 1.0])
-def test_statistics_match_the_reference(seed: int, guard_days: float) -> None:
+@pytest.mark.parametrize(("guard_days", "horizon_days"), [(0.0, None), (1.0, None), (1.0, 3.0)])
+def test_statistics_match_the_reference(
+    seed: int, guard_days: float, horizon_days: float | None
+) -> None:
+    """A short horizon puts touches of conversions without a time after their window."""
     journeys = random_journeys(seed)
-    model = Hazard(half_lives=(1.0, 7.0), pair_half_lives=(3.0, 20.0), guard_days=guard_days)
+    model = Hazard(
+        half_lives=(1.0, 7.0),
+        pair_half_lives=(3.0, 20.0),
+        guard_days=guard_days,
+        horizon_days=horizon_days,
+    )
     s = model.statistics(journeys)
-    ref = reference(journeys, (1.0, 7.0), (3.0, 20.0), round(guard_days * DAY))
+    ref = reference(journeys, (1.0, 7.0), (3.0, 20.0), round(guard_days * DAY), horizon_days)
     np.testing.assert_allclose(s.totals, ref.totals, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(s.pair_totals, ref.pair_totals, rtol=1e-12, atol=1e-12)
     x, z = dense_rows(s)
@@ -312,7 +326,7 @@ def removal_reference(journeys: Journeys, model: Hazard) -> tuple[np.ndarray, np
     pairs = {(names.index(a), names.index(b)): k for k, (a, b, _, _) in enumerate(model.pairs_)}
 
     def arrived(beta: np.ndarray, rates: np.ndarray, window: int, t: int) -> float:
-        tau = (window - guard - t) / DAY
+        tau = max(window - guard - t, 0) / DAY
         return sum(b * (1 - math.exp(-r * tau)) for b, r in zip(beta, rates, strict=True))
 
     conversions, value = np.zeros(journeys.n_touches), np.zeros(journeys.n_touches)
@@ -355,10 +369,14 @@ def removal_reference(journeys: Journeys, model: Hazard) -> tuple[np.ndarray, np
 
 
 @pytest.mark.parametrize("seed", [9, 10])
-def test_touch_credit_matches_the_reference(seed: int) -> None:
+@pytest.mark.parametrize("horizon_days", [None, 3.0])
+def test_touch_credit_matches_the_reference(seed: int, horizon_days: float | None) -> None:
     journeys = random_journeys(seed, n=120)
     model = Hazard(
-        half_lives=(1.0, 7.0), pair_half_lives=(3.0, 20.0), pairs=[("a", "b"), ("c", "d")]
+        half_lives=(1.0, 7.0),
+        pair_half_lives=(3.0, 20.0),
+        pairs=[("a", "b"), ("c", "d")],
+        horizon_days=horizon_days,
     ).fit(journeys)
     assert model.solution_.identified and model.pairs_
     credit = model.credit(journeys)
