@@ -42,13 +42,16 @@ I_pF I_FF⁻¹ I_Fp`` with ``F`` the free parameters (those above their bound); 
 √I_p·F``, one per pair and pair rate, and a pair's ``z`` is the larger of its rates'.
 The pair with the largest ``z`` enters (with all its pair rates) while ``z >
 pair_threshold`` (default 4, which allows for testing every pair) and fewer than
-``max_pairs`` are in. The model is then refitted from the previous fit, whose
-information extended by the pair's rows (from the same pass as the scores) is exactly
-``I`` at the new start. Between additions the fit runs to :data:`SELECTION_TOLERANCE`
-(the scores are then exact to many digits); the last one to ``tolerance``. The
-information is the model's own: it assumes the additive hazard is right, and under a
-misspecified response pairs can pass the threshold because they improve a wrong model
-(as on ``benchmarks/synthetic.py``'s data). Everything uses the merged statistics only.
+``max_pairs`` are in. After an addition the fit takes one Newton step from the previous
+maximum with the pair at 0, where the previous information extended by the pair's rows
+(from the same pass as the scores) is exactly ``I``; the next scores are then Neyman's
+C(α) statistics, ``U_p − I_pF I_FF⁻¹ U_F`` (``U_F`` the remaining score of the free
+parameters), which equal the score test's at a maximum and agree with it to first
+order one step away, so the search needs no full refit per pair; the fit with the
+selected pairs is then run to ``tolerance``. The information is the model's own: it
+assumes the additive hazard is right, and under a misspecified response pairs can pass
+the threshold because they improve a wrong model (as on ``benchmarks/synthetic.py``'s
+data). Everything uses the merged statistics only.
 """
 
 from __future__ import annotations
@@ -85,8 +88,9 @@ ROUNDING = 1e-13
 CHORD_RATE = 0.1
 #: Converter entries from which the fit's passes run on all threads.
 PARALLEL_ENTRIES = 2_000_000
-#: Tolerance of the fits between pair additions, and of the subsample fit giving the start.
-SELECTION_TOLERANCE = 1e-6
+#: Newton steps after each pair addition during the search, and the tolerance of the
+#: subsample fit giving the start.
+SEARCH_STEPS = 1
 START_TOLERANCE = 1e-4
 #: Converters in the subsample that gives the full fit its start.
 SUBSAMPLE_ROWS = 20_000
@@ -274,24 +278,24 @@ def solve(
     """
     explicit = () if isinstance(pairs, str) else tuple(pairs)
     design = Design.of(statistics, explicit)
-    searching = pairs == "auto" and max_pairs > 0
-    loose = max(tolerance, SELECTION_TOLERANCE) if searching else tolerance
     iterations = 0
     if start is None:
         start, iterations = _warm_start(design, max_iterations)
-    fit = _maximise(design, start, None, loose, max_iterations)
+    fit = _maximise(design, start, None, tolerance, max_iterations)
     iterations += fit.iterations
     z_values = [float("nan")] * len(explicit)
-    while searching and len(design.pairs) < max_pairs:
-        choice = best_pair(design, fit.theta)
+    while pairs == "auto" and len(design.pairs) < max_pairs:
+        choice = best_pair(design, fit.theta, fit.score)
         if choice is None or not choice.z > threshold:
             break
         design = design.with_pair(choice.code)
         z_values.append(choice.z)
         start = np.concatenate([fit.theta, np.zeros(design.n_pair_rates)])
-        fit = _maximise(design, start, choice.information, loose, max_iterations)
+        # One Newton step from the previous fit with the pair at 0 (its information is
+        # exact there): the next scores are orthogonalised against what remains.
+        fit = _maximise(design, start, choice.information, tolerance, SEARCH_STEPS)
         iterations += fit.iterations
-    if loose != tolerance:
+    if len(design.pairs) > len(explicit):
         fit = _maximise(design, fit.theta, None, tolerance, max_iterations)
         iterations += fit.iterations
     return design, Solution(
@@ -341,10 +345,14 @@ def _pointer_of(counts: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Fit:
+    """A fit: the point, its iterations, scaled projected gradient, log-likelihood and
+    score (the gradient of ``ℓ``)."""
+
     theta: np.ndarray
     iterations: int
     gradient_norm: float
     log_likelihood: float
+    score: np.ndarray
 
 
 def _maximise(
@@ -376,10 +384,10 @@ def _maximise(
         the columns not at their bound with the gradient pushing them out."""
         return evaluate(point, free & ~((point <= lower) & (gradient > 0)))
 
+    f, g, h = evaluate(theta, None)
     if information is None:
-        f, g, h = evaluate(theta, free)
+        f, g, h = refresh(theta, g)
     else:
-        f, g, _ = evaluate(theta, None)
         h = information / n
     fresh = True
     iterations = 0
@@ -396,11 +404,11 @@ def _maximise(
         theta, f, g = accepted
         previous, norm = norm, _projected_norm(theta, g, h, lower, free)
         fresh = False
-        if norm > CHORD_RATE * previous and norm > tolerance:
+        if norm > CHORD_RATE * previous and norm > tolerance and iterations < max_iterations:
             f, g, h = refresh(theta, g)
             fresh = True
             norm = _projected_norm(theta, g, h, lower, free)
-    return _Fit(theta, iterations, norm, -f * n)
+    return _Fit(theta, iterations, norm, -f * n, -g * n)
 
 
 def _scales(h: np.ndarray) -> np.ndarray:
@@ -522,35 +530,33 @@ class PairChoice:
     information: np.ndarray
 
 
-def best_pair(design: Design, theta: np.ndarray) -> PairChoice | None:
-    """The candidate pair with the largest score ``z`` at ``theta`` (None if none has a
-    positive score).
+def best_pair(design: Design, theta: np.ndarray, score: np.ndarray) -> PairChoice | None:
+    """The candidate pair with the largest score ``z`` at ``theta`` (None if there is no
+    candidate); ``score`` is the gradient of ``ℓ`` at ``theta``.
 
-    Two passes: the scores ``U`` of every candidate (cheap), then the information of
-    those with ``U > 0`` at some pair rate; the others have ``z ≤ 0`` at every rate
-    (the efficient information is positive) and cannot enter.
+    The test is Neyman's C(α): the pair's score ``U_p`` less its projection on the free
+    parameters' score, ``U_p − I_pF I_FF⁻¹ U_F``, over the square root of the efficient
+    information. At the maximum ``U_F = 0`` and it is the score test; one Newton step
+    away (between pair additions) it is the same to first order.
     """
     s = design.statistics
     candidates = np.flatnonzero(design.pair_entries)
     candidates = candidates[~np.isin(candidates, design.pairs)]
     if len(candidates) == 0:
         return None
-    gain, _, _, _ = _pair_sums(design, theta, candidates, np.zeros(design.n_columns, bool))
-    first, second = np.divmod(candidates, s.n_channels)
-    positive = candidates[(gain - s.pair_totals[first, second] > 0).any(axis=1)]
-    if len(positive) == 0:
-        return None
     free = design.has_feature & (theta > 0)
-    gain, own, cross, information = _pair_sums(design, theta, positive, free)
-    first, second = np.divmod(positive, s.n_channels)
-    score = gain - s.pair_totals[first, second]
-    m, g, p = len(positive), design.n_pair_rates, design.n_columns
+    gain, own, cross, information = _pair_sums(design, theta, candidates, free)
+    first, second = np.divmod(candidates, s.n_channels)
+    raw = (gain - s.pair_totals[first, second]).ravel()
+    m, g, p = len(candidates), design.n_pair_rates, design.n_columns
     flat = cross.reshape(m * g, -1)
-    solved = solve_positive(information[np.ix_(free, free)], flat.T)
+    free_information = information[np.ix_(free, free)]
+    solved = solve_positive(free_information, flat.T)
+    adjusted = raw - flat @ solve_positive(free_information, score[free])
     diagonal = np.einsum("mgg->mg", own).ravel()
     efficient = diagonal - np.einsum("kq,qk->k", flat, solved)
     usable = efficient > 1e-12 * diagonal
-    z = np.where(usable, score.ravel() / np.sqrt(np.where(usable, efficient, 1.0)), 0.0)
+    z = np.where(usable, adjusted / np.sqrt(np.where(usable, efficient, 1.0)), 0.0)
     z = z.reshape(m, g).max(axis=1)
     best = int(np.argmax(z))
     extended = np.zeros((p + g, p + g))
@@ -558,7 +564,7 @@ def best_pair(design: Design, theta: np.ndarray) -> PairChoice | None:
     extended[p:, :p][:, free] = cross[best]
     extended[:p, p:][free, :] = cross[best].T
     extended[p:, p:] = own[best]
-    return PairChoice(int(positive[best]), float(z[best]), extended)
+    return PairChoice(int(candidates[best]), float(z[best]), extended)
 
 
 def _pair_sums(
