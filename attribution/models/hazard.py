@@ -20,9 +20,13 @@ causes (``1 − e^{−lift}`` in probability, the same units as the simulator's 
 **At risk** from the first touch to the conversion, or for journeys that did not
 convert to first touch + horizon ``H``, never past the data's last time; ``H`` is
 ``horizon_days`` or the longest first-touch-to-conversion gap. A conversion without
-``converted_at`` is taken at the journey's last touch (the engine's rule for the credit
-window and time decay): with the guard, its last touch then cannot have caused it, and
-nothing later is assumed. Details and the two passes over partitions:
+``converted_at`` has no event time: the fit only uses that the journey had not
+converted by its last touch, and every touch of it is credited (its conversion came
+after all of them, as the engine's credit window assumes). When no effect can be
+identified (no conversion with a time, no time at risk, or no channel part in any
+converted journey) each converted journey's value is split equally over its channels
+with a touch before its cut, and the notes say so. Details and the two passes over
+partitions:
 :mod:`attribution.models.hazard_statistics`; the maximisation, the pair search and
 convergence: :mod:`attribution.models.hazard_fit`.
 
