@@ -227,8 +227,68 @@ def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.Da
     return pd.concat(frames).drop_duplicates() if frames else pd.DataFrame()
 
 
-def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> PartitionFit:
-    """The fit pass of one partition (``journeys``: prepared and in the shared coding)."""
+@dataclass(frozen=True)
+class ModelContexts:
+    """The first-pass contexts (:meth:`AttributionModel.context`) of the models that need
+    one, by label, for their main and their lead-stage fits; merged over partitions."""
+
+    models: dict[str, Any] = field(default_factory=dict)
+    leads: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: ModelContexts) -> ModelContexts:
+        return ModelContexts(_add(self.models, other.models), _add(self.leads, other.leads))
+
+
+def context_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> ModelContexts:
+    """The first pass of one partition, for the models whose statistics depend on all the
+    data (empty, and nearly free, when no model of the plan needs one)."""
+    contexts = ModelContexts()
+    needing = {
+        label: model
+        for label, model in plan.models.items()
+        if type(model).context is not AttributionModel.context
+    }
+    if not needing:
+        return contexts
+    excluded = plan.excluded(journeys)
+    with_leads = options.scorecard and bool((journeys.lead_created_at != NO_TIME).any())
+    leads = _lead_journeys(journeys, plan)[0] if with_leads else None
+    for label, model in needing.items():
+        lookback = plan.window_of(model)
+        try:
+            context = model.context(journeys.window(lookback, excluded)[0])
+            if context is not None:
+                contexts.models[label] = context
+            if leads is not None:
+                lead = model.context(leads.window(lookback, excluded)[0])
+                if lead is not None:
+                    contexts.leads[label] = lead
+        except ModelNotApplicable:
+            continue  # the fit pass reports it
+    return contexts
+
+
+def _statistics(model: AttributionModel, journeys: Journeys, context: Any) -> Any:
+    return (
+        model.statistics(journeys)
+        if context is None
+        else model.statistics_in_context(journeys, context)
+    )
+
+
+def fit_pass(
+    journeys: Journeys,
+    plan: RunPlan,
+    options: RunOptions,
+    contexts: ModelContexts | None = None,
+) -> PartitionFit:
+    """The fit pass of one partition (``journeys``: prepared and in the shared coding).
+
+    ``contexts``: the merged :func:`context_pass` of all partitions; without it (one
+    partition) each model's context is this partition's own. Bootstrap replicates use
+    the context of the data, not their own: the horizon of a replicate is the data's
+    (a design choice like the lookback window, not re-estimated per replicate).
+    """
     excluded = plan.excluded(journeys)
     windows = {w: window(journeys, w, excluded) for w in plan.windows}
     statistics: dict[str, Any] = {}
@@ -242,15 +302,17 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
     for label, model in plan.models.items():
         windowed = windows[plan.window_of(model)][0]
         try:
-            statistics[label] = model.statistics(windowed)
+            own = contexts.models.get(label) if contexts else model.context(windowed)
+            statistics[label] = _statistics(model, windowed, own)
             if leads is not None and has_leads:
                 staged = leads[0].window(plan.window_of(model), excluded)[0]
-                lead[label] = model.statistics(staged)
+                lead_context = contexts.leads.get(label) if contexts else model.context(staged)
+                lead[label] = _statistics(model, staged, lead_context)
         except ModelNotApplicable as error:
             failed[label] = str(error)
             continue
         if boot is not None and keys is not None and not model.linear_in_weights:
-            replicates[label] = _replicate_statistics(model, windowed, keys, boot)
+            replicates[label] = _replicate_statistics(model, windowed, keys, boot, own)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}
     costs: dict[Rollup, GroupCost] = {}
@@ -279,12 +341,14 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
 
 
 def _replicate_statistics(
-    model: AttributionModel, windowed: Journeys, keys: np.ndarray, boot: Bootstrap
+    model: AttributionModel, windowed: Journeys, keys: np.ndarray, boot: Bootstrap, context: Any
 ) -> list[Any]:
     out: list[Any] = []
     for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
         factors = boot.multipliers(keys, windowed.weight, first, count)
-        out += [model.statistics(windowed.reweighted(factors[:, r])) for r in range(count)]
+        out += [
+            _statistics(model, windowed.reweighted(factors[:, r]), context) for r in range(count)
+        ]
     return out
 
 
@@ -1060,8 +1124,15 @@ def run_partitions(
     options: RunOptions,
     intake: Intake | None = None,
 ) -> tuple[Finished, FittedRun]:
-    """The whole run over in-memory partitions in one coding (the local engine uses one)."""
-    fits = [fit_pass(part, plan, options) for part in partitions]
+    """The whole run over in-memory partitions in one coding (the local engine uses one):
+    the context pass (only with several partitions), the fit pass, the fit, the credit
+    pass."""
+    contexts = None
+    if len(partitions) > 1:
+        contexts = context_pass(partitions[0], plan, options)
+        for part in partitions[1:]:
+            contexts = contexts.merge(context_pass(part, plan, options))
+    fits = [fit_pass(part, plan, options, contexts) for part in partitions]
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)

@@ -60,6 +60,17 @@ def _any_weights(text: str) -> tuple[float, ...]:
     return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
 
 
+def _days_list(text: str) -> tuple[float, ...]:
+    """``1,3,7`` as days; each a positive number."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected comma-separated numbers of days") from None
+    if not values or not all(v > 0 and v != float("inf") for v in values):
+        raise argparse.ArgumentTypeError("expected positive numbers of days")
+    return values
+
+
 def _pairs(text: str) -> str | tuple[tuple[str, str], ...]:
     """``auto``, ``none``, or channel pairs written ``A+B,C+D``."""
     if text in ("auto", "none"):
@@ -67,9 +78,9 @@ def _pairs(text: str) -> str | tuple[tuple[str, str], ...]:
     pairs = []
     for item in text.split(","):
         names = [name.strip() for name in item.split("+")]
-        if len(names) != 2 or not all(names):
+        if len(names) != 2 or not all(names) or names[0] == names[1]:
             raise argparse.ArgumentTypeError(
-                f"expected auto, none or channel pairs like A+B,C+D; got {item!r}"
+                f"expected auto, none or pairs of two different channels as A+B,C+D; got {item!r}"
             )
         pairs.append((names[0], names[1]))
     return tuple(pairs)
@@ -93,6 +104,35 @@ class ModelOption:
 
 
 MODEL_OPTIONS: list[ModelOption] = [
+    ModelOption(
+        "--hazard-half-lives",
+        "hazard: half-lives in days of the decay basis of channel effects",
+        {"hazard": "half_lives"},
+        type=_days_list,
+        metavar="DAYS,...",
+    ),
+    ModelOption(
+        "--hazard-guard-days",
+        "hazard: no touch causes a conversion within this many days of itself, which keeps "
+        "touches booked on imminent conversions from being credited",
+        {"hazard": "guard_days"},
+        metavar="DAYS",
+    ),
+    ModelOption(
+        "--hazard-horizon-days",
+        "hazard: journeys that did not convert are at risk this many days from their first "
+        "touch (default: the longest first-touch-to-conversion gap)",
+        {"hazard": "horizon_days"},
+        metavar="DAYS",
+    ),
+    ModelOption(
+        "--hazard-pairs",
+        "hazard: channel pairs with a joint effect: auto (forward selection by score test), "
+        "none, or A+B,C+D",
+        {"hazard": "pairs"},
+        type=_pairs,
+        metavar="auto|none|A+B,...",
+    ),
     ModelOption(
         "--half-life",
         "time_decay half-life in days",
@@ -247,7 +287,10 @@ def _default_text(option: ModelOption) -> str:
         return ""
     if isinstance(target, tuple):
         return " (default " + ",".join(f"{100 * v:g}" for v in values if v is not None) + ")"
-    return f" (default {values[0]})"
+    if isinstance(values[0], tuple):
+        return " (default " + ",".join(f"{v:g}" for v in values[0]) + ")"
+    value = values[0]
+    return f" (default {value:g})" if isinstance(value, float) else f" (default {value})"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "CustomStage",
     "FirstTouch",
     "FullPath",
+    "Hazard",
     "Influenced",
     "InverseJ",
     "JShaped",
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         TouchCredit,
         clone,
     )
+    from attribution.models.hazard import Hazard
     from attribution.models.influenced import Influenced
     from attribution.models.last_non_direct import LastNonDirect
     from attribution.models.linear import Linear

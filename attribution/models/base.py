@@ -150,6 +150,18 @@ class AttributionModel(ABC):
         """Sufficient statistics of a partition of whole journeys (none by default)."""
         return NoStatistics()
 
+    def context(self, journeys: Journeys) -> Statistics | None:
+        """A first pass over a partition, for a model whose statistics depend on a
+        quantity of all the data (hazard's horizon: the longest time to conversion);
+        merged with ``merge`` and given to :meth:`statistics_in_context`. ``None`` (the
+        default): the model needs no first pass."""
+        return None
+
+    def statistics_in_context(self, journeys: Journeys, context: Any) -> Statistics:
+        """The statistics of a partition given the merged :meth:`context` of all the
+        partitions (by default the context plays no part)."""
+        return self.statistics(journeys)
+
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:
         """Fit from (merged) sufficient statistics; returns ``self``."""
         self._check_params()

@@ -37,6 +37,7 @@ RULE_MODELS: dict[str, str] = {
 
 #: Data-driven models (learned from converting and non-converting journeys).
 DATA_DRIVEN_MODELS: dict[str, str] = {
+    "hazard": "attribution.models.hazard:Hazard",
     "markov": "attribution.models.markov:Markov",
     "presence": "attribution.models.presence:Presence",
     "shapley": "attribution.models.shapley:Shapley",

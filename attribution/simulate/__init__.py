@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,17 +39,19 @@ from attribution.simulate.process import (
     observe,
     streams,
 )
+from attribution.simulate.response import exposure_conversion_seconds, exposure_hazard
 from attribution.simulate.scenarios import SCENARIOS, scenario, scenario_names
 from attribution.simulate.spec import (
     BuyerKind,
     Channel,
     DealTouches,
+    ExposureResponse,
     FollowUp,
     Interaction,
     Passenger,
     Scenario,
 )
-from attribution.simulate.truth import TRUTH_COLUMNS, ground_truth
+from attribution.simulate.truth import TRUTH_COLUMNS, ground_truth, truth_table
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,29 @@ def simulate(
     rngs = streams(seed)
     buyers = draw_buyers(spec, n, rngs["buyers"])
     causal = draw_causal_touches(spec, buyers, rngs["exposure"], rngs["follow_ups"])
-    effects = Effects.of(spec)
-    contribution = contributions(spec, causal, effects)
-    at_horizon = hazard_at_horizon(spec, buyers, causal, effects, contribution)
-    converted_at = conversion_seconds(spec, buyers, causal, effects, at_horizon)
+    table: pd.DataFrame | None = None
+    if spec.response is None:
+        effects = Effects.of(spec)
+        contribution = contributions(spec, causal, effects)
+        at_horizon = hazard_at_horizon(spec, buyers, causal, effects, contribution)
+        converted_at = conversion_seconds(spec, buyers, causal, effects, at_horizon)
+        if truth:
+            table = ground_truth(spec, buyers, causal, effects, contribution, at_horizon)
+    else:
+        at_horizon, removed = exposure_hazard(
+            spec, spec.response, buyers.kind, causal.offsets, causal.channel, causal.lineage
+        )
+        converted_at = exposure_conversion_seconds(
+            spec,
+            spec.response,
+            at_horizon >= buyers.threshold,
+            causal.offsets,
+            causal.seconds,
+            rngs["response"],
+        )
+        if truth:
+            lost = np.exp(-at_horizon)[None, :] * np.expm1(removed)
+            table = truth_table(spec, buyers, lost)
     observed = observe(spec, buyers, causal, converted_at, rngs)
     return Simulation(
         scenario=spec,
@@ -156,9 +178,7 @@ def simulate(
         buyers=n,
         touches=observed.touches,
         outcomes=observed.outcomes,
-        truth=ground_truth(spec, buyers, causal, effects, contribution, at_horizon)
-        if truth
-        else None,
+        truth=table,
     )
 
 
@@ -168,6 +188,7 @@ __all__ = [
     "BuyerKind",
     "Channel",
     "DealTouches",
+    "ExposureResponse",
     "FollowUp",
     "Interaction",
     "Passenger",

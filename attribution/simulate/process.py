@@ -67,7 +67,8 @@ SECONDS_PER_DAY = 86_400
 NANOS_PER_SECOND = 1_000_000_000
 NAT = np.iinfo(np.int64).min
 #: Independent random streams split from the seed, in this order.
-STREAMS = ("buyers", "exposure", "follow_ups", "passengers", "deal_stage", "labels")
+#: Streams are spawned by position, so adding one at the end leaves the others unchanged.
+STREAMS = ("buyers", "exposure", "follow_ups", "passengers", "deal_stage", "labels", "response")
 
 
 @dataclass(frozen=True)

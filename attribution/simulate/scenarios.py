@@ -457,10 +457,14 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def scenario(name: str) -> Scenario:
-    """The named scenario; unknown names are an error listing the known ones."""
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; known scenarios: {', '.join(SCENARIOS)}")
-    return SCENARIOS[name]
+    """The named preset or robustness scenario; unknown names are an error listing the
+    known ones."""
+    from attribution.simulate.robustness import ROBUSTNESS_SCENARIOS
+
+    known = {**SCENARIOS, **ROBUSTNESS_SCENARIOS}
+    if name not in known:
+        raise ValueError(f"unknown scenario {name!r}; known scenarios: {', '.join(known)}")
+    return known[name]
 
 
 def scenario_names() -> tuple[str, ...]:

@@ -147,6 +147,28 @@ class DealTouches:
 
 
 @dataclass(frozen=True)
+class ExposureResponse:
+    """A response that is *not* an additive hazard, to test models outside their comfort.
+
+    A buyer of kind ``k`` converts within the horizon with probability
+
+        p = logistic(logit(base_rate[k]) + Σ_c weights[c] · (1 − e^(−n_c / saturation)))
+
+    where ``n_c`` counts the buyer's touches of ``c`` over the whole horizon, whatever
+    their timing (each further touch adds less: saturation). A buyer who converts does so
+    ``Exponential(lag_days)`` after its last causal touch (at the horizon at the latest),
+    so the touches' times carry no information about their effect, and every causal
+    touch comes before the conversion. Channel ``lift``s and half-lives, interactions and
+    intent are not used; follow-ups and passengers work as usual. Channels not in
+    ``weights`` have no effect.
+    """
+
+    weights: Mapping[str, float]
+    saturation: float = 2.0
+    lag_days: float = 5.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, named generative process with its default size and seed.
 
@@ -158,6 +180,8 @@ class Scenario:
       readiness to buy, which no channel causes.
     - The data snapshot is taken at ``start + span_days + horizon_days``: every journey
       has run its full horizon by then, deals closing later are still open.
+    - ``response``: ``None`` for the additive hazard of :mod:`attribution.simulate.process`,
+      or an :class:`ExposureResponse`.
     """
 
     name: str
@@ -174,6 +198,7 @@ class Scenario:
     deal_touches: tuple[DealTouches, ...] = ()
     start: str = "2025-01-01"
     span_days: float = 365.0
+    response: ExposureResponse | None = None
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -244,6 +269,12 @@ class Scenario:
             _require(
                 _finite(deal.mean) and deal.mean >= 0, f"deal touches of {deal.channel}: mean < 0"
             )
+        if self.response is not None:
+            _known(names, tuple(self.response.weights), "exposure response")
+            for name, weight in self.response.weights.items():
+                _require(_finite(weight), f"exposure response: weight of {name} must be finite")
+            _positive(self.response.saturation, "exposure response: saturation")
+            _positive(self.response.lag_days, "exposure response: lag_days")
         _positive(self.horizon_days, "horizon_days")
         _require(_finite(self.span_days) and self.span_days >= 0, "span_days must be >= 0")
         if self.frailty_shape is not None:

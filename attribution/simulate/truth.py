@@ -104,6 +104,12 @@ def ground_truth(
     :func:`~attribution.simulate.process.hazard_at_horizon`.
     """
     lost = lost_conversions(scenario, touches, effects, contribution, at_horizon)
+    return truth_table(scenario, buyers, lost)
+
+
+def truth_table(scenario: Scenario, buyers: Buyers, lost: np.ndarray) -> pd.DataFrame:
+    """The truth table from the expected conversions each buyer loses when each channel
+    is off (``lost``: channels × buyers)."""
     n = buyers.n
     scale = np.sqrt(n / (n - 1)) if n > 1 else np.nan
     n_channels = len(scenario.channels)

@@ -450,6 +450,26 @@ def test_removal_effect_shares_by_hand() -> None:
     )
 
 
+def test_effects_the_data_do_not_support_are_exactly_zero() -> None:
+    # Found by hypothesis: no channel raises the conversion rate here, and the segment
+    # search had left one effect at 2e-17 and another at 0 under one coding of the
+    # channels and the other way round under another, so the shares (which divide by the
+    # effects) flipped with the channel names. Every effect is now exactly 0, and each
+    # converted journey is split evenly, whatever the names.
+    paths = ["p", "p > p > p > p > p", "w > p", "w > d > p > w > p", "d > p", "d > w > p"]
+    for names in ({"p": "p", "w": "w", "d": "d"}, {"p": "z", "w": "a", "d": "b"}):
+        renamed = [" > ".join(names[c] for c in path.split(" > ")) for path in paths]
+        journeys = path_table(renamed, [1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1],
+                              [1.0, 0, 1.0, 0, 0, 0])  # fmt: skip
+        fitted = Presence().fit(journeys)
+        assert not fitted.presence_effects_.any()
+        assert not fitted.recent_effects_.any()
+        result = at.attribute(journeys, ["presence", "shapley"], by=("channel",))
+        for model in ("presence", "shapley"):
+            credit = channel_credit(result, model)
+            assert credit == pytest.approx({names["p"]: 1.5, names["w"]: 0.5, names["d"]: 0.0})
+
+
 def test_merged_partitions_fit_and_credit_like_the_whole() -> None:
     _, _, _, _, journeys = random_paths(17, 300)
     whole = Presence().fit(journeys)
