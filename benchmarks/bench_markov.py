@@ -111,7 +111,7 @@ def differences(model: Markov, theirs: pd.DataFrame, total: float) -> tuple[floa
     return float(effect), float(credit / total)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=1_000_000)
     parser.add_argument("--channels", default="12,20", help="comma-separated channel counts")
@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-channelattribution", action="store_true", help="do not run ChannelAttribution"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     orders = [int(o) for o in args.orders.split(",")]
     markov_model, reason = (
         (None, "--skip-channelattribution")

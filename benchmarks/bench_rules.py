@@ -11,37 +11,32 @@ channel and team), and the peak memory of a fresh process doing load + all rule 
 from __future__ import annotations
 
 import argparse
-import json
 from functools import partial
 
 import attribution as at
 from attribution.io.sources import read_source
 from attribution.models.registry import RULE_MODELS, all_models
-from benchmarks.harness import dataset, machine, run_child, timed
-from benchmarks.memory import peak_memory_mb
+from benchmarks import fresh
+from benchmarks.harness import dataset, machine, mb_text, timed
 
 RULE_NAMES = [name for name in RULE_MODELS if name in all_models()]
 
 
-def peak_child(touches: str, outcomes: str) -> None:
-    """Load and run all rule models once; print the peak memory as JSON."""
+def peak_job(touches: str, outcomes: str) -> None:
+    """In a fresh process (:mod:`benchmarks.fresh`): load and run all rule models once."""
     loaded = at.load(touches, outcomes)
     at.attribute(loaded, RULE_NAMES)
-    print(json.dumps({"peak_mb": peak_memory_mb()}))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=1_000_000)
     parser.add_argument("--channels", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--peak-child", nargs=2, metavar=("TOUCHES", "OUTCOMES"), help=argparse.SUPPRESS
-    )
-    args = parser.parse_args()
-    if args.peak_child:
-        peak_child(*args.peak_child)
-        return
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.journeys, args.repeats = 2_000, 1
 
     touches, outcomes = dataset(args.journeys, args.channels)
     loaded = at.load(touches, outcomes)
@@ -75,14 +70,15 @@ def main() -> None:
             timed(lambda: at.attribute(loaded, RULE_NAMES), args.repeats)[0],
         )
     )
-    peak = json.loads(
-        run_child("benchmarks.bench_rules", "--peak-child", str(touches), str(outcomes))
-    )
+    peak = fresh.run(["call", "benchmarks.bench_rules:peak_job", str(touches), str(outcomes)])
     print("| step | median seconds |")
     print("|---|---:|")
     for label, seconds in rows:
         print(f"| {label} | {seconds:.3f} |")
-    print(f"\nPeak memory of a fresh process (load + all rule models): {peak['peak_mb']:,.0f} MB")
+    print(
+        f"\nPeak memory of a fresh process (load + all rule models): {mb_text(peak.peak_mb)} MB"
+        + ("" if peak.ok else f" ({peak.status})")
+    )
 
 
 if __name__ == "__main__":

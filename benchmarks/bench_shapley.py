@@ -375,7 +375,7 @@ def run_accuracy() -> None:
     print("(mean over 3 seeds; lower is better)")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--journeys", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
@@ -386,7 +386,7 @@ def main() -> None:
     parser.add_argument("--skip-targets", action="store_true")
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
     if not args.skip_targets:
         run_targets(args.journeys, args.repeat)

@@ -1,5 +1,6 @@
-"""This engine's models as the benchmarks run them: every model ``all`` runs, with its
-defaults, and the Markov chain also at orders 2 and 3 (``markov`` is order 1)."""
+"""This engine's models as the benchmarks run them: every model ``"all"`` runs (the
+registered models that need no configuration) with its defaults, and the Markov chain
+also at orders 2 and 3 (``markov`` is order 1)."""
 
 from __future__ import annotations
 

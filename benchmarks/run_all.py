@@ -4,15 +4,20 @@
         [--speed-sizes 10000,100000,1000000] [--accuracy-journeys 20000] [--seeds 1,2,3]
         [--peer-python PY] [--mam1-python PY] [--peer-timeout 120]
         [--accuracy-peer-timeout 60] [--shapley-peer-journeys 20000]
-        [--shapley-peer-timeout 60] [--skip rules,markov,shapley,speed,accuracy] [--quick]
-        [--json FILE]
+        [--shapley-peer-timeout 60]
+        [--skip rules,markov,shapley,process,scorecard,bootstrap,report,speed,accuracy]
+        [--quick] [--json FILE]
 
 Sections, in order: ``bench_rules`` (issue 2: load and the rule models at
 ``--journeys``), ``bench_markov`` (issue 3: counting and solving the chain, against
 ChannelAttribution), ``bench_shapley`` (issue 4: targets, peers by channel count, the
-unobserved-coalition rules), :mod:`benchmarks.speed` and :mod:`benchmarks.accuracy`.
-The first three run as child processes and their output is copied verbatim (a script
-that fails or runs past ``--script-timeout`` is reported as such). The 1-minute load
+unobserved-coalition rules), ``bench_process`` (issue 11: whole processes: start-up,
+path tables against ChannelAttribution, every model at once, scale), ``bench_scorecard``
+(issue 12), ``bench_bootstrap`` (issue 14: cost and calibration of the intervals),
+``bench_report`` (issue 15), :mod:`benchmarks.speed` and :mod:`benchmarks.accuracy`.
+The scripts before ``speed`` run as child processes and their output is copied
+verbatim (a script that fails or runs past ``--script-timeout`` is reported as such);
+with ``--quick`` each runs its own ``--quick`` mode. The 1-minute load
 average is recorded before and after each section: other work on the machine makes
 times noisy, so the report says how busy it was. ``--quick`` shrinks every size so the
 whole run takes seconds (what the smoke test runs); its numbers mean nothing.
@@ -29,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import attribution
@@ -38,9 +44,28 @@ from benchmarks.harness import machine
 from benchmarks.peers.catalog import PEERS
 from benchmarks.peers.runner import REPO
 
-SECTIONS = ("rules", "markov", "shapley", "speed", "accuracy")
+#: Sections that run a benchmark script as a child process: name -> (title, module).
+SCRIPTS = {
+    "rules": ("Rule models (benchmarks/bench_rules.py, issue 2)", "benchmarks.bench_rules"),
+    "markov": ("Markov chain (benchmarks/bench_markov.py, issue 3)", "benchmarks.bench_markov"),
+    "shapley": ("Shapley (benchmarks/bench_shapley.py, issue 4)", "benchmarks.bench_shapley"),
+    "process": (
+        "Whole processes (benchmarks/bench_process.py, issue 11)",
+        "benchmarks.bench_process",
+    ),
+    "scorecard": (
+        "Revenue scorecard (benchmarks/bench_scorecard.py, issue 12)",
+        "benchmarks.bench_scorecard",
+    ),
+    "bootstrap": (
+        "Bootstrap (benchmarks/bench_bootstrap.py, issue 14)",
+        "benchmarks.bench_bootstrap",
+    ),
+    "report": ("HTML report (benchmarks/bench_report.py, issue 15)", "benchmarks.bench_report"),
+}
+SECTIONS = (*SCRIPTS, "speed", "accuracy")
 #: Sections whose numbers are times (accuracy runs two peers at a time and times nothing).
-TIMED_SECTIONS = ("rules", "markov", "shapley", "speed")
+TIMED_SECTIONS = (*SCRIPTS, "speed")
 #: 1-minute load average above which the report flags the machine as busy (2 cores).
 BUSY_LOAD = 1.5
 
@@ -356,6 +381,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def script_arguments(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command-line arguments of each script section (their own ``--quick`` with
+    ``--quick``, else the sizes and repeats of this run)."""
+    journeys, repeats = ["--journeys", str(args.journeys)], ["--repeats", str(args.repeats)]
+    peers = ["--peer-python", args.peer_python, "--mam1-python", args.mam1_python]
+    quick = ["--quick"] if args.quick else []
+    chosen = [p for p in str(args.peers).split(",") if p]
+    markov = [*journeys, *repeats, "--channels", "12" if args.quick else "12,20"]
+    shapley = [*journeys, "--repeat", str(args.repeats), *peers]
+    shapley += ["--peer-journeys", str(args.shapley_peer_journeys)]
+    shapley += ["--peer-timeout", str(args.shapley_peer_timeout)]
+    shapley += ["--skip-peers", "--skip-accuracy"] if args.quick else []
+    process = [*journeys, *repeats, "--peer-python", args.peer_python, *quick]
+    process += [] if "channelattribution" in chosen else ["--skip-peer"]
+    return {
+        "rules": [*journeys, *repeats],
+        "markov": markov
+        + ([] if "channelattribution" in chosen else ["--skip-channelattribution"]),
+        "shapley": shapley,
+        "process": process,
+        "scorecard": [*journeys, *repeats, *quick],
+        "bootstrap": [*journeys, *quick],
+        "report": [*journeys, *quick],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = dt.datetime.now(dt.timezone.utc)
@@ -365,39 +416,14 @@ def main(argv: list[str] | None = None) -> None:
     sections: list[Section] = []
     speed_results: speed.SpeedResults | None = None
     accuracy_results: accuracy.AccuracyResults | None = None
-    journeys, repeats = str(args.journeys), str(args.repeats)
-    if "rules" not in args.skip:
-        command = ["-m", "benchmarks.bench_rules", "--journeys", journeys, "--repeats", repeats]
-        sections.append(
-            timed_section(
-                "rules",
-                "Rule models (benchmarks/bench_rules.py, issue 2)",
-                lambda: run_script(command, args.script_timeout),
+    repeats = str(args.repeats)
+    for name, arguments in script_arguments(args).items():
+        if name not in args.skip:
+            title, module = SCRIPTS[name]
+            command = ["-m", module, *arguments]
+            sections.append(
+                timed_section(name, title, partial(run_script, command, args.script_timeout))
             )
-        )
-    if "markov" not in args.skip:
-        command = ["-m", "benchmarks.bench_markov", "--journeys", journeys, "--repeats", repeats]
-        command += ["--channels", "12" if args.quick else "12,20"]
-        sections.append(
-            timed_section(
-                "markov",
-                "Markov chain (benchmarks/bench_markov.py, issue 3)",
-                lambda: run_script(command, args.script_timeout),
-            )
-        )
-    if "shapley" not in args.skip:
-        command = ["-m", "benchmarks.bench_shapley", "--journeys", journeys, "--repeat", repeats]
-        command += ["--peer-python", args.peer_python, "--mam1-python", args.mam1_python]
-        command += ["--peer-journeys", str(args.shapley_peer_journeys)]
-        command += ["--peer-timeout", str(args.shapley_peer_timeout)]
-        command += ["--skip-peers", "--skip-accuracy"] if args.quick else []
-        sections.append(
-            timed_section(
-                "shapley",
-                "Shapley (benchmarks/bench_shapley.py, issue 4)",
-                lambda: run_script(command, args.script_timeout),
-            )
-        )
     if "speed" not in args.skip:
         speed_args = speed.parse_args(
             [
@@ -484,7 +510,10 @@ def write_report(
             else "none"
         ),
         f"- Peer interpreters: `{args.peer_python}` (MAM 1.x: `{args.mam1_python}`)",
-        f"- Sizes: rules/Markov/Shapley benchmarks {int(args.journeys):,} journeys; speed "
+        f"- Sizes: rules, Markov, Shapley, process, scorecard, bootstrap and report benchmarks "
+        f"{int(args.journeys):,} journeys"
+        + (" (each script's own --quick sizes from process on)" if args.quick else "")
+        + "; speed "
         + ", ".join(f"{int(s):,}" for s in str(args.speed_sizes).split(","))
         + f" journeys (12 channels); accuracy {int(args.accuracy_journeys):,} simulated buyers "
         f"per dataset, seeds {args.seeds}",
@@ -553,7 +582,9 @@ def write_report(
         "MAM 1.x needs pandas < 3, so it runs only from its own environment: "
         "`--mam1-python /path/to/venv/bin/python` (pip install 'marketing-attribution-models<2' "
         "'pandas<3' matplotlib pyarrow). Each script also runs alone: "
-        "`python -m benchmarks.speed --help`, `python -m benchmarks.accuracy --help`.",
+        "`python -m benchmarks.speed --help`, `python -m benchmarks.accuracy --help`, "
+        + ", ".join(f"`python -m {module} --help`" for _, module in SCRIPTS.values())
+        + ".",
         "",
     ]
     return "\n".join(lines)

@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
+import math
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,12 +48,13 @@ import pandas as pd
 
 import attribution as at
 from attribution.io import Loaded
+from benchmarks import fresh
 from benchmarks.harness import dataset, report, timed
 from benchmarks.memory import peak_memory_mb, reset_peak_memory, resident_memory_mb
 from benchmarks.ours import our_model, our_models
 from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
-from benchmarks.peers.runner import NOT_INSTALLED, REPO, JobOutcome, interpreter_has, run_peer
+from benchmarks.peers.runner import NOT_INSTALLED, JobOutcome, interpreter_has, run_peer
 
 ALL = "all models above, one call"
 PEER_BUDGET_SECONDS = 10.0
@@ -121,28 +120,22 @@ class SpeedResults:
     settings: dict[str, object] = field(default_factory=dict)
 
 
-def fresh_child(touches: str, outcomes: str, label: str) -> None:
-    """In a new process: load and run the models ``label`` (comma-separated) in one call;
-    print the process's peak memory as JSON."""
+def fresh_job(touches: str, outcomes: str, label: str) -> None:
+    """In a new process (:mod:`benchmarks.fresh`): load and run the models ``label``
+    (comma-separated) in one call."""
     loaded = at.load(touches, outcomes)
     labels = label.split(",")
     at.attribute(loaded, {name: our_model(name) for name in labels}, by=("channel",))
-    print(json.dumps({"peak_mb": peak_memory_mb()}))
 
 
 def fresh_run(touches: Path, outcomes: Path, label: str) -> tuple[float, float]:
-    """Wall seconds and peak MB of one new process loading the data and running ``label``."""
-    command = [sys.executable, "-m", "benchmarks.speed", "--fresh-child"]
-    start = time.perf_counter()
-    done = subprocess.run(
-        [*command, str(touches), str(outcomes), label],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    seconds = time.perf_counter() - start
-    return seconds, float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
+    """Wall seconds and peak MB (NaN where not measured) of one new process loading the
+    data and running ``label``."""
+    task = ["call", "benchmarks.speed:fresh_job", str(touches), str(outcomes), label]
+    measured = fresh.run(task)
+    if not measured.ok:
+        raise RuntimeError(f"fresh process for {label}: {measured.status}")
+    return measured.seconds, math.nan if measured.peak_mb is None else measured.peak_mb
 
 
 def warm_run(loaded: Loaded, labels: tuple[str, ...], repeats: int) -> tuple[float, float]:
@@ -424,7 +417,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--peer-timeout", type=float, default=120.0, help="seconds per step")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
-    parser.add_argument("--fresh-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s]
     labels = list(our_models())
@@ -437,9 +429,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.fresh_child:
-        fresh_child(*args.fresh_child)
-        return
     report(measure(args), render, args.json)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from types import ModuleType
 
-from benchmarks.peers import channel_attribution, mam1, mam2, mta_models
-from benchmarks.peers.common import PeerInfo
+from benchmarks.peers.common import ADAPTER_MODULES, PeerInfo
 
 #: Adapter modules by peer name.
 ADAPTERS: dict[str, ModuleType] = {
-    module.INFO.name: module for module in (channel_attribution, mam2, mam1, mta_models)
+    name: importlib.import_module(module) for name, module in ADAPTER_MODULES.items()
 }
 
 #: Peer descriptions by name.

@@ -3,8 +3,8 @@
     python -m benchmarks.peers.child PEER INPUT_FOLDER EVENTS [--repeats R] [--budget S]
         [--conversions] JOB...
 
-``PEER`` is a peer's name (:data:`benchmarks.peers.catalog.ADAPTERS`) or the module name
-of any other adapter (a module with ``INFO`` whose ``name`` is that module name).
+``PEER`` is a peer's name (:data:`benchmarks.peers.common.ADAPTER_MODULES`) or the module
+name of any other adapter (a module with ``INFO`` whose ``name`` is that module name).
 
 Started by :mod:`benchmarks.peers.runner`, possibly under another interpreter: it needs
 only pandas, pyarrow and the peer. Standard output goes to ``/dev/null`` (the peers print
@@ -44,8 +44,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from benchmarks.memory import peak_memory_mb, reset_peak_memory
-from benchmarks.peers.catalog import ADAPTERS
-from benchmarks.peers.common import quiet
+from benchmarks.peers.common import ADAPTER_MODULES, quiet
 
 
 def describe(error: BaseException) -> str:
@@ -72,7 +71,7 @@ def run(
     conversions: bool,
     out: TextIO,
 ) -> None:
-    adapter = ADAPTERS[peer] if peer in ADAPTERS else importlib.import_module(peer)
+    adapter = importlib.import_module(ADAPTER_MODULES.get(peer, peer))
     info = adapter.INFO
 
     def emit(**event: Any) -> None:
@@ -144,7 +143,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("peer", help=f"{', '.join(ADAPTERS)} or an adapter module's name")
+    parser.add_argument("peer", help=f"{', '.join(ADAPTER_MODULES)} or an adapter module's name")
     parser.add_argument("folder", type=Path)
     parser.add_argument("events", type=Path)
     parser.add_argument("jobs", nargs="+")

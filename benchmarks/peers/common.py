@@ -29,6 +29,15 @@ from dataclasses import dataclass, field
 #: Path separator of the path and journey tables written for the peers.
 SEP = " > "
 
+#: Each peer's adapter module by peer name, in reporting order. A name, not an import,
+#: so a child process imports only the adapter it runs (the others import pandas).
+ADAPTER_MODULES = {
+    "channelattribution": "benchmarks.peers.channel_attribution",
+    "mam2": "benchmarks.peers.mam2",
+    "mam1": "benchmarks.peers.mam1",
+    "mta": "benchmarks.peers.mta_models",
+}
+
 #: model -> channel -> (credited conversions, credited value); NaN where not given.
 Credits = dict[str, dict[str, tuple[float, float]]]
 

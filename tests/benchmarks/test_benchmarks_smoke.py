@@ -1,9 +1,11 @@
 """The benchmark scripts run end to end on tiny data, so they cannot rot.
 
-One ``run_all --quick`` run (every script: rules, Markov, Shapley, speed, accuracy) into
-a temporary folder feeds most tests; peers run when installed in this interpreter and
-are skipped with a visible reason when not. The peer isolation (failures, crashes,
-time-outs, printing) is checked with stand-in peers.
+One ``run_all --quick`` run of every section (each script in its own ``--quick`` mode,
+fresh processes done in this process: see ``conftest.py``) into a temporary folder feeds
+the tests of each section. No peer runs there: the peers' isolation (failures, crashes,
+time-outs, printing) is checked with stand-in peers, and the one peer whose models equal
+ours by definition is checked when installed. Nothing here asserts a time or a memory
+size: those depend on the machine.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from benchmarks import harness, run_all
+from benchmarks import accuracy, run_all
 from benchmarks.ours import our_models
-from benchmarks.peers.catalog import PEERS
 from benchmarks.peers.common import SEP
 from benchmarks.peers.runner import NOT_INSTALLED, interpreter_has, run_peer
+from benchmarks.speed import ALL
 from tests.benchmarks import fake_peer, missing_peer
 
 RESULTS = Path(run_all.__file__).with_name("RESULTS.md")
@@ -28,20 +30,19 @@ QUICK_MODELS = ["first_touch", "markov", "shapley"]
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``run_all --quick`` into a temporary folder (data cached there too)."""
-    folder = tmp_path_factory.mktemp("bench")
+def quick_run(in_process: Path) -> dict[str, Any]:
+    """``run_all --quick`` without peers into a temporary folder (data there too)."""
+    folder = in_process.parent
     before = RESULTS.read_bytes() if RESULTS.exists() else None
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ATTRIBUTION_BENCH_DATA", str(folder / "data"))
-        patch.setattr(harness, "DATA", folder / "data")
-        run_all.main(
-            ["--quick", "--out", str(folder / "RESULTS.md"), "--json", str(folder / "raw.json")]
-        )
+    run_all.main(
+        ["--quick", "--peers", "", "--out", str(folder / "RESULTS.md"),
+         "--json", str(folder / "raw.json")]
+    )  # fmt: skip
     after = RESULTS.read_bytes() if RESULTS.exists() else None
     return {
         "report": (folder / "RESULTS.md").read_text(),
         "raw": json.loads((folder / "raw.json").read_text()),
+        "scripts": {p.stem: json.loads(p.read_text()) for p in in_process.glob("*.json")},
         "untouched": before == after,
     }
 
@@ -50,94 +51,113 @@ def test_run_all_writes_every_section_and_leaves_results_md_alone(
     quick_run: dict[str, Any],
 ) -> None:
     report = quick_run["report"]
-    for title in (
-        "## Rule models",
-        "## Markov chain",
-        "## Shapley",
-        "## Speed",
-        "## Accuracy",
-        "## The expectations of issue 5",
-        "## Reproduce",
-    ):
+    for title, _ in run_all.SCRIPTS.values():
+        assert f"## {title}" in report
+    for title in ("## Speed", "## Accuracy", "## Reproduce", "## Targets", "## Calibration"):
         assert title in report
     assert "**failed**" not in report and "**timeout**" not in report
     assert "| model first_touch |" in report  # bench_rules' table
     assert quick_run["untouched"]
 
 
-def test_speed_times_every_model_fresh_and_warm(quick_run: dict[str, Any]) -> None:
+def test_every_script_section_can_be_skipped() -> None:
+    args = run_all.parse_args(["--quick", "--skip", ",".join(run_all.SECTIONS)])
+    assert args.skip == set(run_all.SECTIONS)
+    assert set(run_all.script_arguments(args)) == set(run_all.SCRIPTS)
+
+
+def test_speed_reports_every_model(quick_run: dict[str, Any]) -> None:
     speed = quick_run["raw"]["speed"]
-    rows = {row["model"]: row for row in speed["ours"]}
-    assert set(rows) == {*QUICK_MODELS, "all models above, one call"}
-    for row in rows.values():
-        assert 0 < row["warm_s"] < row["fresh_s"]
-        assert row["fresh_mb"] > 50 and 0 <= row["warm_mb"] < row["fresh_mb"]
+    assert {row["model"] for row in speed["ours"]} == {*QUICK_MODELS, ALL}
     assert speed["sizes"][0]["journeys"] == 500
-
-
-def test_every_peer_job_is_reported_at_every_size(quick_run: dict[str, Any]) -> None:
-    speed = quick_run["raw"]["speed"]
-    reported = {(row["peer"], row["job"]) for row in speed["peers"]}
-    expected = {(info.label, job.name) for info in PEERS.values() for job in info.jobs}
-    assert reported == expected
-    for row in speed["peers"]:
-        assert row["status"] == "ok" or row["peer_s"] is None
-        if row["status"] == "ok":
-            assert row["peer_s"] > 0 and row["peer_mb"] > 0
-            if row["ours"] != "-":
-                assert row["ours_s"] > 0
+    assert speed["peers"] == []
 
 
 def test_accuracy_scores_every_model_on_every_dataset(quick_run: dict[str, Any]) -> None:
-    accuracy = quick_run["raw"]["accuracy"]
-    datasets = {(d["scenario"], d["seed"]) for d in accuracy["datasets"]}
+    results = quick_run["raw"]["accuracy"]
+    datasets = {(d["scenario"], d["seed"]) for d in results["datasets"]}
     assert datasets == {(s, seed) for s in ("independent", "last_touch_trap") for seed in (1, 2)}
-    ours = [s for s in accuracy["scores"] if s["source"] == "this engine"]
+    ours = [s for s in results["scores"] if s["source"] == "this engine"]
     assert len(ours) == len(our_models()) * len(datasets)
     for score in ours:
         assert score["status"] == "ok"
         assert 0 <= score["share_error_tvd"] <= 2
         assert math.isnan(score["rank_correlation"]) or -1 <= score["rank_correlation"] <= 1
-    peers = {(s["source"], s["model"]) for s in accuracy["scores"] if s["source"] != "this engine"}
-    expected = {(i.label, m.name) for i in PEERS.values() for j in i.jobs for m in j.models}
-    assert peers == expected
 
 
-@pytest.mark.parametrize("peer", list(PEERS))
-def test_peer_runs_when_installed(quick_run: dict[str, Any], peer: str) -> None:
-    info = PEERS[peer]
-    rows = [r for r in quick_run["raw"]["speed"]["peers"] if r["peer"] == info.label]
-    if interpreter_has(sys.executable, info.import_name) is None:
-        assert {r["status"] for r in rows} == {NOT_INSTALLED}
-        pytest.skip(f"{info.label} ({info.distribution}) is not installed: reported as such")
-    assert any(r["status"] == "ok" for r in rows)
+def test_process_measures_every_job(quick_run: dict[str, Any]) -> None:
+    process = quick_run["scripts"]["benchmarks.bench_process"]
+    jobs = process["startup"] + process["models"] + [r["job"] for r in process["scale"]]
+    jobs += [p["ours"] for p in process["paths"]]
+    assert all(job["status"] == "ok" for job in jobs)
+    assert [job["name"] for job in process["startup"]] == [
+        "attribution --version",
+        "attribution run --help",
+        "import attribution",
+        "README command, bundled fixture",
+    ]
+    assert [p["channels"] for p in process["paths"]] == [20, 12]
+    assert all(p["peer"]["status"] == "not run (--skip-peer)" for p in process["paths"])
+    assert [r["journeys"] for r in process["scale"]] == [1_000, 2_000]
+    assert {t["verdict"] for t in process["targets"]} <= {
+        "met", "**missed**", "**regression**", "not measured"
+    }  # fmt: skip
+    assert len(process["targets"]) == 9
 
 
-def test_identical_definitions_give_identical_errors(quick_run: dict[str, Any]) -> None:
+def test_scorecard_runs_with_and_without_the_scorecard(quick_run: dict[str, Any]) -> None:
+    card = quick_run["scripts"]["benchmarks.bench_scorecard"]
+    assert card["models"][1:] == ["sourced", "influenced"]
+    assert card["rows"] > 0
+    assert not any("fresh process" in status for status in card["statuses"])
+    assert [t["job"] for t in card["targets"]] == [
+        "time the scorecard adds to the run",
+        "peak memory, with / without the scorecard",
+    ]
+
+
+def test_bootstrap_costs_every_job_and_counts_coverage(quick_run: dict[str, Any]) -> None:
+    boot = quick_run["scripts"]["benchmarks.bench_bootstrap"]
+    assert [row["job"] for row in boot["cost"]] == ["rule models", "markov", "shapley"]
+    assert all(row["status"] == "ok" for row in boot["cost"])
+    coverage = boot["coverage"]
+    assert {c["model"] for c in coverage} == {"linear", "markov"}
+    for c in coverage:
+        assert c["samples"] == 4
+        assert 0 <= c["covered"] <= c["samples"] - c["missing"]
+
+
+def test_report_times_each_step_and_measures_the_page(quick_run: dict[str, Any]) -> None:
+    report = quick_run["scripts"]["benchmarks.bench_report"]
+    assert set(report["steps"]) == {"run_for_report", "report_data", "render_report"}
+    assert report["html_bytes"] > 0
+    assert [p["status"] for p in report["processes"]] == ["ok", "ok"]
+
+
+def test_identical_definitions_give_identical_errors(in_process: Path) -> None:
     """ChannelAttribution's first and last touch are ours: same input, same shares."""
-    scores = quick_run["raw"]["accuracy"]["scores"]
-    theirs = {
-        (s["scenario"], s["seed"], s["model"]): s
-        for s in scores
-        if s["source"] == "ChannelAttribution"
-    }
-    if not theirs or all(s["status"] == NOT_INSTALLED for s in theirs.values()):
+    if interpreter_has(sys.executable, "ChannelAttribution") is None:
         pytest.skip("ChannelAttribution is not installed: reported as such")
+    args = accuracy.parse_args(
+        ["--journeys", "500", "--seeds", "1", "--scenarios", "independent",
+         "--peers", "channelattribution"]
+    )  # fmt: skip
+    scores = accuracy.measure(args).scores
+    theirs = {s.model: s for s in scores if s.source == "ChannelAttribution"}
     for s in scores:
-        if s["source"] == "this engine" and s["model"] in ("first_touch", "last_touch"):
-            peer = theirs[(s["scenario"], s["seed"], s["model"])]
-            assert peer["share_error_tvd"] == pytest.approx(s["share_error_tvd"], abs=1e-9)
+        if s.source == "this engine" and s.model in ("first_touch", "last_touch"):
+            assert theirs[s.model].share_error_tvd == pytest.approx(s.share_error_tvd, abs=1e-9)
 
 
 def test_peer_isolation(tmp_path: Path) -> None:
     """A job that raises, hangs, crashes the process or prints leaves the others intact."""
     (tmp_path / "value.txt").write_text("7.5")
     jobs = [job.name for job in fake_peer.INFO.jobs]
-    outcomes = run_peer(fake_peer.INFO, tmp_path, jobs, timeout=3.0)
+    outcomes = run_peer(fake_peer.INFO, tmp_path, jobs, timeout=1.0)
     status = {job: outcome.status for job, outcome in outcomes.items()}
     assert status["ok"] == status["prints"] == status["last"] == "ok"
     assert status["fails"] == "failed: ValueError: bad input"
-    assert status["hangs"] == "timeout > 3 s"
+    assert status["hangs"] == "timeout > 1 s"
     assert status["crashes"].startswith("failed: crashed (exit code 3")
     assert outcomes["last"].credits == {"last": {"web": (1.0, 7.5)}}
     assert outcomes["ok"].seconds is not None and outcomes["ok"].version is not None
