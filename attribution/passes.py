@@ -347,7 +347,8 @@ def _merge_labelled(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     frame = pd.concat([first, second], ignore_index=True)
     if frame.empty:
         return frame
-    labels = [c for c in frame.columns if frame[c].dtype == object]
+    # Labels are text: object columns, or pandas' string dtype (pandas 3 reads text as it).
+    labels = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     return frame.groupby(labels, as_index=False, sort=True).sum()
 
 
