@@ -14,7 +14,7 @@ alike (:class:`~attribution.journeys.LabelTables`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -160,6 +160,8 @@ class PartitionFit:
     pairs: pd.DataFrame
     summaries: dict[Window, WindowSummary]
     counts: JourneyCounts
+    #: The scorecard groups of the lead stage (see :meth:`resolved`).
+    lead_keys: dict[Rollup, np.ndarray] = field(default_factory=dict)
 
     def merge(self, other: PartitionFit) -> PartitionFit:
         replicates = {}
@@ -181,7 +183,24 @@ class PartitionFit:
             pairs=pd.concat([self.pairs, other.pairs]).drop_duplicates(),
             summaries=_add(self.summaries, other.summaries),
             counts=self.counts.merge(other.counts),
+            lead_keys=_union(self.lead_keys, other.lead_keys),
         )
+
+    def resolved(self) -> PartitionFit:
+        """The merged fit as :func:`fit_models`, the credit pass and the finish read it.
+
+        Whether the scorecard has a lead stage depends on all the data (some journey has a
+        lead date), not on one partition: every journey is part of the lead stage (those
+        without a lead as not converting), so each partition sums its lead-stage
+        statistics and groups, and they are kept here only when some partition has
+        leads."""
+        if not self.counts.has_leads:
+            return replace(self, lead_statistics={}, lead_keys={})
+        card_keys = {
+            dims: np.union1d(keys, self.lead_keys[dims]) if dims in self.lead_keys else keys
+            for dims, keys in self.card_keys.items()
+        }
+        return replace(self, card_keys=card_keys, lead_keys={})
 
 
 def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
@@ -224,14 +243,13 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
     replicates: dict[str, list[Any]] = {}
     lead: dict[str, Any] = {}
     leads = _lead_journeys(journeys, plan) if options.scorecard else None
-    has_leads = bool((journeys.lead_created_at != NO_TIME).any())
     boot = options.bootstrap
     keys = keys_of(journeys) if boot is not None else None
     for label, model in plan.models.items():
         windowed = windows[plan.window_of(model)][0]
         try:
             statistics[label] = model.statistics(windowed)
-            if leads is not None and has_leads:
+            if leads is not None:
                 lead[label] = model.statistics(leads[0].window(plan.window_of(model))[0])
         except ModelNotApplicable as error:
             failed[label] = str(error)
@@ -240,6 +258,7 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
             replicates[label] = _replicate_statistics(model, windowed, keys, boot)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}
+    lead_keys: dict[Rollup, np.ndarray] = {}
     costs: dict[Rollup, GroupCost] = {}
     if options.scorecard:
         for dims in plan.rollups:
@@ -248,8 +267,8 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
             if spend is not None:
                 costs[dims] = GroupCost(*spend)
                 extra.append(spend[0])
-            if leads is not None and has_leads:
-                extra.append(present_groups(leads[0], dims))
+            if leads is not None:
+                lead_keys[dims] = present_groups(leads[0], dims)
             card_keys[dims] = np.unique(np.concatenate(extra))
     return PartitionFit(
         statistics=statistics,
@@ -262,6 +281,7 @@ def fit_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Partitio
         pairs=_cost_pairs(journeys, plan, options.costs),
         summaries={w: s for w, (_, s) in windows.items()},
         counts=JourneyCounts.of(journeys),
+        lead_keys=lead_keys,
     )
 
 
@@ -288,7 +308,8 @@ class FittedRun:
 
 
 def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedRun:
-    """Fit every model of the plan on the merged statistics. A model that cannot run on
+    """Fit every model of the plan on the merged statistics (``fit``: merged and
+    :meth:`~PartitionFit.resolved`). A model that cannot run on
     this data is left out with a note under ``all``, and is an error when asked for."""
     fitted = FittedRun({}, {}, {})
     if fit.counts.journeys == 0:
@@ -1042,6 +1063,7 @@ def run_partitions(
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)
+    fit = fit.resolved()
     fitted = fit_models(plan, fit, options)
     credits = [credit_pass(part, plan, fitted, fit, options, intake) for part in partitions]
     credit = credits[0]

@@ -102,12 +102,16 @@ def _combined(items: list[FoundProblem]) -> FoundProblem:
     if len(items) == 1:
         return items[0]
     rows = sorted(
-        (key, text, item)
-        for item in items
-        for key, text in zip(item.order, item.problem.rows, strict=False)
+        (
+            (key, text, item)
+            for item in items
+            for key, text in zip(item.order, item.problem.rows, strict=False)
+        ),
+        key=lambda row: row[0],
     )[:EXAMPLES]
     holders = list(dict.fromkeys(id(item) for _, _, item in rows)) or [id(items[0])]
-    examples = [e for item in items if id(item) in holders for e in item.problem.examples]
+    in_order = sorted(items, key=lambda item: item.order[:1])
+    examples = [e for item in in_order if id(item) in holders for e in item.problem.examples]
     first = items[0].problem
     problem = replace(
         first,

@@ -197,7 +197,7 @@ def attribute(
             if plan.period is not None:
                 tables = LabelTables({**tables.tables, PERIOD_DIMENSION: plan.period_names})
             report("fitting")
-            fit = run.fit(plan, tables, run_options)
+            fit = run.fit(plan, tables, run_options).resolved()
             fitted = fit_models(plan, fit, run_options)
             report("crediting")
             credit = run.credit(plan, tables, run_options, fitted, fit, touch_out)
