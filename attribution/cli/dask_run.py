@@ -150,7 +150,7 @@ def cluster(args: argparse.Namespace) -> Iterator[Client]:
         options["memory_limit"] = args.memory_limit
     try:
         local = LocalCluster(
-            processes=True, dashboard_address=None, silence_logs=logging.ERROR, **options
+            processes=True, dashboard_address=":0", silence_logs=logging.ERROR, **options
         )
     except (ValueError, TypeError) as error:
         raise ParameterError(f"cannot start the local cluster: {error}") from None

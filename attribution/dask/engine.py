@@ -354,7 +354,7 @@ def connected(client: Client | None) -> Iterator[Client]:
         yield current
         return
     with (
-        LocalCluster(processes=True, dashboard_address=None, silence_logs=logging.ERROR) as local,
+        LocalCluster(processes=True, dashboard_address=":0", silence_logs=logging.ERROR) as local,
         Client(local) as started,
     ):
         yield started
