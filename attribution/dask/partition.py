@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -43,7 +44,7 @@ class LoadOptions:
 
     columns: ColumnMap
     channel_teams: Mapping[str, str] | None
-    on_invalid: str
+    on_invalid: Literal["fail", "skip"]
     separator: str
     dimensions: tuple[str, ...]
     journey_dimensions: tuple[str, ...]
@@ -69,7 +70,7 @@ class LoadOptions:
             outcomes,
             columns=self.columns,
             channel_teams=self.channel_teams,
-            on_invalid="skip" if self.on_invalid == "skip" else "fail",
+            on_invalid=self.on_invalid,
             separator=self.separator,
             dimensions=self.dimensions,
             journey_dimensions=self.journey_dimensions,
