@@ -6,8 +6,9 @@
 The data are the speed benchmarks' synthetic journeys (:mod:`benchmarks.synthetic`: 12
 channels, ~10 touches per journey), written by this script in chunks of
 ``--journeys-per-file`` journeys, each chunk a hive partition ``chunk=NNNNN`` of the touch
-and the outcome datasets (whole journeys per chunk, so runs use ``partitioned=True``);
-the datasets are cached in ``bench_data/``. Models: every rule model, Markov of orders 1,
+and the outcome datasets, ids increasing (so the engine finds from the row groups' id
+ranges that each file holds whole journeys, and reads it as one partition without a
+shuffle); the datasets are cached in ``bench_data/``. Models: every rule model, Markov of orders 1,
 2 and 3, and exact Shapley, in one run.
 
 Reported, for the Dask engine on a fresh ``LocalCluster`` (``--workers`` processes of
@@ -16,8 +17,8 @@ instead) at ``--touches`` and at ``--local-touches``, and for the in-memory engi
 fresh process) at ``--local-touches``: wall time (reading and validating included), time
 per million touches, each worker's peak memory (its ``VmHWM``) and the client's (which
 hosts the local cluster's scheduler), and whether a worker was restarted (e.g. for
-exceeding its memory limit). ``--shuffle`` runs the Dask engine on the same files read as
-not partitioned by journey, i.e. through the shuffle.
+exceeding its memory limit). ``--shuffle`` also runs the Dask engine on the same files
+through the shuffle (forced by asking for a partition count).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Run:
     client_peak_mb: float
     worker_peaks_mb: list[float] = dataclasses.field(default_factory=list)
     workers_restarted: int = 0
-    path: str = "partitioned"
+    path: str = "id ranges"
     partitions: int = 1
 
     @property
@@ -133,8 +134,11 @@ def dask_run(
     pids = client.run(os.getpid)
     client.run(_reset)
     reset_peak_memory()
+    # Without a shuffle the files are found to hold disjoint ranges of journey ids; asking
+    # for a partition count forces the shuffle.
+    partitions = max(1, math.ceil(count / PARTITION_ROWS)) if shuffle else None
     start = time.perf_counter()
-    adk.attribute(touches, outcomes, models(), client=client, partitioned=not shuffle)
+    adk.attribute(touches, outcomes, models(), client=client, partitions=partitions)
     seconds = time.perf_counter() - start
     peaks = client.run(_peak)
     restarted = len(set(pids.values()) - set(client.run(os.getpid).values()))
@@ -145,8 +149,8 @@ def dask_run(
         peak_memory_mb(),
         [round(peaks[w], 1) for w in sorted(peaks)],
         restarted,
-        "shuffle" if shuffle else "partitioned",
-        max(1, math.ceil(count / PARTITION_ROWS)) if shuffle else files,
+        "shuffle" if shuffle else "id ranges",
+        partitions or files,
     )
 
 

@@ -53,6 +53,9 @@ class Dataset:
     hive: tuple[tuple[tuple[str, str], ...], ...]
     skipped: tuple[tuple[str, str], ...]
     filesystem: Any = field(default=None, compare=False)
+    #: Per file, per row group: the (min, max) of the journey id column from the
+    #: parquet statistics (None where there are none).
+    id_ranges: tuple[tuple[tuple[Any, Any] | None, ...], ...] = ()
 
     @property
     def rows(self) -> int:
@@ -89,11 +92,17 @@ class Piece:
     start: int
 
 
-def list_dataset(source: str | os.PathLike[str], what: str, **storage_options: Any) -> Dataset:
-    """List and check the parquet dataset at ``source`` (a path or fsspec URL)."""
+def list_dataset(
+    source: str | os.PathLike[str],
+    what: str,
+    id_column: str | None = None,
+    **storage_options: Any,
+) -> Dataset:
+    """List and check the parquet dataset at ``source`` (a path or fsspec URL), with the
+    row groups' ranges of ``id_column`` when given."""
     text = os.fspath(source)
     if "://" in text:
-        return _list_url(text, what, storage_options)
+        return _list_url(text, what, id_column, storage_options)
     path = Path(text)
     if not path.exists():
         raise InputError(Problem(f"{what} input not found", source=str(path)))
@@ -103,17 +112,19 @@ def list_dataset(source: str | os.PathLike[str], what: str, **storage_options: A
         root: str | None = str(path)
     else:
         files, skipped, root = [str(path)], [], None
-    return _checked(str(path), files, files, root, skipped, what, None)
+    return _checked(str(path), files, files, root, skipped, what, None, id_column)
 
 
-def _list_url(url: str, what: str, storage_options: dict[str, Any]) -> Dataset:
+def _list_url(
+    url: str, what: str, id_column: str | None, storage_options: dict[str, Any]
+) -> Dataset:
     from fsspec.core import url_to_fs
 
     filesystem, root = url_to_fs(url, **storage_options)
     if not filesystem.exists(root):
         raise InputError(Problem(f"{what} input not found", source=url))
     if not filesystem.isdir(root):
-        return _checked(url, [root], [url], None, [], what, filesystem)
+        return _checked(url, [root], [url], None, [], what, filesystem, id_column)
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
 
@@ -133,7 +144,7 @@ def _list_url(url: str, what: str, storage_options: dict[str, Any]) -> Dataset:
 
     visit(root)
     names = [filesystem.unstrip_protocol(f) for f in files]
-    return _checked(url, files, names, root, skipped, what, filesystem)
+    return _checked(url, files, names, root, skipped, what, filesystem, id_column)
 
 
 def _base(name: str) -> str:
@@ -148,6 +159,7 @@ def _checked(
     skipped: Sequence[tuple[str, str]],
     what: str,
     filesystem: Any,
+    id_column: str | None = None,
 ) -> Dataset:
     if not files:
         listed = f" (skipped: {', '.join(_base(s) for s, _ in skipped)})" if skipped else ""
@@ -163,7 +175,7 @@ def _checked(
                 source=label,
             )
         )
-    schemas, groups, hive = [], [], []
+    schemas, groups, hive, ranges = [], [], [], []
     for path, name in zip(files, names, strict=True):
         metadata = _metadata(path, name, filesystem)
         schema = metadata.schema.to_arrow_schema()
@@ -175,6 +187,7 @@ def _checked(
         schemas.append(schema)
         groups.append(tuple(metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)))
         hive.append(partition)
+        ranges.append(_ranges(metadata, schema, id_column))
     _same_columns(schemas, names, what)
     try:
         unified = pa.unify_schemas(
@@ -194,7 +207,26 @@ def _checked(
         tuple(hive),
         tuple(skipped),
         filesystem,
+        tuple(ranges),
     )
+
+
+def _ranges(
+    metadata: pq.FileMetaData, schema: pa.Schema, column: str | None
+) -> tuple[tuple[Any, Any] | None, ...]:
+    """Each row group's (min, max) of a top-level column, from its statistics."""
+    if column is None or column not in metadata.schema.names:
+        return (None,) * metadata.num_row_groups
+    index = metadata.schema.names.index(column)
+    out: list[tuple[Any, Any] | None] = []
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        statistics = group.column(index).statistics
+        if group.num_rows == 0 or statistics is None or not statistics.has_min_max:
+            out.append(None)
+        else:
+            out.append((statistics.min, statistics.max))
+    return tuple(out)
 
 
 def _metadata(path: str, name: str, filesystem: Any) -> pq.FileMetaData:

@@ -48,9 +48,11 @@ from attribution.dask.partitioning import (
     Partitioning,
     from_hive,
     from_layout,
+    from_ranges,
     group_parts,
 )
 from attribution.dask.shuffle import (
+    PARTITION_ROWS,
     Input,
     align,
     aligned,
@@ -396,15 +398,22 @@ def journey_partitions(
             return
         if outcomes is not None and not isinstance(outcomes, (str, os.PathLike)):
             raise ParameterError("touches and outcomes must both be paths or both be DataFrames")
-        touch_data = list_dataset(touches, "touches", **storage)
+        touch_data = list_dataset(touches, "touches", id_column, **storage)
         _check_rows(touch_data.rows, touch_data.label, "touches")
         outcome_data = None
         if outcomes is not None:
-            outcome_data = list_dataset(outcomes, "outcomes", **storage)
+            outcome_data = list_dataset(outcomes, "outcomes", id_column, **storage)
             _check_rows(outcome_data.rows, outcome_data.label, "outcomes")
         _precheck(_sample(touch_data), _sample(outcome_data), options)
         if partitioned:
             yield from_hive(touch_data, outcome_data, id_column)
+            return
+        clustered = None
+        if partitions is None and shuffle_to is None:
+            clustered = from_ranges(touch_data, outcome_data, id_column, PARTITION_ROWS)
+        if clustered is not None:
+            report(f"read in {len(clustered.parts)} partitions of journey id ranges (no shuffle)")
+            yield clustered
             return
         n = partition_count(touch_data, partitions)
         keep = shuffle_to is not None

@@ -10,6 +10,9 @@ of a journey lie in the same partition. It comes from
 - parquet datasets hive-partitioned by a key the caller vouches for
   (``partitioned=True``): the files under one set of hive values (``region=emea/``) form
   a partition, in both tables; journeys must not cross hive values;
+- parquet datasets clustered by journey id (:func:`from_ranges`): the row groups' id
+  ranges, from the parquet statistics, are grouped where they overlap, so every id lies
+  in one group (a dataset written sorted by journey id, or in chunks of whole journeys);
 - anything else, through a shuffle into a layout (:mod:`attribution.dask.shuffle`).
 
 Partitions are loaded in groups (:func:`group_parts`) so that no load is of zero touch
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from attribution.dask.datasets import Dataset, Piece, list_dataset
 from attribution.dask.layout import PARTITION_KEY, Layout
@@ -210,3 +214,85 @@ def from_hive(touches: Dataset, outcomes: Dataset | None, id_column: str) -> Par
         parts,
         id_column,
     )
+
+
+def from_ranges(
+    touches: Dataset, outcomes: Dataset | None, id_column: str, target_rows: int
+) -> Partitioning | None:
+    """Datasets whose row groups hold disjoint ranges of journey ids, as partitions.
+
+    Every row group's (min, max) id comes from the parquet statistics; overlapping ranges
+    (of either table) are joined into one component, so all rows of an id, touches and
+    outcome, are in one component. Consecutive components are packed into partitions of
+    about ``target_rows`` touch rows. None when the statistics are missing, the ids of
+    the two tables are not of one kind (numbers or text, compared as the loader compares
+    them), or a component exceeds four times ``target_rows`` (not clustered by journey:
+    shuffle instead)."""
+    tables = [touches] if outcomes is None else [touches, outcomes]
+    intervals: list[tuple[Any, Any, int, Piece, int]] = []
+    for which, dataset in enumerate(tables):
+        for file, groups in enumerate(dataset.row_groups):
+            start = 0
+            for group, rows in enumerate(groups):
+                if rows:
+                    found = dataset.id_ranges[file][group] if dataset.id_ranges else None
+                    if found is None:
+                        return None
+                    touch_rows = rows if which == 0 else 0
+                    intervals.append(
+                        (*found, which, Piece(file, group, group + 1, start), touch_rows)
+                    )
+                start += rows
+    kinds = {isinstance(lo, str) for lo, *_ in intervals} | {
+        isinstance(hi, str) for _, hi, *_ in intervals
+    }
+    numbers = all(isinstance(v, (int, float, str)) for lo, hi, *_ in intervals for v in (lo, hi))
+    if len(kinds) != 1 or not numbers:
+        return None
+    intervals.sort(key=lambda item: item[0])
+    components: list[list[tuple[Any, Any, int, Piece, int]]] = []
+    high: Any = None
+    for item in intervals:
+        if components and item[0] <= high:
+            components[-1].append(item)
+            high = max(high, item[1])
+        else:
+            components.append([item])
+            high = item[1]
+    sizes = [sum(item[4] for item in component) for component in components]
+    if max(sizes, default=0) > 4 * target_rows:
+        return None
+    packed: list[list[tuple[Any, Any, int, Piece, int]]] = []
+    rows = 0
+    for component, size in zip(components, sizes, strict=True):
+        if packed and rows + size <= target_rows:
+            packed[-1].extend(component)
+            rows += size
+        else:
+            packed.append(list(component))
+            rows = size
+    parts = tuple(
+        Part(
+            tuple((p, None) for p in _coalesced([i[3] for i in items if i[2] == 0])),
+            tuple((p, None) for p in _coalesced([i[3] for i in items if i[2] == 1])),
+        )
+        for items in packed
+    )
+    return Partitioning(
+        Table.of(touches),
+        Table.of(outcomes) if outcomes is not None else None,
+        parts,
+        id_column,
+    )
+
+
+def _coalesced(pieces: list[Piece]) -> list[Piece]:
+    """Pieces of consecutive row groups of one file joined into one."""
+    out: list[Piece] = []
+    for piece in sorted(pieces, key=lambda p: (p.file, p.first)):
+        last = out[-1] if out else None
+        if last is not None and last.file == piece.file and last.stop == piece.first:
+            out[-1] = Piece(last.file, last.first, piece.stop, last.start)
+        else:
+            out.append(piece)
+    return out

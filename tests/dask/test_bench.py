@@ -24,9 +24,9 @@ def test_quick_benchmark_reports_every_run(
     )
     assert results is not None
     assert [(r.engine, r.path) for r in results.runs] == [
-        ("local", "partitioned"),
-        ("dask", "partitioned"),
-        ("dask", "partitioned"),
+        ("local", "id ranges"),
+        ("dask", "id ranges"),
+        ("dask", "id ranges"),
         ("dask", "shuffle"),
     ]
     big = results.runs[2]

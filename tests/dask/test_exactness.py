@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from distributed import Client
 from hypothesis import HealthCheck, given, settings
@@ -45,12 +47,25 @@ def one_partition(root: Path, t: pd.DataFrame, o: pd.DataFrame) -> tuple[Path, P
 
 
 def shuffled(root: Path, t: pd.DataFrame, o: pd.DataFrame) -> tuple[Path, Path, dict]:
-    """Files cut through journeys: only a shuffle makes whole journeys."""
+    """Rows in no order of journey, in files cut anywhere: a shuffle makes whole journeys
+    (asked for with ``partitions``: at this size the id ranges would give one partition)."""
+    order = np.random.default_rng(5).permutation(len(t))
     return (
-        write_split(t, root / "t", [333, 334, 1000]),
-        write_split(o, root / "o", [7, 90]),
-        {"partitions": 5},
+        write_split(t.iloc[order], root / "t", [333, 334, 1000]),
+        write_split(o.iloc[::-1], root / "o", [7, 90]),
+        {"partitions": 5, "expect": "into 5 journey partitions"},
     )
+
+
+def clustered(root: Path, t: pd.DataFrame, o: pd.DataFrame) -> tuple[Path, Path, dict]:
+    """Files in journey order, cut through journeys, with small row groups: whole journeys
+    from the row groups' id ranges, without a shuffle."""
+    folder = root / "t"
+    folder.mkdir()
+    for i, (start, stop) in enumerate([(0, 333), (333, 700), (700, len(t))]):
+        part = pa.Table.from_pandas(t.iloc[start:stop], preserve_index=False)
+        pq.write_table(part, folder / f"part-{i}.parquet", row_group_size=50)
+    return folder, write_split(o, root / "o", [7, 90]), {"expect": "no shuffle"}
 
 
 def uneven(root: Path, t: pd.DataFrame, o: pd.DataFrame) -> tuple[Path, Path, dict]:
@@ -83,6 +98,7 @@ def single_journeys(root: Path, t: pd.DataFrame, o: pd.DataFrame) -> tuple[Path,
 LAYOUTS: dict[str, Layout] = {
     "one_partition": one_partition,
     "shuffle": shuffled,
+    "clustered": clustered,
     "uneven": uneven,
     "single_journeys": single_journeys,
 }
@@ -103,12 +119,23 @@ def test_dask_equals_local(
     options: str,
 ) -> None:
     touches, outcomes, how = LAYOUTS[layout](tmp_path, *frames)
+    expect = how.pop("expect", None)
     run = OPTIONS[options]
     local = at.attribute(at.load(touches, outcomes, dimensions=["segment"]), "all", **run)
+    steps: list[str] = []
     got = adk.attribute(
-        touches, outcomes, "all", client=client, dimensions=["segment"], **how, **run
+        touches,
+        outcomes,
+        "all",
+        client=client,
+        dimensions=["segment"],
+        progress=steps.append,
+        **how,
+        **run,
     )
     assert_same_result(local, got)
+    if expect is not None:
+        assert any(expect in step for step in steps), steps
     assert "influenced" in got.models and ("team",) in got.rollups
 
 

@@ -27,7 +27,7 @@ from attribution.dask.checks import (
 from attribution.dask.datasets import Dataset, Piece, list_dataset, read_piece
 from attribution.dask.layout import journey_buckets
 from attribution.dask.outputs import DatasetOutput
-from attribution.dask.partitioning import Part, Partitioning, Table, group_parts
+from attribution.dask.partitioning import Part, Partitioning, Table, from_ranges, group_parts
 from attribution.errors import ParameterError, Problem
 from attribution.journeys import shared_coding
 from attribution.passes import RunOptions, run_partitions
@@ -119,6 +119,31 @@ def test_a_dataset_of_different_files_is_refused_as_locally(tmp_path: Path) -> N
     with pytest.raises(at.InputError) as listed:
         list_dataset(tmp_path, "touches")
     assert str(listed.value) == str(local.value)
+
+
+def _ranged(ranges: list[tuple[object, object] | None], rows: list[int]) -> Dataset:
+    """One file whose row groups hold ``rows`` rows with these id ranges."""
+    return Dataset(
+        "data", ("f",), ("f",), (tuple(rows),), pa.schema([]), ((),), (), None, (tuple(ranges),)
+    )
+
+
+def test_id_ranges_make_partitions_of_whole_journeys() -> None:
+    touches = _ranged([(0, 9), (10, 19), (15, 30), (40, 50)], [5, 5, 5, 5])
+    outcomes = _ranged([(0, 5), (6, 12), (41, 45)], [1, 1, 1])
+    found = from_ranges(touches, outcomes, "journey_id", target_rows=5)
+    assert found is not None
+    assert [(p.touches, p.outcomes) for p in found.parts] == [
+        (((Piece(0, 0, 3, 0), None),), ((Piece(0, 0, 2, 0), None),)),
+        (((Piece(0, 3, 4, 15), None),), ((Piece(0, 2, 3, 2), None),)),
+    ]
+    packed = from_ranges(touches, outcomes, "journey_id", target_rows=20)
+    assert packed is not None and len(packed.parts) == 1
+    assert from_ranges(touches, outcomes, "journey_id", target_rows=3) is None
+    as_text = _ranged([("0", "5"), ("6", "12"), ("41", "45")], [1, 1, 1])
+    assert from_ranges(touches, as_text, "journey_id", target_rows=5) is None
+    unknown = _ranged([(0, 5), None, (41, 45)], [1, 1, 1])
+    assert from_ranges(touches, unknown, "journey_id", target_rows=5) is None
 
 
 def _found(reason: str, rows: list[tuple[int, int]], examples: tuple[str, ...]) -> FoundProblem:
