@@ -73,8 +73,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--partitions",
         type=_positive,
         metavar="N",
-        help="with --engine dask: journey partitions of the shuffle (default: one per 2M "
-        "touch rows)",
+        help="with --engine dask: shuffle the input into N journey partitions (by default "
+        "only input not already partitioned by journey is shuffled, into one partition per "
+        "2M touch rows)",
     )
     group.add_argument(
         "--shuffle-to",

@@ -1,9 +1,11 @@
 """The distributed run: the local engine's passes over partitions of whole journeys.
 
 1. **Partitions of whole journeys** (:mod:`attribution.dask.partitioning`): a journey
-   layout is read as it is; hive partitions the caller vouches for are read in place;
-   anything else is first shuffled into a layout by journey (Dask's shuffle,
-   :mod:`attribution.dask.shuffle`).
+   layout is read as it is; hive partitions the caller vouches for, and parquet datasets
+   clustered by journey id (disjoint row-group id ranges), are read in place; dask
+   DataFrames indexed by the journey id with known divisions are written to a layout
+   partition by partition; anything else is first shuffled into a layout by journey
+   (Dask's shuffle, :mod:`attribution.dask.shuffle`).
 2. **Validation pass**: each partition is loaded by the local loader, its rejected rows
    written, its :class:`~attribution.plan.DataShape` and intake merged in a tree. Invalid
    rows stop the run with every problem of every partition (exit 2 on the command
@@ -42,7 +44,7 @@ from attribution.dask import tasks
 from attribution.dask.checks import Checked
 from attribution.dask.datasets import Dataset, list_dataset, read_piece
 from attribution.dask.layout import find_layout, open_filesystem
-from attribution.dask.outputs import DatasetOutput
+from attribution.dask.outputs import DatasetOutput, as_table
 from attribution.dask.partition import LoadOptions
 from attribution.dask.partitioning import (
     Partitioning,
@@ -65,7 +67,7 @@ from attribution.engine import DEFAULT_BY, AttributionResult, result_of
 from attribution.errors import InputError, ParameterError, Problem
 from attribution.io.sources import Origins, PartitionSource
 from attribution.io.touches import UNTOUCHED, Untouched
-from attribution.io.validation import check_on_invalid
+from attribution.io.validation import check_on_invalid, empty_rejects
 from attribution.journeys import LabelTables
 from attribution.passes import RunOptions, finish_run, fit_models
 from attribution.periods import PERIOD_DIMENSION, Cohort, Period
@@ -130,12 +132,15 @@ def attribute(
 
     Partitions of whole journeys: ``partitioned=True`` vouches that the datasets' hive
     partition values (``region=emea/``; for dask DataFrames, their partitions, paired by
-    number) never split a journey; dask DataFrames indexed by the journey id with known
-    divisions are partitioned by journey as they are; anything else is shuffled by journey
-    into ``partitions`` partitions (default: one per 2M touch rows, or the DataFrame's
-    partition count), written to ``shuffle_to`` (kept, and readable by later runs without
-    a shuffle) or to a temporary folder (removed; on a cluster of several machines it
-    must be shared storage, so pass ``shuffle_to``).
+    number) never split a journey; parquet datasets whose row groups hold disjoint ranges
+    of journey ids (written sorted by id, or in files of whole journeys) and dask
+    DataFrames indexed by the journey id with known divisions are partitioned by journey
+    as they are; anything else is shuffled by journey into one partition per 2M touch
+    rows (or the DataFrame's partition count). ``partitions`` asks for a shuffle into that
+    many partitions, ``shuffle_to`` for a shuffle whose layout is kept there (readable by
+    later runs without a shuffle); otherwise the layout goes to a temporary folder
+    (removed; on a cluster of several machines it must be shared storage, so pass
+    ``shuffle_to``).
     """
     check_on_invalid(on_invalid)
     if untouched not in UNTOUCHED:
@@ -183,6 +188,9 @@ def attribute(
             run = _Run(cluster, partitioning, options)
             report("checking every partition")
             checked = run.check(rejects_out)
+            if rejects_out is not None and not rejects_out.parts():
+                # No row rejected: the dataset holds the header alone, as locally.
+                rejects_out.part(0, as_table(empty_rejects(), integers=("source_row",)))
             intake = checked.finished_intake(options.channel_teams)
             assert checked.shape is not None
             plan = plan_run(

@@ -15,6 +15,7 @@ from distributed import Client
 import attribution as at
 import attribution.dask as adk
 from attribution.dask.layout import PARTITION_KEY
+from attribution.io.validation import empty_rejects
 from tests.dask.data import assert_frames_close, assert_same_result, sample, write_split
 
 ORIGIN = ["table", "source_file", "source_row"]
@@ -81,6 +82,14 @@ def test_skipped_rows_go_to_the_rejects_dataset_as_locally(
     written = pd.read_parquet(tmp_path / "rejects")
     expected = loaded.rejects.sort_values(ORIGIN).reset_index(drop=True)
     assert_frames_close(expected, written.sort_values(ORIGIN)[list(expected.columns)], "rejects")
+
+
+def test_a_run_without_rejects_writes_the_header_alone(
+    client: Client, tmp_path: Path, folders: tuple[Path, Path]
+) -> None:
+    adk.attribute(*folders, ["linear"], client=client, rejects=tmp_path / "rejects")
+    written = pd.read_parquet(tmp_path / "rejects")
+    assert written.empty and list(written.columns) == list(empty_rejects().columns)
 
 
 def test_touch_credits_are_written_per_partition(
