@@ -4,4 +4,7 @@ import sys
 
 from attribution.cli.main import main
 
-sys.exit(main())
+# Guarded: the worker processes of a local Dask cluster (--engine dask) are spawned, and
+# a spawned process imports the parent's main module.
+if __name__ == "__main__":
+    sys.exit(main())

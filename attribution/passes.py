@@ -14,7 +14,7 @@ alike (:class:`~attribution.journeys.LabelTables`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -168,6 +168,8 @@ class PartitionFit:
     pairs: pd.DataFrame
     summaries: dict[Window, WindowSummary]
     counts: JourneyCounts
+    #: The scorecard groups of the lead stage (see :meth:`resolved`).
+    lead_keys: dict[Rollup, np.ndarray] = field(default_factory=dict)
 
     def merge(self, other: PartitionFit) -> PartitionFit:
         replicates: dict[str, list[Any]] = {}
@@ -191,7 +193,24 @@ class PartitionFit:
             pairs=pd.concat([self.pairs, other.pairs]).drop_duplicates(),
             summaries=_add(self.summaries, other.summaries),
             counts=self.counts.merge(other.counts),
+            lead_keys=_union(self.lead_keys, other.lead_keys),
         )
+
+    def resolved(self) -> PartitionFit:
+        """The merged fit as :func:`fit_models`, the credit pass and the finish read it.
+
+        Whether the scorecard has a lead stage depends on all the data (some journey has a
+        lead date), not on one partition: every journey is part of the lead stage (those
+        without a lead as not converting), so each partition sums its lead-stage
+        statistics and groups, and they are kept here only when some partition has
+        leads."""
+        if not self.counts.has_leads:
+            return replace(self, lead_statistics={}, lead_keys={})
+        card_keys = {
+            dims: np.union1d(keys, self.lead_keys[dims]) if dims in self.lead_keys else keys
+            for dims, keys in self.card_keys.items()
+        }
+        return replace(self, card_keys=card_keys, lead_keys={})
 
 
 def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
@@ -239,20 +258,30 @@ class ModelContexts:
         return ModelContexts(_add(self.models, other.models), _add(self.leads, other.leads))
 
 
-def context_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> ModelContexts:
-    """The first pass of one partition, for the models whose statistics depend on all the
-    data (empty, and nearly free, when no model of the plan needs one)."""
-    contexts = ModelContexts()
-    needing = {
+def _needing_context(plan: RunPlan) -> dict[str, AttributionModel]:
+    return {
         label: model
         for label, model in plan.models.items()
         if type(model).context is not AttributionModel.context
     }
+
+
+def needs_context(plan: RunPlan) -> bool:
+    """Whether some model of the plan has a first pass (:func:`context_pass`): an
+    engine over several partitions skips that pass when none has."""
+    return bool(_needing_context(plan))
+
+
+def context_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> ModelContexts:
+    """The first pass of one partition, for the models whose statistics depend on all the
+    data (empty, and nearly free, when no model of the plan needs one)."""
+    contexts = ModelContexts()
+    needing = _needing_context(plan)
     if not needing:
         return contexts
     excluded = plan.excluded(journeys)
-    with_leads = options.scorecard and bool((journeys.lead_created_at != NO_TIME).any())
-    leads = _lead_journeys(journeys, plan)[0] if with_leads else None
+    # Every journey is part of the lead stage (see PartitionFit.resolved).
+    leads = _lead_journeys(journeys, plan)[0] if options.scorecard else None
     for label, model in needing.items():
         lookback = plan.window_of(model)
         try:
@@ -296,7 +325,6 @@ def fit_pass(
     replicates: dict[str, list[Any]] = {}
     lead: dict[str, Any] = {}
     leads = _lead_journeys(journeys, plan) if options.scorecard else None
-    has_leads = bool((journeys.lead_created_at != NO_TIME).any())
     boot = options.bootstrap
     keys = keys_of(journeys) if boot is not None else None
     for label, model in plan.models.items():
@@ -304,7 +332,7 @@ def fit_pass(
         try:
             own = contexts.models.get(label) if contexts else model.context(windowed)
             statistics[label] = _statistics(model, windowed, own)
-            if leads is not None and has_leads:
+            if leads is not None:
                 staged = leads[0].window(plan.window_of(model), excluded)[0]
                 lead_context = contexts.leads.get(label) if contexts else model.context(staged)
                 lead[label] = _statistics(model, staged, lead_context)
@@ -315,6 +343,7 @@ def fit_pass(
             replicates[label] = _replicate_statistics(model, windowed, keys, boot, own)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}
+    lead_keys: dict[Rollup, np.ndarray] = {}
     costs: dict[Rollup, GroupCost] = {}
     if options.scorecard:
         for dims in plan.rollups:
@@ -323,8 +352,8 @@ def fit_pass(
             if spend is not None:
                 costs[dims] = GroupCost(*spend)
                 extra.append(spend[0])
-            if leads is not None and has_leads:
-                extra.append(present_groups(leads[0], dims))
+            if leads is not None:
+                lead_keys[dims] = present_groups(leads[0], dims)
             card_keys[dims] = np.unique(np.concatenate(extra))
     return PartitionFit(
         statistics=statistics,
@@ -337,6 +366,7 @@ def fit_pass(
         pairs=_cost_pairs(journeys, plan, options.costs),
         summaries={w: s for w, (_, s) in windows.items()},
         counts=JourneyCounts.of(journeys),
+        lead_keys=lead_keys,
     )
 
 
@@ -365,7 +395,8 @@ class FittedRun:
 
 
 def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedRun:
-    """Fit every model of the plan on the merged statistics. A model that cannot run on
+    """Fit every model of the plan on the merged statistics (``fit``: merged and
+    :meth:`~PartitionFit.resolved`). A model that cannot run on
     this data is left out with a note under ``all``, and is an error when asked for."""
     fitted = FittedRun({}, {}, {})
     if fit.counts.journeys == 0:
@@ -424,7 +455,8 @@ def _merge_labelled(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     frame = pd.concat([first, second], ignore_index=True)
     if frame.empty:
         return frame
-    labels = [c for c in frame.columns if frame[c].dtype == object]
+    # Labels are text: object columns, or pandas' string dtype (pandas 3 reads text as it).
+    labels = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     return frame.groupby(labels, as_index=False, sort=True).sum()
 
 
@@ -1128,7 +1160,7 @@ def run_partitions(
     the context pass (only with several partitions), the fit pass, the fit, the credit
     pass."""
     contexts = None
-    if len(partitions) > 1:
+    if len(partitions) > 1 and needs_context(plan):
         contexts = context_pass(partitions[0], plan, options)
         for part in partitions[1:]:
             contexts = contexts.merge(context_pass(part, plan, options))
@@ -1136,6 +1168,7 @@ def run_partitions(
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)
+    fit = fit.resolved()
     fitted = fit_models(plan, fit, options)
     credits = [credit_pass(part, plan, fitted, fit, options, intake) for part in partitions]
     credit: PartitionCredit = credits[0]

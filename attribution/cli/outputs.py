@@ -20,7 +20,8 @@ from attribution.errors import ParameterError
 
 @dataclass(frozen=True)
 class Planned:
-    """One file a command will write (or, for ``folder``, a folder it writes into)."""
+    """One file a command will write (or, for ``folder``, a folder it writes: a dataset,
+    which must hold no input and no other output)."""
 
     option: str
     path: Path
@@ -60,8 +61,14 @@ class OutputPlan:
                         f"({option}): a run never overwrites what it reads; choose another "
                         "output path"
                     )
+                if planned.folder and _inside(source, planned.path):
+                    raise ParameterError(
+                        f"{planned.option} {planned.path} holds the input {source} "
+                        f"({option}): a run never overwrites what it reads; choose another "
+                        "output folder"
+                    )
             for option, folder in folders:
-                if not planned.folder and _inside(planned.path, folder):
+                if _inside(planned.path, folder):
                     raise ParameterError(
                         f"{planned.option} {planned.path} is inside the input folder {folder} "
                         f"({option}): the next run would read it as data; write it elsewhere"
@@ -73,6 +80,12 @@ class OutputPlan:
                         f"{first.option} and {second.option} are the same file "
                         f"({first.path}): each output needs its own path"
                     )
+                for outer, inner in ((first, second), (second, first)):
+                    if outer.folder and _inside(inner.path, outer.path):
+                        raise ParameterError(
+                            f"{inner.option} {inner.path} is inside the output folder "
+                            f"{outer.path} ({outer.option}): each output needs its own path"
+                        )
 
 
 def _files_under(folder: Path) -> list[Path]:

@@ -163,12 +163,7 @@ def credit(
     names = requested_models(args)
     if names is None and args.models is None and default_models is not None:
         names = default_models(loaded.journeys.has_times)
-    parameters = model_parameters(args, names)
-    milestones = comma_list(args.milestones)
-    if milestones and (names is None or "custom_stage" in names):
-        parameters.setdefault("custom_stage", {})["milestones"] = tuple(milestones)
-    if args.seed is not None and (names is None or "shapley" in names):
-        parameters.setdefault("shapley", {})["seed"] = args.seed
+    parameters = run_parameters(args, names)
     progress.set_total(2 + len(names if names is not None else model_names()))
     result = attribute(
         loaded,
@@ -186,6 +181,27 @@ def credit(
         exclude=exclusions(args),
         progress=progress.start,
     )
+    refuse_left_out(result, parameters, required)
+    return result
+
+
+def run_parameters(args: argparse.Namespace, names: list[str] | None) -> dict[str, dict]:
+    """The model parameters of the options, with ``--milestones`` for custom_stage and
+    ``--seed`` for shapley's sampling."""
+    parameters = model_parameters(args, names)
+    milestones = comma_list(args.milestones)
+    if milestones and (names is None or "custom_stage" in names):
+        parameters.setdefault("custom_stage", {})["milestones"] = tuple(milestones)
+    if args.seed is not None and (names is None or "shapley" in names):
+        parameters.setdefault("shapley", {})["seed"] = args.seed
+    return parameters
+
+
+def refuse_left_out(
+    result: AttributionResult, parameters: dict[str, dict], required: Sequence[str]
+) -> None:
+    """A model left out of ``all`` although its options were given or its output asked
+    for is an error, with the reason it could not run."""
     for name in sorted((set(parameters) | set(required)) - set(result.models)):
         reasons = [n.message for n in result.reconciliation.notes_about(name, "left_out")]
         asked = "its options were given" if name in parameters else "its output was asked for"
@@ -193,7 +209,6 @@ def credit(
             f"{name} cannot run on this input although {asked}: "
             + (reasons[0] if reasons else "it is not among --models")
         )
-    return result
 
 
 def write_rejects(loaded: Loaded, args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from attribution.cli.dask_run import add_engine_arguments, check_engine_options, rejects_folder
 from attribution.cli.inputs import add_input_arguments, comma_list, input_files, rejects_path
 from attribution.cli.outputs import OutputPlan
 from attribution.cli.pipeline import (
@@ -67,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_view_options(parser)
     add_model_selection(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -75,9 +77,10 @@ def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
     from attribution.io.writers import beside, output_format
 
     plan = OutputPlan()
+    dask = args.engine == "dask"
     for option, path in (
         ("--out", args.out),
-        ("--touch-credits", args.touch_credits),
+        ("--touch-credits", None if dask else args.touch_credits),
         ("--reconciliation", args.reconciliation),
         ("--positions", args.positions),
     ):
@@ -92,7 +95,13 @@ def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
 
         check_transitions_path(args.transitions)
         plan.add("--transitions", args.transitions)
-    plan.add("--rejects", rejects_path(args))
+    if dask:
+        # The Dask engine writes these as datasets: folders of one file per partition.
+        plan.add("--touch-credits", args.touch_credits, folder=True)
+        plan.add("--rejects", rejects_folder(args), folder=True)
+        plan.add("--shuffle-to", args.shuffle_to, folder=True)
+    else:
+        plan.add("--rejects", rejects_path(args))
     plan.check(input_files(args))
     return plan
 
@@ -105,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--by names no dimension")
     if args.period and "period" not in by:
         by.append("period")
+    check_engine_options(args)
     plan_outputs(args, by)
     names = requested_models(args)
     asked = {model: option for option, dest, model in MODEL_OUTPUTS if getattr(args, dest)}
@@ -114,15 +124,22 @@ def run(args: argparse.Namespace) -> int:
                 f"{option} writes output of the {model} model, which is not among --models; "
                 f"add {model} to --models"
             )
+    also_by = [(d,) for d in by] if len(by) > 1 else []
+    dask = args.engine == "dask"
     with Progress(total=3, quiet=args.quiet) as progress:
-        result = credit(
-            args,
-            progress,
-            by=by,
-            touch_credits=bool(args.touch_credits),
-            also_by=[(d,) for d in by] if len(by) > 1 else [],
-            required=list(asked),
-        )
+        if dask:
+            from attribution.cli.dask_run import credit_on_dask
+
+            result = credit_on_dask(args, progress, by=by, also_by=also_by, required=list(asked))
+        else:
+            result = credit(
+                args,
+                progress,
+                by=by,
+                touch_credits=bool(args.touch_credits),
+                also_by=also_by,
+                required=list(asked),
+            )
         progress.start("writing output")
         written = []
         if args.out:
@@ -130,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             for dimension in by if len(by) > 1 else ():
                 written.append(beside(args.out, dimension))
                 write_table(result.rollups[(dimension,)], written[-1])
-        if args.touch_credits:
+        if args.touch_credits and not dask:
             assert result.touch_credits is not None
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:

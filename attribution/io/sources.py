@@ -17,7 +17,10 @@ America), ``N/A``, ``NULL``, ``None`` are ordinary labels. The parsers of number
 times (:mod:`attribution.io.parse`) read their own null tokens.
 
 Each record keeps its origin (file and row; for CSV also the file line) so that every
-error and every rejected row can be traced back to the input.
+error and every rejected row can be traced back to the input. A partition of a larger
+input (:class:`PartitionSource`, what the distributed engine loads) carries the origin of
+each of its rows (:class:`Origins`), so its messages and rejects name the same file and
+row as a load of the whole input would.
 """
 
 from __future__ import annotations
@@ -49,6 +52,51 @@ PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
 @dataclass(frozen=True)
+class Origins:
+    """Where each row of a partition of a larger input came from: ``file[i]`` indexes
+    ``files`` (every file of the whole input, in its reading order) and ``row[i]`` is the
+    row as reported (1-based within a file; a 0-based position for in-memory inputs)."""
+
+    files: tuple[str, ...]
+    file: np.ndarray
+    row: np.ndarray
+    in_memory: bool = False
+
+    def locate(self, row: int) -> str:
+        word = "position" if self.in_memory else "row"
+        text = f"{word} {int(self.row[row])}"
+        return f"{self.files[int(self.file[row])]} {text}" if len(self.files) > 1 else text
+
+
+@dataclass(frozen=True)
+class PartitionSource:
+    """A partition of a larger input, read elsewhere: its rows, the input's label and
+    columns (as a load of the whole input would report them), and each row's origin."""
+
+    table: pa.Table
+    label: str
+    origins: Origins
+    available: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def source_table(self, columns: Sequence[str] | None) -> SourceTable:
+        _refuse_repeated_names(self.table.column_names, self.label)
+        table = _plain_strings(self.table)
+        if columns is not None:
+            table = table.select([c for c in columns if c in table.column_names])
+        return SourceTable(
+            table,
+            self.label,
+            self.origins.files,
+            np.array([0], np.int64),
+            self.origins.in_memory,
+            self.available,
+            skipped=self.skipped,
+            origins=self.origins,
+        )
+
+
+@dataclass(frozen=True)
 class SourceTable:
     """An input table and where its rows came from.
 
@@ -68,6 +116,8 @@ class SourceTable:
     skipped: tuple[tuple[str, str], ...] = ()
     #: Per file: is it CSV (rows also get a file line in messages)?
     csv_files: tuple[bool, ...] = ()
+    #: The origin of every row, for a partition of a larger input (else None).
+    origins: Origins | None = None
     _lines: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def columns_present(self) -> str:
@@ -79,6 +129,8 @@ class SourceTable:
 
     def locate(self, row: int) -> str:
         """Human-readable origin of one row, e.g. ``row 12`` or ``a.csv row 4, line 5``."""
+        if self.origins is not None:
+            return self.origins.locate(row)
         if self.in_memory:
             return f"position {row}"
         i = self._file_index(row)
@@ -100,6 +152,8 @@ class SourceTable:
 
     def file_of(self, rows: np.ndarray) -> np.ndarray:
         """The source file name of each row (for the rejects file)."""
+        if self.origins is not None:
+            return np.asarray(self.origins.files, dtype=object)[self.origins.file[rows]]
         if self.in_memory:
             return np.full(len(rows), self.label, dtype=object)
         index = np.searchsorted(self.file_starts, rows, side="right") - 1
@@ -107,6 +161,8 @@ class SourceTable:
 
     def row_in_file(self, rows: np.ndarray) -> np.ndarray:
         """1-based data row within its file (0-based position for in-memory inputs)."""
+        if self.origins is not None:
+            return self.origins.row[rows].astype(np.int64)
         if self.in_memory:
             return rows.astype(np.int64)
         index = np.searchsorted(self.file_starts, rows, side="right") - 1
@@ -132,6 +188,8 @@ def read_source(
     the caller, which knows which are required). ``dictionary_columns`` are read from
     parquet as dictionary arrays, which avoids materialising repeated strings.
     """
+    if isinstance(source, PartitionSource):
+        return source.source_table(columns)
     if isinstance(source, pd.DataFrame):
         return _from_memory(_dataframe_to_arrow(source, what), f"{what} DataFrame", columns)
     if isinstance(source, pa.Table):

@@ -454,7 +454,15 @@ class Hazard(AttributionModel):
                 "hazard_fit" if self.converged_ else "not_converged",
                 f"additive hazard with guard {self.guard_days:g} days and horizon "
                 f"{self.horizon_days_:.4g} days; {status} in {self.iterations_} Newton "
-                f"iterations (scaled projected gradient {self.gradient_norm_:.1e}); baseline "
+                # The gradient at convergence is rounding noise (it differs between
+                # partitionings of the same data): the text names the tolerance met.
+                "iterations (scaled projected gradient "
+                + (
+                    f"within the tolerance {self.tolerance:g}"
+                    if self.converged_
+                    else f"{self.gradient_norm_:.1e}, tolerance {self.tolerance:g}"
+                )
+                + "); baseline "
                 f"{self.baseline_:.4g} conversions per day at risk. It assumes an additive "
                 "hazard of decaying effects (see the documentation for when not to trust it)",
                 data={
@@ -462,6 +470,7 @@ class Hazard(AttributionModel):
                     "horizon_days": self.horizon_days_,
                     "iterations": self.iterations_,
                     "converged": self.converged_,
+                    "gradient": self.gradient_norm_,
                 },
             ),
             Note(

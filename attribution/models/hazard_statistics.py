@@ -152,8 +152,10 @@ class Span:
         offsets = np.asarray(journeys.offsets, np.int64)
         timestamp = np.asarray(journeys.timestamp, np.int64)
         has_touches = offsets[1:] > offsets[:-1]
-        first = np.where(has_touches, timestamp[np.minimum(offsets[:-1], len(timestamp) - 1)], 0)
-        last = np.where(has_touches, timestamp[np.maximum(offsets[1:] - 1, 0)], 0)
+        # Journeys without touches read a dummy 0 (a partition may have no touch at all).
+        padded = np.append(timestamp, np.int64(0))
+        first = np.where(has_touches, padded[offsets[:-1]], 0)
+        last = np.where(has_touches, padded[np.maximum(offsets[1:] - 1, 0)], 0)
         converted_at = np.asarray(journeys.converted_at, np.int64)
         timed = converted_at != NO_TIME
         conversion = np.where(timed, converted_at, last)

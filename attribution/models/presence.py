@@ -315,10 +315,17 @@ class Presence(AttributionModel):
             ),
             Note(
                 "converged" if self.converged_ else "not_converged",
+                # The gradient at convergence is rounding noise (it differs between
+                # partitionings of the same data): the text names the tolerance met.
                 f"fit {'converged' if self.converged_ else 'did NOT converge'} after "
-                f"{self.n_iterations_} projected Newton iterations (projected gradient "
-                f"{self.gradient_norm_:.1e} per conversion, tolerance {self.tolerance:g}); "
-                f"log-likelihood {self.log_likelihood_:.6g}",
+                f"{self.n_iterations_} projected Newton iterations ("
+                + (
+                    f"projected gradient per conversion within the tolerance {self.tolerance:g}"
+                    if self.converged_
+                    else f"projected gradient {self.gradient_norm_:.1e} per conversion, "
+                    f"tolerance {self.tolerance:g}"
+                )
+                + f"); log-likelihood {self.log_likelihood_:.6g}",
                 data={"iterations": self.n_iterations_, "gradient": self.gradient_norm_},
             ),
         ]

@@ -220,6 +220,16 @@ def test_conserves_in_total_and_channel_totals_are_the_touch_sums() -> None:
     assert (credit.value >= 0).all()
 
 
+def test_a_partition_without_touches_is_credited_nothing() -> None:
+    # A partition may hold only untouched journeys (no touch at all): found on Dask.
+    journeys = random_journeys(13, n=200)
+    model = small_model().fit(journeys)
+    untouched = journeys.keep_touches(np.zeros(journeys.n_touches, bool))
+    assert untouched.n_touches == 0
+    credit = model.credit(untouched)
+    assert credit.value.size == 0 and credit.conversions.size == 0
+
+
 def test_through_the_engine_every_roll_up_reconciles() -> None:
     sim = simulate("b2b", journeys=3_000, seed=4)
     result = at.attribute(sim.load(), ["hazard"], by=("channel", "team"), also_by=[("campaign",)])
