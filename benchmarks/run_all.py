@@ -5,7 +5,8 @@
         [--peer-python PY] [--mam1-python PY] [--peer-timeout 120]
         [--accuracy-peer-timeout 60] [--shapley-peer-journeys 20000]
         [--shapley-peer-timeout 60]
-        [--skip rules,markov,shapley,process,scorecard,bootstrap,report,speed,accuracy]
+        [--skip rules,markov,shapley,process,scorecard,bootstrap,report,hazard,presence,
+                paths_accuracy,journeys,dask,speed,accuracy]
         [--quick] [--json FILE]
 
 Sections, in order: ``bench_rules`` (issue 2: load and the rule models at
@@ -14,7 +15,10 @@ ChannelAttribution), ``bench_shapley`` (issue 4: targets, peers by channel count
 unobserved-coalition rules), ``bench_process`` (issue 11: whole processes: start-up,
 path tables against ChannelAttribution, every model at once, scale), ``bench_scorecard``
 (issue 12), ``bench_bootstrap`` (issue 14: cost and calibration of the intervals),
-``bench_report`` (issue 15), :mod:`benchmarks.speed` and :mod:`benchmarks.accuracy`.
+``bench_report`` (issue 15), ``bench_hazard`` and ``bench_presence`` (issue 10: speed,
+memory and the guard's trade-off), ``accuracy_paths`` (issue 10: path tables),
+``bench_journeys`` (issue 16: CRM exports to journeys), ``bench_dask`` (issue 13: 100M
+touches on two workers), :mod:`benchmarks.speed` and :mod:`benchmarks.accuracy`.
 The scripts before ``speed`` run as child processes and their output is copied
 verbatim (a script that fails or runs past ``--script-timeout`` is reported as such);
 with ``--quick`` each runs its own ``--quick`` mode. The 1-minute load
@@ -62,6 +66,20 @@ SCRIPTS = {
         "benchmarks.bench_bootstrap",
     ),
     "report": ("HTML report (benchmarks/bench_report.py, issue 15)", "benchmarks.bench_report"),
+    "hazard": ("Hazard model (benchmarks/bench_hazard.py, issue 10)", "benchmarks.bench_hazard"),
+    "presence": (
+        "Presence model (benchmarks/bench_presence.py, issue 10)",
+        "benchmarks.bench_presence",
+    ),
+    "paths_accuracy": (
+        "Accuracy on path tables (benchmarks/accuracy_paths.py, issue 10)",
+        "benchmarks.accuracy_paths",
+    ),
+    "journeys": (
+        "Journeys from CRM exports (benchmarks/bench_journeys.py, issue 16)",
+        "benchmarks.bench_journeys",
+    ),
+    "dask": ("Dask engine (benchmarks/bench_dask.py, issue 13)", "benchmarks.bench_dask"),
 }
 SECTIONS = (*SCRIPTS, "speed", "accuracy")
 #: Sections whose numbers are times (accuracy runs two peers at a time and times nothing).
@@ -404,6 +422,25 @@ def script_arguments(args: argparse.Namespace) -> dict[str, list[str]]:
         "scorecard": [*journeys, *repeats, *quick],
         "bootstrap": [*journeys, *quick],
         "report": [*journeys, *quick],
+        "hazard": (
+            ["--journeys", "2000", "--repeats", "1", "--guard-journeys", "300", "--seeds", "1"]
+            + ["--scenarios", "independent"]
+            if args.quick
+            else [*journeys, *repeats]
+        ),
+        "presence": ["--journeys", "2000", "--repeats", "1"] if args.quick else [*journeys, *repeats],
+        "paths_accuracy": (
+            ["--journeys", "400", "--seeds", "1", "--scenarios", "independent"]
+            if args.quick
+            else ["--timed"]
+        ),
+        "journeys": (
+            ["--touches", "20000", "--people", "4000", "--accounts", "400"]
+            + ["--opportunities", "2000", "--repeats", "1"]
+            if args.quick
+            else ["--repeats", repeats]
+        ),
+        "dask": ["--quick"] if args.quick else [],
     }
 
 
