@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "AttributionResult": "attribution.engine",
     "attribute": "attribution.engine",
     "scorecard": "attribution.engine",
-    "report": "attribution.report.build",
+    "report": "attribution.reporting.build",
     "build_journeys": "attribution.crm",
     "load_crm": "attribution.crm",
     "ColumnMap": "attribution.columns",
@@ -43,9 +43,12 @@ _EXPORTS: dict[str, str] = {
 }
 #: Submodules reachable as attributes of the package.
 _SUBMODULES = (
+    "bootstrap",
     "cli",
     "columns",
     "compare",
+    "crm",
+    "dask",
     "engine",
     "errors",
     "io",
@@ -54,6 +57,7 @@ _SUBMODULES = (
     "models",
     "notes",
     "reconciliation",
+    "reporting",
     "rollup",
     "scorecards",
     "simulate",
@@ -139,4 +143,4 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from attribution.models.base import NotFittedError, clone
     from attribution.notes import Note
     from attribution.reconciliation import Reconciliation, Status
-    from attribution.report.build import report
+    from attribution.reporting.build import report

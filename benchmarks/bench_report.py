@@ -76,8 +76,8 @@ class ReportResults:
 def report_steps(touches: Path, outcomes: Path, models: str, repeats: int) -> dict[str, Any]:
     """The three steps on one dataset: median seconds each, the page, the models run."""
     import attribution as at
-    from attribution.report.build import report_data, run_for_report
-    from attribution.report.render import render_report
+    from attribution.reporting.build import report_data, run_for_report
+    from attribution.reporting.render import render_report
 
     loaded = at.load(touches, outcomes)
     chosen: Any = "all" if models == "all" else models.split(",")

@@ -423,20 +423,26 @@ def script_arguments(args: argparse.Namespace) -> dict[str, list[str]]:
         "bootstrap": [*journeys, *quick],
         "report": [*journeys, *quick],
         "hazard": (
-            ["--journeys", "2000", "--repeats", "1", "--guard-journeys", "300", "--seeds", "1"]
-            + ["--scenarios", "independent"]
+            [
+                *("--journeys", "2000", "--repeats", "1", "--guard-journeys", "300"),
+                *("--seeds", "1", "--scenarios", "independent"),
+            ]
             if args.quick
             else [*journeys, *repeats]
         ),
-        "presence": ["--journeys", "2000", "--repeats", "1"] if args.quick else [*journeys, *repeats],
+        "presence": ["--journeys", "2000", "--repeats", "1"]
+        if args.quick
+        else [*journeys, *repeats],
         "paths_accuracy": (
             ["--journeys", "400", "--seeds", "1", "--scenarios", "independent"]
             if args.quick
             else ["--timed"]
         ),
         "journeys": (
-            ["--touches", "20000", "--people", "4000", "--accounts", "400"]
-            + ["--opportunities", "2000", "--repeats", "1"]
+            [
+                *("--touches", "20000", "--people", "4000", "--accounts", "400"),
+                *("--opportunities", "2000", "--repeats", "1"),
+            ]
             if args.quick
             else ["--repeats", repeats]
         ),

@@ -46,8 +46,8 @@ def run_report(args: argparse.Namespace) -> int:
     from attribution.cli.pipeline import exclusions, requested_models, write_rejects
     from attribution.compare import read_truth
     from attribution.errors import ParameterError
-    from attribution.report.build import report_data, run_for_report
-    from attribution.report.render import write_report
+    from attribution.reporting.build import report_data, run_for_report
+    from attribution.reporting.render import write_report
 
     if not str(args.out).lower().endswith((".html", ".htm")):
         raise ParameterError(f"--out {args.out}: the report is an .html file")

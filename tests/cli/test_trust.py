@@ -252,6 +252,21 @@ def test_import_is_lazy_and_submodules_are_reachable() -> None:
     assert done.stdout.strip() == "ok"
 
 
+def test_report_stays_the_function_after_importing_the_reporting_package() -> None:
+    code = (
+        "import attribution as at\n"
+        "from attribution.reporting import ReportData\n"
+        "import attribution.bootstrap, attribution.crm, attribution.dask\n"
+        "assert callable(at.report) and at.report.__module__ == 'attribution.reporting.build'\n"
+        "assert at.reporting.ReportData is ReportData\n"
+        "assert at.bootstrap.Bootstrap and at.crm and at.dask.attribute\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_version_and_help_import_no_numerical_library() -> None:
     code = (
         "import sys\n"

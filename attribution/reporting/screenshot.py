@@ -1,12 +1,12 @@
 """Render the bundled fixture's report and take a full-page PNG of it in headless
 Chromium (the picture in the README):
 
-    python -m attribution.report.screenshot --out docs/report.png
+    python -m attribution.reporting.screenshot --out docs/report.png
 
 ``--example`` renders the made-up example data instead (no models run).
 
 Uses the same Chromium and offline page as the browser tests
-(:mod:`attribution.report.browser`), and fails if the page logs an error, tries a
+(:mod:`attribution.reporting.browser`), and fails if the page logs an error, tries a
 request or leaves a chart undrawn, so the picture is never of a broken page.
 """
 
@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from attribution.report.data import ReportData
-from attribution.report.render import write_report
+from attribution.reporting.data import ReportData
+from attribution.reporting.render import write_report
 
 
 def screenshot(data: ReportData, out: Path, *, html: Path | None = None) -> Path:
@@ -27,7 +27,7 @@ def screenshot(data: ReportData, out: Path, *, html: Path | None = None) -> Path
     screenshot to ``out``. Raises ``RuntimeError`` listing what went wrong on the page."""
     from playwright.sync_api import sync_playwright
 
-    from attribution.report.browser import launch, open_page
+    from attribution.reporting.browser import launch, open_page
 
     with tempfile.TemporaryDirectory() as folder:
         page_path = write_report(data, html if html is not None else Path(folder) / "report.html")
@@ -51,7 +51,7 @@ def fixture_data(folder: Path) -> ReportData:
     import pandas as pd
 
     import attribution as at
-    from attribution.report.build import report_data, run_for_report
+    from attribution.reporting.build import report_data, run_for_report
 
     loaded = at.load(folder / "touches.parquet", folder / "outcomes.parquet")
     result = run_for_report(loaded, costs=folder / "costs.csv", bootstrap=100)
@@ -67,7 +67,7 @@ def fixture_data(folder: Path) -> ReportData:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m attribution.report.screenshot",
+        prog="python -m attribution.reporting.screenshot",
         description="Render the example report to a PNG through headless Chromium.",
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")

@@ -12,11 +12,11 @@ import pytest
 
 import attribution as at
 from attribution.cli.main import main
-from attribution.report.browser import PageLog, open_page
-from attribution.report.build import report_data, run_for_report
-from attribution.report.data import ReportData
-from attribution.report.render import render_report, write_report
-from tests.report.test_browser import MARKS_PER_CHART, expected_records
+from attribution.reporting.browser import PageLog, open_page
+from attribution.reporting.build import report_data, run_for_report
+from attribution.reporting.data import ReportData
+from attribution.reporting.render import render_report, write_report
+from tests.reporting.test_browser import MARKS_PER_CHART, expected_records
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

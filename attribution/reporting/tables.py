@@ -1,7 +1,7 @@
 """The numbers beside each chart, as tables of formatted cells.
 
-Every cell is one cell of a :class:`~attribution.report.data.ReportData` frame,
-formatted (see :mod:`attribution.report.formatting`) with its exact value as hover text.
+Every cell is one cell of a :class:`~attribution.reporting.data.ReportData` frame,
+formatted (see :mod:`attribution.reporting.formatting`) with its exact value as hover text.
 The scorecard's inline bars are drawn in proportion to the largest absolute value of
 their column within the table (negative values in red): a picture of the column, not a
 new number.
@@ -15,9 +15,9 @@ from functools import partial
 
 import pandas as pd
 
-from attribution.report.colors import ChannelColors, ordered
-from attribution.report.data import NO_TOUCH, SCORECARD_METRICS, STATUSES, ReportData
-from attribution.report.formatting import (
+from attribution.reporting.colors import ChannelColors, ordered
+from attribution.reporting.data import NO_TOUCH, SCORECARD_METRICS, STATUSES, ReportData
+from attribution.reporting.formatting import (
     EM_DASH,
     as_float,
     count,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution.report.colors import (
+from attribution.reporting.colors import (
     NO_TOUCH_STROKE,
     OTHER_COLOR,
     PALETTE,
@@ -31,8 +31,8 @@ from attribution.report.colors import (
     agreement_order,
     ordered,
 )
-from attribution.report.data import NO_TOUCH, ReportData
-from attribution.report.formatting import as_float, is_null, money_expression
+from attribution.reporting.data import NO_TOUCH, ReportData
+from attribution.reporting.formatting import as_float, is_null, money_expression
 
 Spec = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""Realistic example frames for :class:`~attribution.report.data.ReportData`.
+"""Realistic example frames for :class:`~attribution.reporting.data.ReportData`.
 
 They stand in for the engine's output in the tests and the screenshot until the report
 is wired to a real run. The numbers are made up (seeded, so every call gives the same
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attribution.report.data import NO_TOUCH, ReportData
+from attribution.reporting.data import NO_TOUCH, ReportData
 
 CHANNELS = (
     "ae_meeting",

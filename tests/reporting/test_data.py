@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.report import ReportData
-from attribution.report.data import COLUMNS, OPTIONAL_SECTIONS
-from tests.report.conftest import small_data
+from attribution.reporting import ReportData
+from attribution.reporting.data import COLUMNS, OPTIONAL_SECTIONS
+from tests.reporting.conftest import small_data
 
 
 def test_the_small_data_is_valid_and_has_no_optional_section() -> None:

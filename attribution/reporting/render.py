@@ -1,4 +1,4 @@
-"""Render :class:`~attribution.report.data.ReportData` to one self-contained HTML file.
+"""Render :class:`~attribution.reporting.data.ReportData` to one self-contained HTML file.
 
 The page is a Jinja2 template with autoescaping on: every label a user controls (the
 title, channel, team, campaign and model names, notes) reaches the HTML as text. Chart
@@ -25,10 +25,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from attribution.report import specs, tables
-from attribution.report.bundle import chart_bundle, require_report_dependencies
-from attribution.report.colors import ChannelColors, agreement_order, channel_colors, model_order
-from attribution.report.data import OPTIONAL_SECTIONS, ReportData
+from attribution.reporting import specs, tables
+from attribution.reporting.bundle import chart_bundle, require_report_dependencies
+from attribution.reporting.colors import ChannelColors, agreement_order, channel_colors, model_order
+from attribution.reporting.data import OPTIONAL_SECTIONS, ReportData
 
 if TYPE_CHECKING:
     import jinja2
@@ -137,7 +137,7 @@ def environment() -> jinja2.Environment:
 def render_report(data: ReportData) -> str:
     """The report as one self-contained HTML document.
 
-    Raises :class:`~attribution.report.bundle.ReportDependencyError` when the optional
+    Raises :class:`~attribution.reporting.bundle.ReportDependencyError` when the optional
     ``report`` dependencies (Jinja2, vl-convert-python) are not installed.
     """
     require_report_dependencies()

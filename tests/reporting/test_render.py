@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attribution.report import ReportData, ReportDependencyError, render_report, write_report
-from attribution.report.data import OPTIONAL_SECTIONS
-from tests.report.conftest import small_data
+from attribution.reporting import ReportData, ReportDependencyError, render_report, write_report
+from attribution.reporting.data import OPTIONAL_SECTIONS
+from tests.reporting.conftest import small_data
 
 EXAMPLE_CHARTS = {
     "channel_credits",

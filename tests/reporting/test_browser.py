@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution.report import ReportData, write_report
-from attribution.report.browser import PageLog, open_page
-from tests.report.conftest import small_data
-from tests.report.test_render import HOSTILE, hostile_data
+from attribution.reporting import ReportData, write_report
+from attribution.reporting.browser import PageLog, open_page
+from tests.reporting.conftest import small_data
+from tests.reporting.test_render import HOSTILE, hostile_data
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pytest
 
-from attribution.report import ReportData, write_report
-from attribution.report.browser import CHROMIUM
-from attribution.report.example import example_data
+from attribution.reporting import ReportData, write_report
+from attribution.reporting.browser import CHROMIUM
+from attribution.reporting.example import example_data
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -30,7 +30,7 @@ def browser() -> Iterator[Browser]:
         )
     from playwright.sync_api import sync_playwright
 
-    from attribution.report.browser import launch
+    from attribution.reporting.browser import launch
 
     with sync_playwright() as playwright:
         launched = launch(playwright)

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from attribution.report.formatting import is_null
+from attribution.reporting.formatting import is_null
 
 NO_TOUCH = "(no touch)"
 """The channel (and team) row of pipeline with no tracked touch."""
@@ -230,7 +230,7 @@ class ReportData:
     @classmethod
     def example(cls) -> ReportData:
         """Realistic small frames: 12 channels, 4 teams, 6 models, 4 quarters."""
-        from attribution.report.example import example_data
+        from attribution.reporting.example import example_data
 
         return example_data()
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attribution.report.formatting import (
+from attribution.reporting.formatting import (
     count,
     exact,
     fixed,
@@ -20,7 +20,7 @@ from attribution.report.formatting import (
     number,
     percent,
 )
-from attribution.report.render import script_json
+from attribution.reporting.render import script_json
 
 NULLS = [None, float("nan"), np.nan, pd.NA, pd.NaT]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from attribution.report.data import NO_TOUCH, ReportData
+from attribution.reporting.data import NO_TOUCH, ReportData
 
 PALETTE = (
     "#4c78a8",

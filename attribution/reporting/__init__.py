@@ -1,7 +1,7 @@
 """The HTML report: one self-contained page of charts and tables for the people who act
 on attribution.
 
->>> from attribution.report import ReportData, write_report
+>>> from attribution.reporting import ReportData, write_report
 >>> write_report(ReportData.example(), "report.html")  # doctest: +SKIP
 
 :class:`ReportData` (aggregate tables, computed by the engine) is importable with the
@@ -10,8 +10,8 @@ vl-convert-python, which ships the Vega chart libraries inlined in the page) and
 :class:`ReportDependencyError` naming it when missing.
 """
 
-from attribution.report.bundle import ReportDependencyError
-from attribution.report.data import NO_TOUCH, ReportData
-from attribution.report.render import render_report, write_report
+from attribution.reporting.bundle import ReportDependencyError
+from attribution.reporting.data import NO_TOUCH, ReportData
+from attribution.reporting.render import render_report, write_report
 
 __all__ = ["NO_TOUCH", "ReportData", "ReportDependencyError", "render_report", "write_report"]

@@ -2,7 +2,7 @@
 
 :func:`report_data` takes an :class:`~attribution.engine.AttributionResult` (and,
 for the top converting paths, the journeys it ran on) and selects, reshapes and labels
-its tables for :class:`~attribution.report.data.ReportData`; nothing is recomputed
+its tables for :class:`~attribution.reporting.data.ReportData`; nothing is recomputed
 except what the run does not hold (the most common paths, counted from the journeys,
 and the comparison of the models' channel shares, by :func:`attribution.compare.compare`,
 the same function ``attribution compare`` uses). :func:`report` runs the models the
@@ -26,7 +26,7 @@ from attribution.io.intake import Loaded
 from attribution.journeys import NO_TOUCH_LABEL, Journeys
 from attribution.kernels.paths import path_keys
 from attribution.periods import Period
-from attribution.report.data import ReportData
+from attribution.reporting.data import ReportData
 from attribution.scorecards import Costs, stacked
 
 TOP_PATHS = 20
@@ -55,7 +55,7 @@ def report(
     computed already (sections whose tables it lacks are left out, each with a line
     saying why). ``truth``: true channel shares for the error table.
     """
-    from attribution.report.render import write_report
+    from attribution.reporting.render import write_report
 
     if isinstance(data, Loaded):
         journeys = data.journeys
