@@ -43,7 +43,7 @@ from attribution.compare import compare
 from attribution.io.paths import paths_frame
 from attribution.models.base import AttributionModel
 from attribution.models.presence import Presence
-from attribution.models.registry import RULE_MODELS, all_models, make_model, model_factory
+from attribution.models.registry import RULE_MODELS, all_models, make_model
 from attribution.models.shapley import Shapley
 from attribution.simulate import scenario_names, simulate
 from benchmarks.harness import report
@@ -83,7 +83,7 @@ def path_models(variants: bool) -> dict[str, AttributionModel]:
     models: dict[str, AttributionModel] = {
         name: make_model(name)
         for name in RULE_MODELS
-        if name in all_models() and not model_factory(name).needs_times
+        if name in all_models() and not make_model(name).needs_times
     }
     models["markov"] = make_model("markov")
     models["presence"] = Presence()

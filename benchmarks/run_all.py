@@ -444,7 +444,7 @@ def script_arguments(args: argparse.Namespace) -> dict[str, list[str]]:
                 *("--opportunities", "2000", "--repeats", "1"),
             ]
             if args.quick
-            else ["--repeats", repeats]
+            else repeats
         ),
         "dask": ["--quick"] if args.quick else [],
     }
