@@ -129,8 +129,9 @@ class Comparison:
             matrix.loc[row.other, row.model] = row.tvd
         return matrix
 
-    def to_text(self) -> str:
-        """Readable tables for the terminal."""
+    def to_text(self, recommended: str | None = None) -> str:
+        """Readable tables for the terminal; the error table best first, with
+        ``recommended`` (the engine's recommended model for the data) marked."""
         shares = self.share_matrix()
         share_text = _with_total(shares * 100).map(_number(1)).to_string()
         values = self.value_matrix()
@@ -146,11 +147,14 @@ class Comparison:
                 f"(0 = identical, 1 = disjoint)\n{agreement}"
             )
         if self.errors is not None:
-            errors = self.errors.set_index("model")
-            errors.index.name = None
+            errors = self.errors.sort_values("share_error_tvd", kind="stable")
+            errors = errors.set_index("model")
+            errors.index = [
+                f"{m} (recommended)" if m == recommended else str(m) for m in errors.index
+            ]
             formatted = errors.map(_number(3)).to_string()
             sections.append(
-                "Error against the truth (share_error_tvd: lower is better; "
+                "Error against the truth, best first (share_error_tvd: lower is better; "
                 f"rank_correlation: higher is better)\n{formatted}"
             )
         if self.notes:

@@ -31,7 +31,8 @@ run at the same time.
 The simulator generates conversions from an additive hazard of decaying touch effects,
 which is the ``hazard`` model's own form: it flatters that model. The robustness
 scenario ``exposure_response`` generates them otherwise (a logistic response to
-saturating touch counts whose times carry no information), and ``late_passenger`` has
+saturating touch counts, whatever their timing; the lag after the last touch is
+exponential, which an additive hazard can mimic), and ``late_passenger`` has
 a passenger lagging beyond the model's guard; the output says so next to the tables.
 """
 
@@ -338,8 +339,9 @@ def render(results: AccuracyResults) -> str:
         "effects: the form of the `hazard` model, which this flatters."
         + (
             f" Robustness scenarios: {', '.join(robust)}; of them `exposure_response` is "
-            "not an additive hazard (a logistic response to saturating touch counts; touch "
-            "times carry no information) and `late_passenger` has a passenger closer "
+            "not an additive hazard (a logistic response to saturating touch counts, whatever "
+            "their timing; the conversion lag after the last touch is exponential, which an "
+            "additive hazard can mimic) and `late_passenger` has a passenger closer "
             "lagging beyond `hazard`'s 1-day guard."
             if robust
             else ""

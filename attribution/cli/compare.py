@@ -76,7 +76,7 @@ def run_compare(args: argparse.Namespace) -> int:
             for note in comparison.notes:
                 print(f"note: {note}", file=sys.stderr)
     else:
-        print(comparison.to_text())
+        print(comparison.to_text(recommended=result.recommended or None))
     if not args.quiet:
         for left_out in result.reconciliation.notes_about(code="left_out"):
             print(f"note: {left_out.render()}", file=sys.stderr)

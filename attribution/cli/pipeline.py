@@ -192,8 +192,10 @@ def run_parameters(args: argparse.Namespace, names: list[str] | None) -> dict[st
     milestones = comma_list(args.milestones)
     if milestones and (names is None or "custom_stage" in names):
         parameters.setdefault("custom_stage", {})["milestones"] = tuple(milestones)
-    if args.seed is not None and (names is None or "shapley" in names):
-        parameters.setdefault("shapley", {})["seed"] = args.seed
+    # Only the observed-rate game samples (the presence game is exact in closed form).
+    rates = parameters.get("shapley", {}).get("game") == "observed_rates"
+    if args.seed is not None and rates and (names is None or "shapley" in names):
+        parameters["shapley"]["seed"] = args.seed
     return parameters
 
 

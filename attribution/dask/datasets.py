@@ -106,13 +106,16 @@ def list_dataset(
     path = Path(text)
     if not path.exists():
         raise InputError(Problem(f"{what} input not found", source=str(path)))
+    # Workers read absolute paths (a worker's working folder need not be this one);
+    # messages name the files as the user gave them.
     if path.is_dir():
         found, skipped = folder_files(path)
-        files = [str(f) for f in found]
-        root: str | None = str(path)
+        names = [str(f) for f in found]
+        root: str | None = os.path.abspath(path)
     else:
-        files, skipped, root = [str(path)], [], None
-    return _checked(str(path), files, files, root, skipped, what, None, id_column)
+        names, skipped, root = [str(path)], [], None
+    files = [os.path.abspath(name) for name in names]
+    return _checked(str(path), files, names, root, skipped, what, None, id_column)
 
 
 def _list_url(

@@ -71,7 +71,7 @@ from attribution.io.validation import check_on_invalid, empty_rejects
 from attribution.journeys import LabelTables
 from attribution.passes import RunOptions, finish_run, fit_models, needs_context
 from attribution.periods import PERIOD_DIMENSION, Cohort, Period
-from attribution.plan import Models, RunPlan, plan_run
+from attribution.plan import Models, RunPlan, plan_run, resolve_models
 from attribution.scorecards import Costs
 
 if TYPE_CHECKING:
@@ -154,6 +154,9 @@ def attribute(
         bootstrap = Bootstrap(bootstrap)  # a bool too: Bootstrap.check refuses it
     if bootstrap is not None:
         bootstrap.check()
+    # The models and their parameters are checked before any data moves (touch tables
+    # have times); the plan itself needs the data's shape, after the validation pass.
+    resolve_models(models, True, parameters)
     storage = dict(storage_options or {})
     options = LoadOptions(
         columns=columns or ColumnMap(),

@@ -37,6 +37,8 @@ ignored by the model-based game, which is exact.
 
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
@@ -63,6 +65,17 @@ from attribution.notes import Note
 
 Game = Literal["presence", "observed_rates"]
 GAMES: tuple[Game, ...] = ("presence", "observed_rates")
+#: The parameters of the observed-rate game (an error to set under the presence game).
+RATE_GAME_PARAMETERS = (
+    "unobserved",
+    "smoothing",
+    "exact_limit",
+    "sampling",
+    "tolerance",
+    "max_permutations",
+    "seed",
+    "exact_method",
+)
 
 
 class Shapley(AttributionModel):
@@ -116,6 +129,22 @@ class Shapley(AttributionModel):
     def _check_params(self) -> None:
         if self.game not in GAMES:
             raise ParameterError(f"game must be one of {', '.join(GAMES)}, got {self.game!r}")
+        if self.game == "presence":
+            # The model-based game is exact in closed form: the observed-rate game's
+            # options would be silently ignored, so setting one is an error.
+            defaults = {
+                name: parameter.default
+                for name, parameter in inspect.signature(Shapley.__init__).parameters.items()
+                if name in RATE_GAME_PARAMETERS
+            }
+            given = [name for name, default in defaults.items() if getattr(self, name) != default]
+            if given:
+                raise ParameterError(
+                    f"{', '.join(given)}: option(s) of the observed-rate game "
+                    "(game='observed_rates'), not of the presence game (exact in closed form)"
+                )
+        elif self.game_model is not None:
+            raise ParameterError("game_model applies to the model-based game (game='presence')")
         if self.game_model is not None and not isinstance(self.game_model, ExposureModel):
             raise ParameterError(
                 f"game_model must be a model that splits its hazard by channel "

@@ -14,9 +14,10 @@ and :func:`~attribution.simulate.scenarios.scenario` finds them by name too.
   average instead of 0.2: most of its touches come before a 1-day guard.
 - ``other_synergy``: ``independent`` with other pairs that only work together
   (``email_nurture`` x ``sdr_email``, ``organic_search`` x ``content_syndication``).
-- ``exposure_response``: not an additive hazard at all: conversion is a logistic of
-  saturating touch counts, at a random lag after the last touch, so touch times carry
-  no information (:class:`~attribution.simulate.spec.ExposureResponse`).
+- ``exposure_response``: not an additive hazard: whether a buyer converts is a logistic
+  of saturating touch counts, whatever their timing; it converts at an exponential lag
+  after its last touch, a timing an additive hazard can mimic
+  (:class:`~attribution.simulate.spec.ExposureResponse`).
 """
 
 from __future__ import annotations

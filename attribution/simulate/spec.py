@@ -157,8 +157,12 @@ class ExposureResponse:
     where ``n_c`` counts the buyer's touches of ``c`` over the whole horizon, whatever
     their timing (each further touch adds less: saturation). A buyer who converts does so
     ``Exponential(lag_days)`` after its last causal touch (at the horizon at the latest),
-    so the touches' times carry no information about their effect, and every causal
-    touch comes before the conversion. Channel ``lift``s and half-lives, interactions and
+    and every causal touch comes before the conversion. *Whether* a buyer converts does
+    not depend on when its touches happened; *when* it converts does: the lag after the
+    last touch is an exponentially decaying kernel (half-life ``lag_days · ln 2``, 3.5
+    days by default), which an additive hazard of decaying effects can mimic. So this
+    scenario is misspecified in the response's form, not in its timing: milder for the
+    ``hazard`` model than "times carry no information" would be. Channel ``lift``s and half-lives, interactions and
     intent are not used; follow-ups and passengers work as usual. Channels not in
     ``weights`` have no effect.
     """

@@ -73,9 +73,20 @@ def test_terminal_tables(hand_made: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "Error against the truth" in out
     errors = out.split("Error against the truth", 1)[1].splitlines()[2:]
     assert [line.split() for line in errors] == [
-        ["first_touch", "0.500", "-"],
         ["linear", "0.250", "-"],
-    ], "two channels with tied true shares: the rank correlation is undefined"
+        ["first_touch", "0.500", "-"],
+    ], "best first; two channels with tied true shares: the rank correlation is undefined"
+
+
+def test_the_recommended_model_is_marked(
+    hand_made: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = compare(hand_made / "touches.csv", "--truth", hand_made / "truth.csv",
+                   "--models", "linear,hazard", "--quiet")  # fmt: skip
+    assert code == 0
+    errors = capsys.readouterr().out.split("Error against the truth", 1)[1].splitlines()[2:]
+    marked = [line.split()[:2] for line in errors if "(recommended)" in line]
+    assert marked == [["hazard", "(recommended)"]]
 
 
 def test_simulated_data_without_truth_as_json(tmp_path: Path) -> None:

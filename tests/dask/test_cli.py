@@ -110,6 +110,22 @@ def test_shuffled_and_pre_partitioned_inputs_give_one_result(
     same_outputs(tmp_path / "out_shuffled", tmp_path / "out_hive")
 
 
+def test_relative_input_paths_are_read_from_the_caller_s_folder(
+    address: str, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers were started in another working folder: they must read the files the
+    # caller named, not paths relative to their own folder.
+    expected = tmp_path / "absolute.csv"
+    engine: list[str | Path] = ["--engine", "dask", "--scheduler", address, "--quiet"]
+    common: list[str | Path] = ["--models", "linear", "--partitions", "2", *engine]
+    assert run("run", data / "touches", "--outcomes", data / "outcomes", *common,
+               "--out", expected) == 0  # fmt: skip
+    monkeypatch.chdir(data)
+    got = tmp_path / "relative.csv"
+    assert run("run", "touches", "--outcomes", "outcomes", *common, "--out", got) == 0
+    assert_frames_close(pd.read_csv(expected), pd.read_csv(got), "relative paths")
+
+
 def test_bad_input_exits_2_naming_the_file(
     address: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,6 +167,23 @@ def test_engine_options_are_checked(
 ) -> None:
     assert run("run", data / "touches", *arguments) == 2
     assert message in capsys.readouterr().err
+
+
+def test_engine_errors_name_the_flags(
+    address: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine: list[str | Path] = ["--engine", "dask", "--scheduler", address, "--quiet"]
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    inputs: list[str | Path] = [data / "touches", "--outcomes", data / "outcomes"]
+    assert run("run", *inputs, *engine, "--shuffle-to", full) == 2
+    err = capsys.readouterr().err
+    assert "--shuffle-to" in err and "shuffle_to" not in err
+    assert run("run", *inputs, *engine, "--partitioned") == 2
+    err = capsys.readouterr().err
+    assert "--partitioned needs hive partition folders" in err and "partitioned=True" not in err
+    assert (full / "keep.txt").read_text() == "mine"
 
 
 def test_dataset_outputs_are_guarded(

@@ -256,3 +256,15 @@ def test_importing_attribution_does_not_import_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_models_are_checked_before_any_cluster_or_data(tmp_path: Path) -> None:
+    # No cluster is running and the input does not exist: the unknown model and the bad
+    # parameter are reported first, without waiting for either.
+    from attribution.dask import attribute
+
+    with pytest.raises(ParameterError, match="nope"):
+        attribute(tmp_path / "missing", models=["nope"])
+    with pytest.raises(ParameterError, match="half_life_days"):
+        attribute(tmp_path / "missing", models=["time_decay"],
+                  parameters={"time_decay": {"half_life_days": -1}})  # fmt: skip

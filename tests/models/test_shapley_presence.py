@@ -243,6 +243,33 @@ def test_cli_game_option(tmp_path: Path) -> None:
         np.testing.assert_allclose(got.loc[expected.index], expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"smoothing": 5.0}, {"unobserved": "zero"}, {"sampling": "forbid"}, {"seed": 3},
+     {"exact_limit": 4}, {"game": "observed_rates", "game_model": Presence()}],
+)  # fmt: skip
+def test_options_of_the_other_game_are_refused(params: dict) -> None:
+    # An option the game does not read would be silently ignored: it is an error.
+    journeys = path_table(["a > b", "b"], [1, 1], [1, 2], [10.0, 4.0])
+    with pytest.raises(at.ParameterError, match="game"):
+        Shapley(**params).fit(journeys)
+
+
+def test_cli_refuses_observed_rate_options_under_the_presence_game(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "paths.csv"
+    pd.DataFrame(
+        {"path": ["a > b", "b"], "total_conversions": [1, 1], "total_null": [1, 2]}
+    ).to_csv(source, index=False)
+    run = ["run", str(source), "--paths", "--models", "shapley", "--quiet"]
+    assert main([*run, "--shapley-smoothing", "5"]) == 2
+    assert "smoothing: option(s) of the observed-rate game" in capsys.readouterr().err
+    # --seed seeds what is random: nothing in the presence game, the sampler of the other.
+    assert main([*run, "--seed", "3"]) == 0
+    assert main([*run, "--seed", "3", "--shapley-game", "observed_rates"]) == 0
+
+
 def test_presence_options_set_the_game_model(tmp_path: Path) -> None:
     paths, converted, weight, value, journeys = random_paths(5, 120)
     touches = tmp_path / "paths.csv"
