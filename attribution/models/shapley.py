@@ -38,7 +38,6 @@ ignored by the model-based game, which is exact.
 from __future__ import annotations
 
 import inspect
-
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 

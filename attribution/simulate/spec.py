@@ -162,9 +162,9 @@ class ExposureResponse:
     last touch is an exponentially decaying kernel (half-life ``lag_days · ln 2``, 3.5
     days by default), which an additive hazard of decaying effects can mimic. So this
     scenario is misspecified in the response's form, not in its timing: milder for the
-    ``hazard`` model than "times carry no information" would be. Channel ``lift``s and half-lives, interactions and
-    intent are not used; follow-ups and passengers work as usual. Channels not in
-    ``weights`` have no effect.
+    ``hazard`` model than "times carry no information" would be. Channel ``lift``s and
+    half-lives, interactions and intent are not used; follow-ups and passengers work as
+    usual. Channels not in ``weights`` have no effect.
     """
 
     weights: Mapping[str, float]
