@@ -27,6 +27,8 @@ from tests.benchmarks import fake_peer, missing_peer
 
 RESULTS = Path(run_all.__file__).with_name("RESULTS.md")
 QUICK_MODELS = ["first_touch", "markov", "shapley"]
+#: Script sections smoke-tested by their own tests.
+ELSEWHERE = ("dask", "journeys")
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +36,11 @@ def quick_run(in_process: Path) -> dict[str, Any]:
     """``run_all --quick`` without peers into a temporary folder (data there too)."""
     folder = in_process.parent
     before = RESULTS.read_bytes() if RESULTS.exists() else None
-    # The Dask benchmark starts a cluster of processes: its own test runs it
-    # (tests/dask/test_bench.py).
+    # The Dask benchmark starts a cluster of processes and the CRM one fresh processes:
+    # their own tests run them (tests/dask/test_bench.py, test_journeys_bench.py).
     run_all.main(
         ["--quick", "--peers", "", "--out", str(folder / "RESULTS.md"),
-         "--json", str(folder / "raw.json"), "--skip", "dask"]
+         "--json", str(folder / "raw.json"), "--skip", ",".join(ELSEWHERE)]
     )  # fmt: skip
     after = RESULTS.read_bytes() if RESULTS.exists() else None
     return {
@@ -54,7 +56,7 @@ def test_run_all_writes_every_section_and_leaves_results_md_alone(
 ) -> None:
     report = quick_run["report"]
     for name, (title, _) in run_all.SCRIPTS.items():
-        assert (f"## {title}" in report) == (name != "dask")
+        assert (f"## {title}" in report) == (name not in ELSEWHERE)
     for title in ("## Speed", "## Accuracy", "## Reproduce", "## Targets", "## Calibration"):
         assert title in report
     assert "**failed**" not in report and "**timeout**" not in report
