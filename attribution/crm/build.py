@@ -19,8 +19,9 @@ The outcome of each journey:
   own), the rest null.
 
 Each journey touch has ``journey_id``, ``timestamp``, ``channel``, ``team``,
-``campaign``, ``touch_type``, ``cost`` (when the touches have it), ``person_id`` and
-``account_id``. A touch's channel is its own ``channel`` when it has one, else the first
+``campaign``, ``touch_type``, ``cost`` (when the touches have it: a touch copied into
+``k`` opportunities' journeys carries ``cost / k`` on each copy, so spend is counted
+once), ``person_id`` and ``account_id``. A touch's channel is its own ``channel`` when it has one, else the first
 matching rule's (the rules given, or the built-in GA4 grouping), else the fallback; its
 team is its own ``team`` when it has one, else the rule's, else null (the engine then
 applies its team map, else ``unassigned``).
@@ -242,6 +243,7 @@ def build_journeys(
         rules=rules,
         tables=(touch_table, opportunity_table, contact_table, role_table),
         opportunity=opportunity,
+        cost=touch.cost,
         people=people,
         account_has_opportunity=np.bincount(opportunity_account, minlength=accounts.n) > 0,
         settings=(
