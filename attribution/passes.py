@@ -41,6 +41,7 @@ from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummar
 from attribution.rollup import (
     GroupSums,
     group_index,
+    group_keys,
     labels_of,
     present_groups,
     rollup_frame,
@@ -165,7 +166,8 @@ class PartitionFit:
     keys: dict[Rollup, np.ndarray]
     card_keys: dict[Rollup, np.ndarray]
     costs: dict[Rollup, GroupCost]
-    pairs: pd.DataFrame
+    #: Per scorecard, the label combinations of the costs' keys and its dimensions.
+    combinations: dict[Rollup, pd.DataFrame]
     summaries: dict[Window, WindowSummary]
     counts: JourneyCounts
     #: The scorecard groups of the lead stage (see :meth:`resolved`).
@@ -190,7 +192,7 @@ class PartitionFit:
             keys=_union(self.keys, other.keys),
             card_keys=_union(self.card_keys, other.card_keys),
             costs=_add(self.costs, other.costs),
-            pairs=pd.concat([self.pairs, other.pairs]).drop_duplicates(),
+            combinations=_merge_combinations(self.combinations, other.combinations),
             summaries=_add(self.summaries, other.summaries),
             counts=self.counts.merge(other.counts),
             lead_keys=_union(self.lead_keys, other.lead_keys),
@@ -221,29 +223,36 @@ def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndar
     return staged, columns
 
 
-def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.DataFrame:
-    """The (cost key label, scorecard label) pairs on the touches, for spend keyed by
-    another dimension than the scorecard's."""
-    key = costs.dimensions[0] if costs is not None else None
-    if costs is None or key not in journeys.dimensions:
-        return pd.DataFrame()
-    frames = []
+def _cost_combinations(
+    journeys: Journeys, plan: RunPlan, costs: Costs | None
+) -> dict[Rollup, pd.DataFrame]:
+    """Per scorecard, the distinct label combinations on the touches of the costs file's
+    key columns and the scorecard's dimensions (period aside): what
+    :func:`with_file_costs` needs to place each cost row. A card whose key columns are
+    not all in the data gets none (:func:`with_file_costs` names them)."""
+    if costs is None or not all(k in journeys.dimensions for k in costs.dimensions):
+        return {}
+    out = {}
     for dims in plan.rollups:
-        for target in dims:
-            if target == PERIOD_DIMENSION or target in costs.dimensions:
-                continue
-            key_names = np.asarray(journeys.names(key), dtype=object)
-            target_names = np.asarray(journeys.names(target), dtype=object)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "key": key_names[journeys.codes(key)],
-                        "target": target_names[journeys.codes(target)],
-                        "dimension": target,
-                    }
-                ).drop_duplicates()
-            )
-    return pd.concat(frames).drop_duplicates() if frames else pd.DataFrame()
+        columns = list(
+            dict.fromkeys([*costs.dimensions, *(d for d in dims if d != PERIOD_DIMENSION)])
+        )
+        keys = np.unique(group_keys(journeys, columns))
+        out[dims] = labels_of(keys, journeys, columns)
+    return out
+
+
+def _merge_combinations(
+    first: dict[Rollup, pd.DataFrame], second: dict[Rollup, pd.DataFrame]
+) -> dict[Rollup, pd.DataFrame]:
+    merged = dict(first)
+    for dims, frame in second.items():
+        merged[dims] = (
+            pd.concat([merged[dims], frame]).drop_duplicates(ignore_index=True)
+            if dims in merged
+            else frame
+        )
+    return merged
 
 
 @dataclass(frozen=True)
@@ -363,7 +372,7 @@ def fit_pass(
         keys=group_keys_,
         card_keys=card_keys,
         costs=costs,
-        pairs=_cost_pairs(journeys, plan, options.costs),
+        combinations=_cost_combinations(journeys, plan, options.costs) if options.scorecard else {},
         summaries={w: s for w, (_, s) in windows.items()},
         counts=JourneyCounts.of(journeys),
         lead_keys=lead_keys,
@@ -1022,6 +1031,8 @@ def _scorecards(
     """Every model's scorecard of every roll-up, with costs and intervals."""
     out: dict[Rollup, pd.DataFrame] = {}
     notes: list[Note] = []
+    if options.costs is not None and plan.period is not None:
+        options.costs.check_periods(plan.period)
     for dims in plan.rollups:
         keys = fit.card_keys[dims]
         cost = np.full(len(keys), np.nan)
@@ -1031,11 +1042,10 @@ def _scorecards(
         parts = []
         for label, model in fitted.models.items():
             raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
-            single = len([d for d in dims if d != PERIOD_DIMENSION]) == 1
-            if options.costs is not None and single:
-                raw, texts = with_file_costs(raw, options.costs, dims, fit.pairs)
-                for text in texts:
-                    note = Note("costs_unmatched", text)
+            if options.costs is not None:
+                raw, texts = with_file_costs(raw, options.costs, dims, fit.combinations.get(dims))
+                for code, text in texts:
+                    note = Note(code, text)
                     if note not in notes:
                         notes.append(note)
             card = finish(raw, dims)

@@ -341,21 +341,158 @@ def test_a_cost_row_matching_nothing_is_a_note() -> None:
     assert "events 2026-Q2" in note.message
 
 
-def test_costs_keyed_by_channel_reach_a_scorecard_by_team() -> None:
+def _teamed(teams: list[str] | None = None) -> at.Loaded:
+    """The dataset with a team per touch (default: each channel one team's)."""
     touches, outcomes = data()
-    touches = touches.assign(
-        team=touches["channel"].map(
+    if teams is None:
+        team = touches["channel"].map(
             {"paid_search": "marketing", "webinar": "marketing", "sdr_call": "sdr"}
         )
+    else:
+        team = pd.Series(teams)
+    return at.load(touches.assign(team=team), outcomes)
+
+
+# Touch costs: paid_search 100 (j1), 50 (j3), 30 (j5); tv has no touch.
+CHANNEL_COSTS = pd.DataFrame({"channel": ["webinar", "sdr_call", "tv"], "cost": [200.0, 10.0, 7.0]})
+
+
+def _costs(card: pd.DataFrame, by: list[str]) -> dict[tuple[str, ...], float]:
+    return {
+        tuple(row[:-1]): row[-1]
+        for row in card[[*by, "cost"]].itertuples(index=False)
+        if not math.isnan(row[-1])
+    }
+
+
+def test_costs_keyed_by_the_card_dimension() -> None:
+    card = at.scorecard(_teamed(), ["linear"], by=("channel",), costs=CHANNEL_COSTS)
+    assert _costs(card, ["channel"]) == {
+        ("paid_search",): 180.0,
+        ("webinar",): 200.0,
+        ("sdr_call",): 10.0,
+        ("tv",): 7.0,
+    }
+    assert card.set_index("channel").loc["tv", "opportunities"] == 0
+
+
+def test_costs_keyed_by_a_dimension_that_determines_the_card_dimension() -> None:
+    """Every touch of webinar and sdr_call is one team's: their spend is that team's; tv
+    has no touch, so no team: (unallocated), never a team named tv."""
+    result = at.attribute(
+        _teamed(), ["linear"], by=("team",), scorecard=True, costs=Costs.load(CHANNEL_COSTS)
     )
-    costs = pd.DataFrame({"channel": ["webinar", "sdr_call"], "cost": [200.0, 10.0]})
-    card = at.scorecard(at.load(touches, outcomes), ["linear"], by=("team",), costs=costs)
-    cost = card.set_index("team")["cost"]
-    assert cost["marketing"] == 100 + 50 + 30 + 200 and cost["sdr"] == 10
-    assert math.isnan(cost["(no touch)"])
-    mixed = touches.assign(team=["marketing", "marketing", "sales", "x", "y", "z"])
-    with pytest.raises(at.ParameterError, match="belong to several team values"):
-        at.scorecard(at.load(mixed, outcomes), ["linear"], by=("team",), costs=costs)
+    assert result.scorecards is not None
+    card = result.scorecards[("team",)]
+    assert _costs(card, ["team"]) == {
+        ("marketing",): 100 + 50 + 30 + 200.0,
+        ("sdr",): 10.0,
+        ("(unallocated)",): 7.0,
+    }
+    assert set(card["team"]) == {"marketing", "sdr", "(no touch)", "(unallocated)"}
+    (note,) = result.reconciliation.notes_about(code="costs_unmatched")
+    assert "match no group of the data" in note.message and "tv" in note.message
+    assert not result.reconciliation.notes_about(code="costs_unallocated")
+
+
+def test_costs_reach_the_default_channel_x_team_card() -> None:
+    """The default roll-up (channel x team) gets the file's spend: each channel's spend on
+    its one team; the card's cost column sums to touch costs plus the file's."""
+    result = at.attribute(_teamed(), ["linear"], scorecard=True, costs=Costs.load(CHANNEL_COSTS))
+    assert result.scorecards is not None
+    card = result.scorecards[("channel", "team")]
+    assert _costs(card, ["channel", "team"]) == {
+        ("paid_search", "marketing"): 180.0,
+        ("webinar", "marketing"): 200.0,
+        ("sdr_call", "sdr"): 10.0,
+        ("tv", "(unallocated)"): 7.0,
+    }
+    assert card["cost"].sum() == 180 + 217
+
+
+def test_spend_of_a_key_spread_over_several_labels_is_unallocated() -> None:
+    """webinar is touched by marketing (j1) and partner (j2): its 200 cannot be split
+    between them exactly, so it is the row (webinar, (unallocated)), with a note; by
+    team alone it is the (unallocated) team."""
+    loaded = _teamed(["marketing", "marketing", "partner", "marketing", "sdr", "marketing"])
+    result = at.attribute(
+        loaded,
+        ["linear"],
+        by=("channel", "team"),
+        also_by=[("team",)],
+        scorecard=True,
+        costs=Costs.load(CHANNEL_COSTS),
+    )
+    assert result.scorecards is not None
+    card = result.scorecards[("channel", "team")]
+    assert _costs(card, ["channel", "team"]) == {
+        ("paid_search", "marketing"): 180.0,
+        ("webinar", "(unallocated)"): 200.0,
+        ("sdr_call", "sdr"): 10.0,
+        ("tv", "(unallocated)"): 7.0,
+    }
+    rows = card.set_index(["channel", "team"])
+    assert math.isnan(rows.loc[("webinar", "marketing"), "cost"])
+    assert rows.loc[("webinar", "(unallocated)"), "opportunities"] == 0
+    by_team = result.scorecards[("team",)]
+    assert _costs(by_team, ["team"]) == {
+        ("marketing",): 180.0,
+        ("sdr",): 10.0,
+        ("(unallocated)",): 207.0,
+    }
+    notes = result.reconciliation.notes_about(code="costs_unallocated")
+    assert notes and all(
+        "webinar" in n.message and "cannot be split over team" in n.message for n in notes
+    )
+
+
+def test_costs_by_channel_and_campaign_sum_into_a_card_by_channel() -> None:
+    touches, outcomes = data()
+    loaded = at.load(touches.assign(campaign="c1"), outcomes)
+    costs = pd.DataFrame(
+        {"channel": ["webinar", "webinar"], "campaign": ["c1", "c2"], "cost": [5.0, 6.0]}
+    )
+    card = at.scorecard(loaded, ["linear"], by=("channel",), costs=costs)
+    assert _costs(card, ["channel"]) == {("paid_search",): 180.0, ("webinar",): 11.0}
+
+
+def test_costs_keyed_by_a_column_the_data_lacks() -> None:
+    costs = pd.DataFrame({"vendor": ["acme"], "cost": [5.0]})
+    with pytest.raises(at.ParameterError, match="keyed by 'vendor', which the data does not"):
+        at.scorecard(_teamed(), ["linear"], by=("channel",), costs=costs)
+
+
+def test_cost_rows_without_a_key_or_period_are_errors() -> None:
+    frame = pd.DataFrame(
+        {
+            "channel": ["webinar", None, " ", "events"],
+            "period": ["2026-Q1", "2026-Q1", "2026-Q2", None],
+            "cost": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    with pytest.raises(at.InputError) as error:
+        Costs.read(frame, "costs.csv")
+    message = str(error.value)
+    assert "costs.csv: column 'channel': key is empty" in message
+    assert "row 2, row 3" in message
+    assert "costs.csv: column 'period': period is empty" in message and "row 4" in message
+
+
+def test_cost_periods_must_have_the_runs_form() -> None:
+    touches, outcomes = data()
+    costs = pd.DataFrame(
+        {"channel": ["webinar", "webinar"], "period": ["2026-Q1", "2026-01"], "cost": [1.0, 2.0]}
+    )
+    with pytest.raises(
+        at.InputError,
+        match=r"column 'period': period is not a quarter like "
+        r"'2026-Q3' \(the scorecard is by quarter\) \(1 row; e.g. row 2\)",
+    ):
+        at.scorecard(at.load(touches, outcomes), ["linear"], period="quarter", costs=costs)
+    month = at.scorecard(
+        at.load(touches, outcomes), ["linear"], period="month", costs=costs.iloc[[1]]
+    )
+    assert month.set_index(["channel", "period"]).loc[("webinar", "2026-01"), "cost"] == 2.0
 
 
 def test_bad_costs_are_input_errors() -> None:
