@@ -65,6 +65,7 @@ from attribution.scorecards import (
     untouched_features,
     with_file_costs,
     with_period_of,
+    with_untouched_leads,
 )
 
 Rollup = tuple[str, ...]
@@ -591,17 +592,22 @@ def credit_pass(
                 float(credit.value.sum()),
             )
         if features is not None:
-            lead = _lead_credit(label, model, fitted, leads, plan)
+            lead, lead_window = _lead_credit(label, model, fitted, leads, plan)
             rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
             credited_features = features if rows is None else features[rows]
             for dims in plan.rollups:
+                untouched_card = untouched_features(windowed, dims, features)
+                if lead_window is not None and leads is not None:
+                    untouched_card = with_untouched_leads(
+                        untouched_card, lead_window, dims, leads[1]
+                    )
                 cards[(label, dims)] = scorecard_sums(
                     credited,
                     credit,
                     dims,
                     fit.card_keys[dims],
                     credited_features,
-                    untouched_features(windowed, dims, features),
+                    untouched_card,
                     once=model.counts_groups_once,
                     lead=lead,
                 )
@@ -636,16 +642,17 @@ def _lead_credit(
     fitted: FittedRun,
     leads: tuple[Journeys, np.ndarray] | None,
     plan: RunPlan,
-) -> tuple[Journeys, TouchCredit, np.ndarray] | None:
-    """The lead-stage model's credit of the leads, with each lead journey's counts."""
+) -> tuple[tuple[Journeys, TouchCredit, np.ndarray] | None, Journeys | None]:
+    """The lead-stage model's credit of the leads, with each lead journey's counts, and
+    the windowed lead stage (every staged journey: its untouched leads are a group)."""
     if leads is None or label not in fitted.lead_models:
-        return None
+        return None, None
     staged, columns = leads
     staged_window = staged.window(plan.window_of(model), plan.excluded(staged))[0]
     credited = staged_window.converted_only if model.credits_converted_only else staged_window
     credit = fitted.lead_models[label].credit(credited)
     rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
-    return credited, credit, columns if rows is None else columns[rows]
+    return (credited, credit, columns if rows is None else columns[rows]), staged_window
 
 
 # ------------------------------------------------------------ replicates

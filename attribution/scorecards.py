@@ -74,6 +74,8 @@ FEATURES = (
     "days_to_opportunity_sum",
 )
 SUM_COLUMNS = ("opportunities", "pipeline", "closed", "won", "won_value")
+#: Lead-stage sums: leads, and of those the ones that became opportunities.
+LEAD_COLUMNS = ("leads", "lead_converted")
 
 
 def journey_features(journeys: Journeys, first_touch: np.ndarray) -> np.ndarray:
@@ -141,7 +143,9 @@ class ScorecardSums:
 def merge_untouched(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     """The untouched groups of two partitions, summed by label."""
     frame = pd.concat([first, second], ignore_index=True)
-    labels = [c for c in frame.columns if c not in FEATURES]
+    sums = [c for c in frame.columns if c in FEATURES or c in LEAD_COLUMNS]
+    frame[sums] = frame[sums].fillna(0.0)
+    labels = [c for c in frame.columns if c not in sums]
     return frame.groupby(labels, as_index=False, sort=True).sum() if len(frame) else frame
 
 
@@ -153,6 +157,25 @@ def untouched_features(windowed: Journeys, by: Sequence[str], features: np.ndarr
     for i, name in enumerate(FEATURES):
         frame[name] = features[mask, i]
     return frame.groupby(list(by), as_index=False, sort=True).sum()
+
+
+def with_untouched_leads(
+    untouched: pd.DataFrame, staged: Journeys, by: Sequence[str], lead_columns: np.ndarray
+) -> pd.DataFrame:
+    """The untouched groups' sums with their leads: the lead-stage journeys (``staged``,
+    windowed as the model credits them) with no touch up to lead creation, such as a
+    lead created before its first touch or a journey with no touch at all. Each lead
+    is then in exactly one group, so the ``leads`` column sums to the leads.
+    ``lead_columns``: per staged journey its leads and converted leads."""
+    mask = staged.converted & (staged.lengths == 0)
+    frame = untouched_labels(staged, by, mask)
+    for i, name in enumerate(LEAD_COLUMNS):
+        frame[name] = lead_columns[mask, i]
+    leads = frame.groupby(list(by), as_index=False, sort=True).sum()
+    merged = untouched.merge(leads, on=list(by), how="outer")
+    sums = [c for c in merged.columns if c in FEATURES or c in LEAD_COLUMNS]
+    merged[sums] = merged[sums].fillna(0.0)
+    return merged.sort_values(list(by), ignore_index=True)
 
 
 def credit_shares(journeys: Journeys, credit: TouchCredit) -> np.ndarray:
@@ -279,6 +302,8 @@ def raw_frame(
         frame["lead_converted"] = sums.leads[:, 1]
     if len(sums.untouched):
         frame = pd.concat([frame, sums.untouched.assign(cost=np.nan)], ignore_index=True)
+        if sums.leads is not None:
+            frame[list(LEAD_COLUMNS)] = frame[list(LEAD_COLUMNS)].fillna(0.0)
     frame.insert(0, "model", model)
     return frame
 

@@ -543,6 +543,45 @@ def test_leads_and_stage_conversion() -> None:
     assert rows.loc["a", "opportunity_to_won"] == 0  # won is unknown: not won
 
 
+def test_every_lead_lands_in_a_group() -> None:
+    """j0's lead (day 1) is credited to a, j1's (day 0.5) to a; j2's lead comes before its
+    only touch, and j3 has no touch at all: both are leads of the (no touch) row, and
+    j3 (converted) is its opportunity. The leads column sums to the 4 leads."""
+    journeys = [
+        J(
+            ["a", "b"],
+            value=10,
+            days=[0, 5],
+            milestones={"lead_created_at": 1, "opportunity_created_at": 6},
+        ),
+        J(["a"], converted=False, days=[0], milestones={"lead_created_at": 0.5}),
+        J(["b"], converted=False, days=[3], milestones={"lead_created_at": 1}),
+    ]
+    frame = touches_frame(journeys)
+    touches = frame[["journey_id", "timestamp", "channel"]]
+    outcomes = frame.groupby("journey_id", as_index=False)[
+        ["converted", "value", "lead_created_at", "opportunity_created_at"]
+    ].first()
+    day = pd.Timestamp("2024-01-01", tz="UTC")
+    untouched = pd.DataFrame(
+        {
+            "journey_id": ["j3"],
+            "converted": [True],
+            "value": [4.0],
+            "lead_created_at": [day + pd.Timedelta(days=2)],
+            "opportunity_created_at": [day + pd.Timedelta(days=3)],
+        }
+    )
+    loaded = at.load(touches, pd.concat([outcomes, untouched], ignore_index=True))
+    for model in ("linear", "sourced", "influenced"):
+        rows = at.scorecard(loaded, [model], by=("channel",)).set_index("channel")
+        assert rows["leads"].to_dict() == {"a": 2.0, "b": 0.0, "(no touch)": 2.0}, model
+        assert rows.loc["(no touch)", "lead_to_opportunity"] == 0.5
+        assert rows.loc["(no touch)", "opportunities"] == 1.0
+    by_team = at.scorecard(loaded, ["linear"], by=("team",), period="quarter")
+    assert by_team["leads"].sum() == 4.0
+
+
 def test_any_column_is_a_dimension() -> None:
     touches, outcomes = data()
     touches = touches.assign(region=["emea", "emea", "na", "na", "na", "apac"])

@@ -224,10 +224,9 @@ def _load_crm(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
     import dataclasses
     import sys
 
+    from attribution.cli.journeys import crm_columns
     from attribution.crm import load_crm
     from attribution.notes import Note
-
-    from attribution.cli.journeys import crm_columns
 
     if args.input or args.outcomes or args.paths:
         raise ParameterError(

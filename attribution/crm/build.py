@@ -21,10 +21,10 @@ The outcome of each journey:
 Each journey touch has ``journey_id``, ``timestamp``, ``channel``, ``team``,
 ``campaign``, ``touch_type``, ``cost`` (when the touches have it: a touch copied into
 ``k`` opportunities' journeys carries ``cost / k`` on each copy, so spend is counted
-once), ``person_id`` and ``account_id``. A touch's channel is its own ``channel`` when it has one, else the first
-matching rule's (the rules given, or the built-in GA4 grouping), else the fallback; its
-team is its own ``team`` when it has one, else the rule's, else null (the engine then
-applies its team map, else ``unassigned``).
+once), ``person_id`` and ``account_id``. A touch's channel is its own ``channel`` when
+it has one, else the first matching rule's (the rules given, or the built-in GA4
+grouping), else the fallback; its team is its own ``team`` when it has one, else the
+rule's, else null (the engine then applies its team map, else ``unassigned``).
 """
 
 from __future__ import annotations
