@@ -190,7 +190,31 @@ def journey_level_of(args: argparse.Namespace, dimensions: Sequence[str]) -> lis
     return journey_level
 
 
-def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> Loaded:
+def load_from_args(
+    args: argparse.Namespace, dimensions: Sequence[str] = (), excluded: Sequence[str] = ()
+) -> Loaded:
+    """The journeys of the input options, reading ``dimensions`` as roll-up dimensions
+    (those of ``--by``, and ``excluded``: the dimensions named by ``--exclude``). A
+    dimension the data does not have is an error naming the option that asked for it."""
+    from attribution.errors import MissingColumnsError
+
+    try:
+        return _load(args, dimensions)
+    except MissingColumnsError as error:
+        from_exclude = [c for c in error.columns if c in excluded]
+        option = (
+            f"--exclude {', '.join(f'{c}=...' for c in from_exclude)}"
+            if from_exclude
+            else f"--by {', '.join(error.columns)}"
+        )
+        source = error.problems[0].source
+        raise ParameterError(
+            f"{option}: the data has no column {', '.join(map(repr, error.columns))} "
+            f"({f'{source}: ' if source else ''}{error.where})"
+        ) from None
+
+
+def _load(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
     from attribution.io import load
 
     if args.crm:

@@ -119,6 +119,8 @@ def check_outputs(args: argparse.Namespace) -> None:
 def run_journeys(args: argparse.Namespace) -> int:
     if args.lookback is not None and not args.lookback >= 0:
         raise ParameterError(f"--lookback must be a number of days >= 0, got {args.lookback}")
+    if args.mapping != "account" and args.contact_roles is None:
+        raise ParameterError(f"--mapping {args.mapping} needs --contact-roles FILE")
     check_outputs(args)
     with Progress(total=2, quiet=args.quiet) as progress:
         progress.start("building journeys")

@@ -291,6 +291,14 @@ def load_crm(
                 source=str(root),
             )
         )
+    if mapping != "account" and found["contact_roles"] is None:
+        raise InputError(
+            Problem(
+                f"the {mapping} mapping needs the contact roles: the CRM folder has no "
+                "contact_roles.parquet, contact_roles.csv or folder contact_roles/",
+                source=str(root),
+            )
+        )
     if channel_rules is None:
         channel_rules = next((root / n for n in RULE_FILES if (root / n).exists()), None)
     touches, opportunities = found["touches"], found["opportunities"]
@@ -361,7 +369,7 @@ def _check_shape(
             Problem(
                 f"the touches have no {touches.column_name('account_id')!r} column and no "
                 "contacts were given: the account mapping needs each touch's account "
-                "(give the contacts, contacts=, or an account column)",
+                "(give the contacts, or an account column on the touches)",
                 source=f"touches {touches.source.label}",
             )
         )

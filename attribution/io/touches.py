@@ -30,7 +30,7 @@ from attribution.columns import (
     REQUIRED_TOUCH_ROLES,
     ColumnMap,
 )
-from attribution.errors import InputError, ParameterError, Problem
+from attribution.errors import InputError, MissingColumnsError, ParameterError, Problem
 from attribution.io import checks, ids, outcomes
 from attribution.io.encode import EncodedRows, encode
 from attribution.io.intake import Intake, Loaded
@@ -314,11 +314,14 @@ def _place_dimensions(
         where = f"the touches have {source.columns_present()}"
         if outcome_source is not None:
             where += f"; the outcomes have {outcome_source.columns_present()}"
-        raise InputError(
+        raise MissingColumnsError(
             Problem(
-                f"no column {', '.join(map(repr, missing))} to roll up by; {where}",
+                f"no column {', '.join(map(repr, missing))} to read as a dimension "
+                f"(dimensions=); {where}",
                 source=source.label,
-            )
+            ),
+            missing,
+            where,
         )
     touch_level = [d for d in dimensions if d in on_touches and d not in journey_dimensions]
     journey_on_touches = [d for d in dimensions if d in on_touches and d in journey_dimensions]

@@ -197,3 +197,24 @@ def test_out_file_that_is_an_input_under_another_name(
     assert parquet.read_bytes() == before and sorted(p.name for p in out.iterdir()) == [
         "touches.parquet"
     ]
+
+
+def test_cli_messages_name_flags(
+    exports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments(exports, "--mapping", "contact-role")) == 2
+    err = capsys.readouterr().err
+    assert "--mapping contact-role needs --contact-roles FILE" in err and "=)" not in err
+    (exports / "contact_roles.csv").unlink()
+    assert main(["run", "--crm", str(exports), "--crm-mapping", "contact-role", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the contact-role mapping needs the contact roles: the CRM folder has no" in err
+    no_accounts = arguments(exports)
+    at = no_accounts.index("--contacts")
+    del no_accounts[at : at + 2]
+    assert main(no_accounts) == 2
+    err = capsys.readouterr().err
+    assert (
+        "(give the contacts, or an account column on the touches)" in err
+        and "=" not in (err.split("(give")[1])
+    )
