@@ -1,8 +1,9 @@
 """Write result tables: the format follows the file extension; every write is atomic.
 
-``.parquet``, ``.csv`` and ``.json`` (records; floats round-trip exactly). A file is written to a temporary file in
-the same folder and renamed over the target only once complete, so a run that fails
-half-way leaves no half-written file and the previous file intact.
+``.parquet``, ``.csv`` and ``.json`` (records; floats round-trip exactly). A file is
+written to a temporary file in the same folder and renamed over the target only once
+complete, so a run that fails half-way leaves no half-written file and the previous file
+intact.
 
 In CSV, text cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return) are prefixed with ``'``; a cell that is
