@@ -29,7 +29,7 @@ from attribution.bootstrap import (
 )
 from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
-from attribution.journeys import Journeys, LabelTables
+from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
 from attribution.kernels.replicates import journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
@@ -116,9 +116,21 @@ class JourneyCounts:
     touches: int
     duplicates: int
     has_leads: bool
+    #: With a period dimension: the journeys (weighted), conversions and value of the
+    #: journeys without the cohort date, in period ``(none)``.
+    without_period: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def of(cls, journeys: Journeys) -> JourneyCounts:
+        without_period = (0.0, 0.0, 0.0)
+        if PERIOD_DIMENSION in journeys.journey_dimensions:
+            period = journeys.journey_dimensions[PERIOD_DIMENSION]
+            none = period.codes == period.names.index(MISSING_LABEL)
+            without_period = (
+                float(journeys.weight[none].sum()),
+                float(journeys.conversions[none].sum()),
+                float(journeys.value[none].sum()),
+            )
         return cls(
             journeys.n_journeys,
             float(journeys.weight.sum()),
@@ -127,6 +139,7 @@ class JourneyCounts:
             journeys.n_touches,
             journeys.duplicate_touches,
             bool((journeys.lead_created_at != NO_TIME).any()),
+            without_period,
         )
 
     def merge(self, other: JourneyCounts) -> JourneyCounts:
@@ -138,6 +151,21 @@ class JourneyCounts:
             self.touches + other.touches,
             self.duplicates + other.duplicates,
             self.has_leads or other.has_leads,
+            tuple(  # type: ignore[arg-type]
+                a + b for a, b in zip(self.without_period, other.without_period, strict=True)
+            ),
+        )
+
+    def period_note(self, plan: RunPlan) -> Note | None:
+        """How many journeys are in period ``(none)`` (no cohort date), when by period."""
+        if plan.period is None:
+            return None
+        journeys, conversions, value = self.without_period
+        return Note(
+            "period_none",
+            f"period {MISSING_LABEL}: {journeys:,.0f} journeys ({conversions:,.0f} "
+            f"conversions, value {value:,.0f}) have no {plan.cohort}",
+            data={"journeys": journeys, "conversions": conversions, "value": value},
         )
 
 
@@ -956,6 +984,9 @@ def finish_run(
         notes.extend(_bootstrap_notes(options.bootstrap, fitted))
         replicate_tables = _replicate_tables(replicates, fit, tables)
     counts = fit.counts
+    period_note = counts.period_note(plan)
+    if period_note is not None:
+        notes.append(period_note)
     reconciliation = Reconciliation(
         intake=intake,
         journeys=counts.journeys,

@@ -543,6 +543,27 @@ def test_leads_and_stage_conversion() -> None:
     assert rows.loc["a", "opportunity_to_won"] == 0  # won is unknown: not won
 
 
+def test_period_none_is_counted_in_the_reconciliation() -> None:
+    """j5 (not converted) has no opportunity_created_at: 1 journey in period (none)."""
+    touches, outcomes = data()
+    result = at.attribute(at.load(touches, outcomes), ["linear"], period="quarter")
+    (note,) = result.reconciliation.notes_about(code="period_none")
+    assert note.data == {"journeys": 1.0, "conversions": 0.0, "value": 0.0}
+    assert "period (none): 1 journeys (0 conversions, value 0) have no opportunity_created_at" in (
+        result.reconciliation.to_text()
+    )
+    undated = outcomes.assign(
+        opportunity_created_at=outcomes["opportunity_created_at"].where(
+            outcomes["journey_id"] != "j4"
+        )
+    )
+    result = at.attribute(at.load(touches, undated), ["linear"], period="quarter")
+    (note,) = result.reconciliation.notes_about(code="period_none")
+    assert note.data == {"journeys": 2.0, "conversions": 1.0, "value": 300.0}
+    plain = at.attribute(at.load(touches, outcomes), ["linear"])
+    assert not plain.reconciliation.notes_about(code="period_none")
+
+
 def test_every_lead_lands_in_a_group() -> None:
     """j0's lead (day 1) is credited to a, j1's (day 0.5) to a; j2's lead comes before its
     only touch, and j3 has no touch at all: both are leads of the (no touch) row, and
