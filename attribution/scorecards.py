@@ -560,7 +560,11 @@ def with_file_costs(
             )
         )
     spend = table.groupby(keys, as_index=False).agg(file_cost=("cost", "sum"))
-    merged = raw.merge(spend, on=keys, how="outer", indicator=True)
+    # The card's rows in their order (groups, then untouched), then the cost-only rows.
+    merged = raw.merge(spend, on=keys, how="left", indicator=True)
+    extra = spend.merge(raw[keys], on=keys, how="left", indicator=True)
+    extra = extra[extra["_merge"] == "left_only"].assign(_merge="right_only")
+    merged = pd.concat([merged, extra], ignore_index=True)
     cost_only = (merged["_merge"] == "right_only").to_numpy()
     # Cost rows that make a row of their own: a group the data does not have (in that
     # period), or a key on no touch (then under (unallocated) for the other dimensions).

@@ -4,9 +4,12 @@ boundaries, any-column dimensions, costs, and the totals it must keep."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -626,11 +629,22 @@ def test_a_journey_level_column_must_be_constant_within_a_journey() -> None:
     assert loaded.journeys.level("segment") == "touch"
 
 
-def test_only_the_named_columns_are_read(tmp_path: object) -> None:
+def test_only_the_named_columns_are_read(tmp_path: Path) -> None:
+    """A column the reader refuses (nested values) costs nothing unless named: it is never
+    read for a roll-up by another column, and is an error when named."""
     touches, outcomes = data()
-    wide = touches.assign(**{f"junk_{i}": i for i in range(50)})
-    loaded = at.load(wide, outcomes, dimensions=[])
-    assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type")
+    table = pa.Table.from_pandas(touches.assign(region="emea"), preserve_index=False)
+    nested = pa.array([[i] for i in range(len(touches))], pa.list_(pa.int64()))
+    pq.write_table(table.append_column("junk", nested), tmp_path / "wide.parquet")
+    outcomes.to_parquet(tmp_path / "outcomes.parquet")
+    loaded = at.load(
+        tmp_path / "wide.parquet", tmp_path / "outcomes.parquet", dimensions=["region"]
+    )
+    assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type", "region")
+    card = at.scorecard(loaded, ["linear"], by=("region",))
+    assert card.set_index("region").loc["emea", "pipeline"] == 3500
+    with pytest.raises(at.InputError, match="'junk' .* hold nested values"):
+        at.load(tmp_path / "wide.parquet", tmp_path / "outcomes.parquet", dimensions=["junk"])
 
 
 @st.composite
@@ -664,3 +678,44 @@ def test_scorecard_totals_are_the_models_credits(frame: pd.DataFrame) -> None:
                 credits["credited_conversions"].sum()
             )
             assert rows["pipeline"].sum() == pytest.approx(credits["credited_value"].sum())
+
+
+SUMMED = ["opportunities", "pipeline", "closed", "won", "won_value", "cost"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(frame=journeys_with_regions(), spend=st.lists(st.floats(0, 1e4), min_size=3, max_size=3))
+def test_adding_a_dimension_never_changes_the_totals(
+    frame: pd.DataFrame, spend: list[float]
+) -> None:
+    """The scorecards by channel, by channel x region and by region (touch costs and a
+    channel costs file: spend on a channel touched in both regions is the (unallocated)
+    region's), and by channel per quarter, have the same totals for the conserving
+    models, and the same cost for every model (``influenced`` counts a journey once per
+    group it touched, so its other totals grow with the groups)."""
+    frame = frame.assign(cost=np.arange(len(frame), dtype=float))
+    loaded = at.load(frame, dimensions=["region"])
+    models = ["linear", "sourced", "influenced"]
+    result = at.attribute(
+        loaded,
+        models,
+        by=("channel", "region"),
+        also_by=[("channel",), ("region",)],
+        scorecard=True,
+        costs=Costs.load(pd.DataFrame({"channel": list("abc"), "cost": spend})),
+    )
+    by_period = at.attribute(loaded, models, by=("channel",), period="quarter", scorecard=True)
+    assert result.scorecards is not None and by_period.scorecards is not None
+    cards = [*result.scorecards.values(), *by_period.scorecards.values()]
+    assert len(cards) == 4
+    totals = [card.groupby("model")[SUMMED].sum() for card in cards]
+    assert [t.loc["influenced", "cost"] for t in totals[1:3]] == pytest.approx(
+        [totals[0].loc["influenced", "cost"]] * 2
+    )
+    totals = [t.drop(index="influenced") for t in totals]
+    for other in totals[1:3]:
+        pd.testing.assert_frame_equal(other, totals[0], rtol=1e-9)
+    assert totals[0]["cost"].iloc[0] == pytest.approx(frame["cost"].sum() + sum(spend))
+    pd.testing.assert_frame_equal(
+        totals[3], totals[0].assign(cost=totals[0]["cost"] - sum(spend)), rtol=1e-9, atol=1e-9
+    )
