@@ -643,7 +643,7 @@ def test_only_the_named_columns_are_read(tmp_path: Path) -> None:
     assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type", "region")
     card = at.scorecard(loaded, ["linear"], by=("region",))
     assert card.set_index("region").loc["emea", "pipeline"] == 3500
-    with pytest.raises(at.InputError, match="'junk' .* hold nested values"):
+    with pytest.raises(at.InputError, match=r"'junk' .* hold nested values"):
         at.load(tmp_path / "wide.parquet", tmp_path / "outcomes.parquet", dimensions=["junk"])
 
 
