@@ -97,7 +97,11 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         write_atomically(path, lambda p: escape_formulas(frame).to_csv(p, index=False))
     else:
         text = json_records(frame)
-        write_atomically(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+        def write_json(temporary: Path) -> None:
+            temporary.write_text(text, encoding="utf-8")
+
+        write_atomically(path, write_json)
 
 
 def json_records(frame: pd.DataFrame) -> str:
