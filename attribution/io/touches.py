@@ -45,7 +45,7 @@ from attribution.io.parse import (
 )
 from attribution.io.sources import Source, SourceTable, read_source
 from attribution.io.validation import RowIssues, check_on_invalid, empty_rejects
-from attribution.journeys import CORE_DIMENSIONS, NO_TOUCH_LABEL, Journeys
+from attribution.journeys import CORE_DIMENSIONS, NO_TOUCH_LABEL, TIME_FIELDS, Journeys
 from attribution.notes import Note
 
 Untouched = Literal["accept", "reject"]
@@ -76,6 +76,9 @@ def load_touches(
     the outcome times from either table, for the custom stage model.
     """
     check_on_invalid(on_invalid)
+    # The standard milestones (lead_created_at, ...) are read as such: a custom stage
+    # model naming them needs no second copy of the column.
+    milestones = [m for m in dict.fromkeys(milestones) if m not in TIME_FIELDS]
     if untouched not in UNTOUCHED:
         raise ParameterError(f"untouched must be one of {', '.join(UNTOUCHED)}, not {untouched!r}")
     columns = columns or ColumnMap()
