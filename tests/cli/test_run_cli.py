@@ -336,9 +336,9 @@ def test_bad_options_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run("run", touches, "--models", "nonsense") == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
     assert run("run", touches, "--by", "region") == 2
-    assert "error: --by region: the data has no column 'region' (the touches have" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "error: --by region: the data has no column 'region' (" in err
+    assert "touches.parquet: the touches have" in err
     assert run("run", touches, "--exclude", "region=x") == 2
     assert "error: --exclude region=...: the data has no column 'region'" in (
         capsys.readouterr().err
