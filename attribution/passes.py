@@ -41,7 +41,6 @@ from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummar
 from attribution.rollup import (
     GroupSums,
     group_index,
-    group_keys,
     labels_of,
     present_groups,
     rollup_frame,
@@ -266,8 +265,7 @@ def _cost_combinations(
         columns = list(
             dict.fromkeys([*costs.dimensions, *(d for d in dims if d != PERIOD_DIMENSION)])
         )
-        keys = np.unique(group_keys(journeys, columns))
-        out[dims] = labels_of(keys, journeys, columns)
+        out[dims] = labels_of(present_groups(journeys, columns), journeys, columns)
     return out
 
 
