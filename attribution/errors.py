@@ -52,6 +52,17 @@ class InputError(ValueError):
         return "\n".join(lines)
 
 
+class MissingColumnsError(InputError):
+    """Columns asked for as dimensions that neither input table has: ``columns`` names
+    them, ``where`` lists the tables' columns (so a caller can say which of its options
+    asked for them)."""
+
+    def __init__(self, problem: Problem, columns: Sequence[str], where: str) -> None:
+        self.columns = tuple(columns)
+        self.where = where
+        super().__init__(problem)
+
+
 class ParameterError(ValueError):
     """A parameter (or command-line option) value the caller gave is invalid: an unknown
     model or option, a value out of range, conflicting specifications. The message names

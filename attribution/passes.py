@@ -29,7 +29,7 @@ from attribution.bootstrap import (
 )
 from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
-from attribution.journeys import Journeys, LabelTables
+from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
 from attribution.kernels.replicates import journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
@@ -64,6 +64,7 @@ from attribution.scorecards import (
     untouched_features,
     with_file_costs,
     with_period_of,
+    with_untouched_leads,
 )
 
 Rollup = tuple[str, ...]
@@ -114,9 +115,21 @@ class JourneyCounts:
     touches: int
     duplicates: int
     has_leads: bool
+    #: With a period dimension: the journeys (weighted), conversions and value of the
+    #: journeys without the cohort date, in period ``(none)``.
+    without_period: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def of(cls, journeys: Journeys) -> JourneyCounts:
+        without_period = (0.0, 0.0, 0.0)
+        if PERIOD_DIMENSION in journeys.journey_dimensions:
+            period = journeys.journey_dimensions[PERIOD_DIMENSION]
+            none = period.codes == period.names.index(MISSING_LABEL)
+            without_period = (
+                float(journeys.weight[none].sum()),
+                float(journeys.conversions[none].sum()),
+                float(journeys.value[none].sum()),
+            )
         return cls(
             journeys.n_journeys,
             float(journeys.weight.sum()),
@@ -125,6 +138,7 @@ class JourneyCounts:
             journeys.n_touches,
             journeys.duplicate_touches,
             bool((journeys.lead_created_at != NO_TIME).any()),
+            without_period,
         )
 
     def merge(self, other: JourneyCounts) -> JourneyCounts:
@@ -136,6 +150,21 @@ class JourneyCounts:
             self.touches + other.touches,
             self.duplicates + other.duplicates,
             self.has_leads or other.has_leads,
+            tuple(  # type: ignore[arg-type]
+                a + b for a, b in zip(self.without_period, other.without_period, strict=True)
+            ),
+        )
+
+    def period_note(self, plan: RunPlan) -> Note | None:
+        """How many journeys are in period ``(none)`` (no cohort date), when by period."""
+        if plan.period is None:
+            return None
+        journeys, conversions, value = self.without_period
+        return Note(
+            "period_none",
+            f"period {MISSING_LABEL}: {journeys:,.0f} journeys ({conversions:,.0f} "
+            f"conversions, value {value:,.0f}) have no {plan.cohort}",
+            data={"journeys": journeys, "conversions": conversions, "value": value},
         )
 
 
@@ -165,7 +194,8 @@ class PartitionFit:
     keys: dict[Rollup, np.ndarray]
     card_keys: dict[Rollup, np.ndarray]
     costs: dict[Rollup, GroupCost]
-    pairs: pd.DataFrame
+    #: Per scorecard, the label combinations of the costs' keys and its dimensions.
+    combinations: dict[Rollup, pd.DataFrame]
     summaries: dict[Window, WindowSummary]
     counts: JourneyCounts
     #: The scorecard groups of the lead stage (see :meth:`resolved`).
@@ -190,7 +220,7 @@ class PartitionFit:
             keys=_union(self.keys, other.keys),
             card_keys=_union(self.card_keys, other.card_keys),
             costs=_add(self.costs, other.costs),
-            pairs=pd.concat([self.pairs, other.pairs]).drop_duplicates(),
+            combinations=_merge_combinations(self.combinations, other.combinations),
             summaries=_add(self.summaries, other.summaries),
             counts=self.counts.merge(other.counts),
             lead_keys=_union(self.lead_keys, other.lead_keys),
@@ -221,29 +251,35 @@ def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndar
     return staged, columns
 
 
-def _cost_pairs(journeys: Journeys, plan: RunPlan, costs: Costs | None) -> pd.DataFrame:
-    """The (cost key label, scorecard label) pairs on the touches, for spend keyed by
-    another dimension than the scorecard's."""
-    key = costs.dimensions[0] if costs is not None else None
-    if costs is None or key not in journeys.dimensions:
-        return pd.DataFrame()
-    frames = []
+def _cost_combinations(
+    journeys: Journeys, plan: RunPlan, costs: Costs | None
+) -> dict[Rollup, pd.DataFrame]:
+    """Per scorecard, the distinct label combinations on the touches of the costs file's
+    key columns and the scorecard's dimensions (period aside): what
+    :func:`with_file_costs` needs to place each cost row. A card whose key columns are
+    not all in the data gets none (:func:`with_file_costs` names them)."""
+    if costs is None or not all(k in journeys.dimensions for k in costs.dimensions):
+        return {}
+    out = {}
     for dims in plan.rollups:
-        for target in dims:
-            if target == PERIOD_DIMENSION or target in costs.dimensions:
-                continue
-            key_names = np.asarray(journeys.names(key), dtype=object)
-            target_names = np.asarray(journeys.names(target), dtype=object)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "key": key_names[journeys.codes(key)],
-                        "target": target_names[journeys.codes(target)],
-                        "dimension": target,
-                    }
-                ).drop_duplicates()
-            )
-    return pd.concat(frames).drop_duplicates() if frames else pd.DataFrame()
+        columns = list(
+            dict.fromkeys([*costs.dimensions, *(d for d in dims if d != PERIOD_DIMENSION)])
+        )
+        out[dims] = labels_of(present_groups(journeys, columns), journeys, columns)
+    return out
+
+
+def _merge_combinations(
+    first: dict[Rollup, pd.DataFrame], second: dict[Rollup, pd.DataFrame]
+) -> dict[Rollup, pd.DataFrame]:
+    merged = dict(first)
+    for dims, frame in second.items():
+        merged[dims] = (
+            pd.concat([merged[dims], frame]).drop_duplicates(ignore_index=True)
+            if dims in merged
+            else frame
+        )
+    return merged
 
 
 @dataclass(frozen=True)
@@ -363,7 +399,7 @@ def fit_pass(
         keys=group_keys_,
         card_keys=card_keys,
         costs=costs,
-        pairs=_cost_pairs(journeys, plan, options.costs),
+        combinations=_cost_combinations(journeys, plan, options.costs) if options.scorecard else {},
         summaries={w: s for w, (_, s) in windows.items()},
         counts=JourneyCounts.of(journeys),
         lead_keys=lead_keys,
@@ -582,17 +618,22 @@ def credit_pass(
                 float(credit.value.sum()),
             )
         if features is not None:
-            lead = _lead_credit(label, model, fitted, leads, plan)
+            lead, lead_window = _lead_credit(label, model, fitted, leads, plan)
             rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
             credited_features = features if rows is None else features[rows]
             for dims in plan.rollups:
+                untouched_card = untouched_features(windowed, dims, features)
+                if lead_window is not None and leads is not None:
+                    untouched_card = with_untouched_leads(
+                        untouched_card, lead_window, dims, leads[1]
+                    )
                 cards[(label, dims)] = scorecard_sums(
                     credited,
                     credit,
                     dims,
                     fit.card_keys[dims],
                     credited_features,
-                    untouched_features(windowed, dims, features),
+                    untouched_card,
                     once=model.counts_groups_once,
                     lead=lead,
                 )
@@ -627,16 +668,17 @@ def _lead_credit(
     fitted: FittedRun,
     leads: tuple[Journeys, np.ndarray] | None,
     plan: RunPlan,
-) -> tuple[Journeys, TouchCredit, np.ndarray] | None:
-    """The lead-stage model's credit of the leads, with each lead journey's counts."""
+) -> tuple[tuple[Journeys, TouchCredit, np.ndarray] | None, Journeys | None]:
+    """The lead-stage model's credit of the leads, with each lead journey's counts, and
+    the windowed lead stage (every staged journey: its untouched leads are a group)."""
     if leads is None or label not in fitted.lead_models:
-        return None
+        return None, None
     staged, columns = leads
     staged_window = staged.window(plan.window_of(model), plan.excluded(staged))[0]
     credited = staged_window.converted_only if model.credits_converted_only else staged_window
     credit = fitted.lead_models[label].credit(credited)
     rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
-    return credited, credit, columns if rows is None else columns[rows]
+    return (credited, credit, columns if rows is None else columns[rows]), staged_window
 
 
 # ------------------------------------------------------------ replicates
@@ -940,6 +982,9 @@ def finish_run(
         notes.extend(_bootstrap_notes(options.bootstrap, fitted))
         replicate_tables = _replicate_tables(replicates, fit, tables)
     counts = fit.counts
+    period_note = counts.period_note(plan)
+    if period_note is not None:
+        notes.append(period_note)
     reconciliation = Reconciliation(
         intake=intake,
         journeys=counts.journeys,
@@ -1022,6 +1067,8 @@ def _scorecards(
     """Every model's scorecard of every roll-up, with costs and intervals."""
     out: dict[Rollup, pd.DataFrame] = {}
     notes: list[Note] = []
+    if options.costs is not None and plan.period is not None:
+        options.costs.check_periods(plan.period)
     for dims in plan.rollups:
         keys = fit.card_keys[dims]
         cost = np.full(len(keys), np.nan)
@@ -1031,11 +1078,10 @@ def _scorecards(
         parts = []
         for label, model in fitted.models.items():
             raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
-            single = len([d for d in dims if d != PERIOD_DIMENSION]) == 1
-            if options.costs is not None and single:
-                raw, texts = with_file_costs(raw, options.costs, dims, fit.pairs)
-                for text in texts:
-                    note = Note("costs_unmatched", text)
+            if options.costs is not None:
+                raw, texts = with_file_costs(raw, options.costs, dims, fit.combinations.get(dims))
+                for code, text in texts:
+                    note = Note(code, text)
                     if note not in notes:
                         notes.append(note)
             card = finish(raw, dims)

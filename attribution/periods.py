@@ -91,6 +91,14 @@ def period_codes(times: np.ndarray, period: Period, names: tuple[str, ...]) -> n
     return remap[inverse].astype(np.int32)
 
 
+#: The form of a period label (a costs file's ``period`` column must have it).
+PERIOD_FORMS: dict[str, tuple[str, str]] = {
+    "month": (r"\d{4}-(0[1-9]|1[0-2])", "2026-07"),
+    "quarter": (r"\d{4}-Q[1-4]", "2026-Q3"),
+    "year": (r"\d{4}", "2026"),
+}
+
+
 def _label(key: int, period: str) -> str:
     if key == np.iinfo(np.int64).min:
         return MISSING_LABEL

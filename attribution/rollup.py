@@ -9,8 +9,11 @@ same groups and models can be compared row by row.
 touch at all, or none left in the lookback window) cannot be credited to any group. A
 conserving model's roll-up carries them as more groups whose touch-level labels
 (channel, team, ...) are ``(no touch)``; journey-level labels (segment, period) keep
-the journey's own, so untouched pipeline shows per segment and per quarter. The table
-then adds up to the whole pipeline in.
+the journey's own, so untouched pipeline shows per segment and per quarter (channel x
+segment: a ``(no touch), Ent`` row). A roll-up with no touch-level dimension (by
+``segment`` alone) has nowhere to say "untouched" but its labels, so there every
+dimension except the period is ``(no touch)``: one untouched row (per period), never a
+second ``Ent`` row. The table then adds up to the whole pipeline in.
 
 ``share`` is a group's credited value over the value in (the pipeline of every converted
 journey), for every model: for a conserving model the shares of its table, untouched
@@ -34,6 +37,7 @@ from attribution.errors import ParameterError
 from attribution.journeys import NO_TOUCH_LABEL, Journeys
 from attribution.kernels.rollup import mixed_radix, sum_by_group, sum_once_per_journey
 from attribution.models.base import TouchCredit
+from attribution.periods import PERIOD_DIMENSION
 
 CREDIT_COLUMNS = ("credited_conversions", "credited_value", "share")
 _KEY_LIMIT = 2.0**62
@@ -161,15 +165,28 @@ def labels_of(keys: np.ndarray, journeys: HasNames, by: Sequence[str]) -> pd.Dat
 
 def untouched_labels(journeys: Journeys, by: Sequence[str], mask: np.ndarray) -> pd.DataFrame:
     """The roll-up labels of the journeys in ``mask`` as untouched groups: ``(no touch)``
-    for touch-level dimensions, the journey's own label for journey-level ones."""
+    for touch-level dimensions, the journey's own label for journey-level ones. A
+    roll-up with no touch-level dimension (``segment``, ``segment x period``) labels
+    every dimension but the period ``(no touch)``, so the untouched row never repeats a
+    touched group's labels (the period too when it is the only dimension)."""
+    marked = untouched_marked(journeys, by)
     columns = {}
     for dimension in by:
-        if journeys.level(dimension) == "journey":
+        if dimension not in marked:
             names = np.asarray(journeys.names(dimension), dtype=object)
             columns[dimension] = names[journeys.journey_dimensions[dimension].codes[mask]]
         else:
             columns[dimension] = np.full(int(mask.sum()), NO_TOUCH_LABEL, dtype=object)
     return pd.DataFrame(columns)
+
+
+def untouched_marked(journeys: Journeys, by: Sequence[str]) -> set[str]:
+    """The dimensions of ``by`` whose label is ``(no touch)`` in an untouched group."""
+    touch_level = {d for d in by if journeys.level(d) == "touch"}
+    if touch_level:
+        return touch_level
+    others = {d for d in by if d != PERIOD_DIMENSION}
+    return others or set(by)
 
 
 def untouched_sums(windowed: Journeys, by: Sequence[str]) -> pd.DataFrame:

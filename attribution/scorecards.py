@@ -54,7 +54,7 @@ from attribution.journeys import NO_TOUCH_LABEL, Coding, Journeys, Level
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import TouchCredit
-from attribution.periods import PERIOD_DIMENSION, Period, period_codes
+from attribution.periods import PERIOD_DIMENSION, PERIOD_FORMS, Period, period_codes
 from attribution.rollup import HasNames, group_index, group_keys, labels_of, untouched_labels
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
@@ -74,6 +74,8 @@ FEATURES = (
     "days_to_opportunity_sum",
 )
 SUM_COLUMNS = ("opportunities", "pipeline", "closed", "won", "won_value")
+#: Lead-stage sums: leads, and of those the ones that became opportunities.
+LEAD_COLUMNS = ("leads", "lead_converted")
 
 
 def journey_features(journeys: Journeys, first_touch: np.ndarray) -> np.ndarray:
@@ -141,7 +143,9 @@ class ScorecardSums:
 def merge_untouched(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     """The untouched groups of two partitions, summed by label."""
     frame = pd.concat([first, second], ignore_index=True)
-    labels = [c for c in frame.columns if c not in FEATURES]
+    sums = [c for c in frame.columns if c in FEATURES or c in LEAD_COLUMNS]
+    frame[sums] = frame[sums].fillna(0.0)
+    labels = [c for c in frame.columns if c not in sums]
     return frame.groupby(labels, as_index=False, sort=True).sum() if len(frame) else frame
 
 
@@ -153,6 +157,25 @@ def untouched_features(windowed: Journeys, by: Sequence[str], features: np.ndarr
     for i, name in enumerate(FEATURES):
         frame[name] = features[mask, i]
     return frame.groupby(list(by), as_index=False, sort=True).sum()
+
+
+def with_untouched_leads(
+    untouched: pd.DataFrame, staged: Journeys, by: Sequence[str], lead_columns: np.ndarray
+) -> pd.DataFrame:
+    """The untouched groups' sums with their leads: the lead-stage journeys (``staged``,
+    windowed as the model credits them) with no touch up to lead creation, such as a
+    lead created before its first touch or a journey with no touch at all. Each lead
+    is then in exactly one group, so the ``leads`` column sums to the leads.
+    ``lead_columns``: per staged journey its leads and converted leads."""
+    mask = staged.converted & (staged.lengths == 0)
+    frame = untouched_labels(staged, by, mask)
+    for i, name in enumerate(LEAD_COLUMNS):
+        frame[name] = lead_columns[mask, i]
+    leads = frame.groupby(list(by), as_index=False, sort=True).sum()
+    merged = untouched.merge(leads, on=list(by), how="outer")
+    sums = [c for c in merged.columns if c in FEATURES or c in LEAD_COLUMNS]
+    merged[sums] = merged[sums].fillna(0.0)
+    return merged.sort_values(list(by), ignore_index=True)
 
 
 def credit_shares(journeys: Journeys, credit: TouchCredit) -> np.ndarray:
@@ -279,6 +302,8 @@ def raw_frame(
         frame["lead_converted"] = sums.leads[:, 1]
     if len(sums.untouched):
         frame = pd.concat([frame, sums.untouched.assign(cost=np.nan)], ignore_index=True)
+        if sums.leads is not None:
+            frame[list(LEAD_COLUMNS)] = frame[list(LEAD_COLUMNS)].fillna(0.0)
     frame.insert(0, "model", model)
     return frame
 
@@ -343,12 +368,18 @@ def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+#: The label of a dimension a cost row's key does not determine (see
+#: :func:`with_file_costs`).
+UNALLOCATED_LABEL = "(unallocated)"
+
+
 @dataclass(frozen=True)
 class Costs:
     """Spend from a costs file: one or more dimension columns (``channel``, ``campaign``:
     a row is the spend of that channel's campaign), optional ``period`` (``2026-Q3``),
-    ``cost``. A scorecard by one of the columns sums the spend by it; a scorecard by
-    another dimension takes the spend of the column that determines it."""
+    ``cost``. Every key and period cell must be filled (a row without its key is spend
+    nobody could be credited with: an error naming the row). How the spend reaches each
+    scorecard: :func:`with_file_costs`."""
 
     dimensions: tuple[str, ...]
     table: pd.DataFrame
@@ -367,7 +398,8 @@ class Costs:
 
     @classmethod
     def read(cls, frame: pd.DataFrame, source: str) -> Costs:
-        """Validate a costs table."""
+        """Validate a costs table (rows are numbered from 1, the header not counted)."""
+        frame = frame.reset_index(drop=True)
         columns = [str(c) for c in frame.columns]
         if "cost" not in columns:
             raise InputError(
@@ -384,99 +416,191 @@ class Costs:
                     source=source,
                 )
             )
-        cost = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(cost) | (cost < 0)
-        if bad.any():
-            raise InputError(
-                Problem(
-                    "cost must be a finite number >= 0",
-                    source=source,
-                    column="cost",
-                    rows=tuple(f"row {i + 1}" for i in np.flatnonzero(bad)[:5]),
-                    count=int(bad.sum()),
-                    examples=tuple(repr(v)[:40] for v in frame["cost"][bad].head(5)),
-                )
+        problems = [
+            _bad_rows(
+                _blank(frame[name]),
+                f"{'period' if name == PERIOD_DIMENSION else 'key'} is empty: every cost "
+                "row needs its "
+                + ("period" if name == PERIOD_DIMENSION else f"{name} (the group it is spent on)"),
+                source,
+                name,
+                frame[name],
             )
+            for name in [*keys, *([PERIOD_DIMENSION] if PERIOD_DIMENSION in columns else [])]
+        ]
+        cost = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(dtype=float)
+        problems.append(
+            _bad_rows(
+                ~np.isfinite(cost) | (cost < 0),
+                "cost must be a finite number >= 0",
+                source,
+                "cost",
+                frame["cost"],
+            )
+        )
+        found = [p for p in problems if p is not None]
+        if found:
+            raise InputError(found)
         with np.errstate(over="ignore"):
             if not np.isfinite(cost.sum()):
                 raise InputError(Problem("the costs' total is not a finite number", source=source))
-        table = pd.DataFrame({key: frame[key].astype(str) for key in keys})
+        table = pd.DataFrame({key: frame[key].astype(str).str.strip() for key in keys})
         table["cost"] = cost
         if PERIOD_DIMENSION in columns:
-            table[PERIOD_DIMENSION] = frame[PERIOD_DIMENSION].astype(str)
+            table[PERIOD_DIMENSION] = frame[PERIOD_DIMENSION].astype(str).str.strip()
         return cls(tuple(keys), table, PERIOD_DIMENSION in columns, source)
+
+    def check_periods(self, period: Period) -> None:
+        """Every period label must have the run's form (``2026-Q3`` for quarters)."""
+        if not self.has_period:
+            return
+        pattern, example = PERIOD_FORMS[period]
+        labels = self.table[PERIOD_DIMENSION]
+        bad = ~labels.str.fullmatch(pattern).to_numpy(dtype=bool)
+        problem = _bad_rows(
+            bad,
+            f"period is not a {period} like {example!r} (the scorecard is by {period})",
+            self.source,
+            PERIOD_DIMENSION,
+            labels,
+        )
+        if problem is not None:
+            raise InputError(problem)
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Null cells, and text cells that are empty once stripped."""
+    text = column.astype("string").str.strip()
+    return (column.isna() | (text == "")).to_numpy(dtype=bool)
+
+
+def _bad_rows(
+    bad: np.ndarray, reason: str, source: str, column: str, values: pd.Series
+) -> Problem | None:
+    if not bad.any():
+        return None
+    return Problem(
+        reason,
+        source=source,
+        column=column,
+        rows=tuple(f"row {i + 1}" for i in np.flatnonzero(bad)[:5]),
+        count=int(bad.sum()),
+        examples=tuple(repr(v)[:40] for v in values[bad].head(5)),
+    )
 
 
 def with_file_costs(
-    raw: pd.DataFrame, costs: Costs, by: Sequence[str], pairs: pd.DataFrame
-) -> tuple[pd.DataFrame, list[str]]:
+    raw: pd.DataFrame,
+    costs: Costs,
+    by: Sequence[str],
+    combinations: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """One model's raw scorecard with a costs file's spend added to its groups.
 
-    Spend keyed by the scorecard's own dimension goes to that group (summed over the
-    file's periods when the scorecard has none); spend keyed by
-    another dimension goes to the group it determines in the data (a channel's team when
-    every touch of the channel has one team: ``pairs`` holds the (key, target, dimension)
-    label pairs found on the touches), else it is an error. A cost row matching no group
-    is kept as a row with zero opportunities and named in a note."""
+    The file's key columns ``K`` (e.g. ``channel``) and the scorecard's dimensions ``D``
+    (period aside) need not be the same. ``combinations`` holds the distinct label
+    combinations of ``K`` and ``D`` on the data's touches. Each cost row goes to one
+    group of the scorecard:
+
+    - a dimension of ``D`` in ``K`` takes the row's own label;
+    - a dimension of ``D`` not in ``K`` takes the one label every touch with the row's
+      key has (by ``team`` with costs by ``channel``: the channel's team, when all its
+      touches are one team's), else ``(unallocated)``: spend of a key spread over
+      several labels (or on no touch) cannot be split over them exactly, so it is shown
+      on its own row (``events, (unallocated)`` by channel x team) and named in a note,
+      never divided by a guess nor dropped;
+    - key columns not in ``D`` are summed over (costs by channel and campaign in a
+      scorecard by channel).
+
+    The row's spend is added to that group's touch cost; the period is the row's own
+    (the scorecard by period needs a period column; without one by period, spend is
+    summed over the file's periods). A cost row matching no group of the data is shown
+    as a row with no opportunities, named in a note. So every card, whatever its
+    dimensions, carries the file's whole spend. The untouched group has no cost.
+    Returns the card and its notes (code, text): ``costs_unallocated``,
+    ``costs_unmatched``.
+    """
     dims = [d for d in by if d != PERIOD_DIMENSION]
-    keyed = " and ".join(costs.dimensions)
-    if len(dims) != 1:
-        raise ParameterError(
-            f"costs keyed by {keyed} can be added to a scorecard by one dimension (and "
-            f"period), not by {' x '.join(by)}"
-        )
     by_period = PERIOD_DIMENSION in by
     if by_period and not costs.has_period:
         raise ParameterError(
             f"the costs file {costs.source} has no period column, but the scorecard is by "
             "period: its spend cannot be split over periods"
         )
-    target = dims[0]
+    key = list(costs.dimensions)
+    missing = [k for k in key if combinations is None or k not in combinations.columns]
+    if missing:
+        raise ParameterError(
+            f"the costs of {costs.source} are keyed by {', '.join(map(repr, missing))}, which "
+            "the data does not have (read it as a dimension)"
+        )
+    assert combinations is not None
     table = costs.table
-    if target not in costs.dimensions:
-        key = costs.dimensions[0]
-        mapping = _functional_map(pairs, key, target, costs.source)
-        table = table.assign(**{target: table[key].map(mapping).fillna(table[key])})
-    keys = [target, *([PERIOD_DIMENSION] if by_period else [])]
-    spend = table.groupby(keys, as_index=False).agg(file_cost=("cost", "sum"))
-    merged = raw.merge(spend, on=keys, how="outer", indicator=True)
-    notes = []
-    only_costs = (merged["_merge"] == "right_only").to_numpy()
-    if only_costs.any():
-        listed = ", ".join(
-            " ".join(map(str, row)) for row in merged.loc[only_costs, keys].itertuples(index=False)
+    present = combinations[key].drop_duplicates().assign(_present=True)
+    on_touches = table.merge(present, on=key, how="left")["_present"].notna().to_numpy()
+    for target in (d for d in dims if d not in key):
+        pairs = combinations[[*key, target]].drop_duplicates()
+        labels = pairs.groupby(key)[target]
+        determined = labels.first().where(labels.nunique() == 1, UNALLOCATED_LABEL)
+        table = table.merge(determined.rename(target).reset_index(), on=key, how="left")
+        table[target] = table[target].fillna(UNALLOCATED_LABEL)
+    keys = [*dims, *([PERIOD_DIMENSION] if by_period else [])]
+    unallocated = unallocated_any(table, dims) & on_touches
+    notes: list[tuple[str, str]] = []
+    if unallocated.any():
+        named = sorted(
+            {" ".join(row) for row in table.loc[unallocated, key].itertuples(index=False)}
         )
         notes.append(
-            f"cost rows of {costs.source} match no group of the data (shown with no "
-            f"opportunities): {listed}"
+            (
+                "costs_unallocated",
+                f"spend of {costs.source} on {', '.join(named)} (keyed by {' and '.join(key)}) "
+                f"cannot be split over {' x '.join(d for d in dims if d not in key)}: shown "
+                f"under {UNALLOCATED_LABEL} in the scorecard by {' x '.join(by)}",
+            )
         )
-        merged.loc[only_costs, "model"] = raw["model"].iloc[0]
+    spend = table.groupby(keys, as_index=False).agg(file_cost=("cost", "sum"))
+    # The card's rows in their order (groups, then untouched), then the cost-only rows.
+    merged = raw.merge(spend, on=keys, how="left", indicator=True)
+    extra = spend.merge(raw[keys], on=keys, how="left", indicator=True)
+    extra = extra[extra["_merge"] == "left_only"].assign(_merge="right_only")
+    merged = pd.concat([merged, extra], ignore_index=True)
+    cost_only = (merged["_merge"] == "right_only").to_numpy()
+    # Cost rows that make a row of their own: a group the data does not have (in that
+    # period), or a key on no touch (then under (unallocated) for the other dimensions).
+    placed = unallocated_any(merged, dims)
+    periods = keys[len(dims) :]
+    listed = {
+        " ".join(map(str, row))
+        for row in merged.loc[cost_only & ~placed, keys].itertuples(index=False)
+    } | {
+        " ".join(map(str, row))
+        for row in table.loc[
+            ~on_touches & unallocated_any(table, dims), [*key, *periods]
+        ].itertuples(index=False)
+    }
+    if listed:
+        notes.append(
+            (
+                "costs_unmatched",
+                f"cost rows of {costs.source} match no group of the data (shown with no "
+                f"opportunities): {', '.join(sorted(listed))}",
+            )
+        )
+    if cost_only.any():
+        merged.loc[cost_only, "model"] = raw["model"].iloc[0]
         numeric = [c for c in raw.columns if c not in ("model", *by)]
-        merged.loc[only_costs, numeric] = merged.loc[only_costs, numeric].fillna(0.0)
-    untouched = (merged[target] == NO_TOUCH_LABEL).to_numpy()
+        merged.loc[cost_only, numeric] = merged.loc[cost_only, numeric].fillna(0.0)
+    untouched = (merged[dims] == NO_TOUCH_LABEL).any(axis=1).to_numpy()
     recorded = merged["cost"].notna() | merged["file_cost"].notna()
     total = merged["cost"].fillna(0.0) + merged["file_cost"].fillna(0.0)
     merged["cost"] = np.where(untouched | ~recorded, np.nan, total)
     return merged.drop(columns=["file_cost", "_merge"]), notes
 
 
-def _functional_map(pairs: pd.DataFrame, key: str, target: str, source: str) -> dict[str, str]:
-    """``key`` label -> ``target`` label, when each key label has one target in the data."""
-    chosen = pairs[pairs["dimension"] == target] if len(pairs) else pairs
-    if not len(chosen):
-        raise ParameterError(
-            f"the costs of {source} are keyed by {key!r}, which the data does not have "
-            "(read it as a dimension)"
-        )
-    counts = chosen.groupby("key")["target"].nunique()
-    ambiguous = counts[counts > 1]
-    if len(ambiguous):
-        raise ParameterError(
-            f"costs keyed by {key} cannot be added to a scorecard by {target}: "
-            f"{', '.join(map(str, ambiguous.index[:5]))} belong to several {target} values; "
-            f"give costs keyed by {target}"
-        )
-    return dict(zip(chosen["key"], chosen["target"], strict=True))
+def unallocated_any(frame: pd.DataFrame, dims: Sequence[str]) -> np.ndarray:
+    """Rows with an ``(unallocated)`` label in any of ``dims``."""
+    return (frame[list(dims)] == UNALLOCATED_LABEL).any(axis=1).to_numpy(dtype=bool)
 
 
 def stacked(scorecards: dict[tuple[str, ...], pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:

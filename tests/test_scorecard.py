@@ -4,9 +4,12 @@ boundaries, any-column dimensions, costs, and the totals it must keep."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -341,21 +344,158 @@ def test_a_cost_row_matching_nothing_is_a_note() -> None:
     assert "events 2026-Q2" in note.message
 
 
-def test_costs_keyed_by_channel_reach_a_scorecard_by_team() -> None:
+def _teamed(teams: list[str] | None = None) -> at.Loaded:
+    """The dataset with a team per touch (default: each channel one team's)."""
     touches, outcomes = data()
-    touches = touches.assign(
-        team=touches["channel"].map(
+    if teams is None:
+        team = touches["channel"].map(
             {"paid_search": "marketing", "webinar": "marketing", "sdr_call": "sdr"}
         )
+    else:
+        team = pd.Series(teams)
+    return at.load(touches.assign(team=team), outcomes)
+
+
+# Touch costs: paid_search 100 (j1), 50 (j3), 30 (j5); tv has no touch.
+CHANNEL_COSTS = pd.DataFrame({"channel": ["webinar", "sdr_call", "tv"], "cost": [200.0, 10.0, 7.0]})
+
+
+def _costs(card: pd.DataFrame, by: list[str]) -> dict[tuple[str, ...], float]:
+    return {
+        tuple(row[:-1]): row[-1]
+        for row in card[[*by, "cost"]].itertuples(index=False)
+        if not math.isnan(row[-1])
+    }
+
+
+def test_costs_keyed_by_the_card_dimension() -> None:
+    card = at.scorecard(_teamed(), ["linear"], by=("channel",), costs=CHANNEL_COSTS)
+    assert _costs(card, ["channel"]) == {
+        ("paid_search",): 180.0,
+        ("webinar",): 200.0,
+        ("sdr_call",): 10.0,
+        ("tv",): 7.0,
+    }
+    assert card.set_index("channel").loc["tv", "opportunities"] == 0
+
+
+def test_costs_keyed_by_a_dimension_that_determines_the_card_dimension() -> None:
+    """Every touch of webinar and sdr_call is one team's: their spend is that team's; tv
+    has no touch, so no team: (unallocated), never a team named tv."""
+    result = at.attribute(
+        _teamed(), ["linear"], by=("team",), scorecard=True, costs=Costs.load(CHANNEL_COSTS)
     )
-    costs = pd.DataFrame({"channel": ["webinar", "sdr_call"], "cost": [200.0, 10.0]})
-    card = at.scorecard(at.load(touches, outcomes), ["linear"], by=("team",), costs=costs)
-    cost = card.set_index("team")["cost"]
-    assert cost["marketing"] == 100 + 50 + 30 + 200 and cost["sdr"] == 10
-    assert math.isnan(cost["(no touch)"])
-    mixed = touches.assign(team=["marketing", "marketing", "sales", "x", "y", "z"])
-    with pytest.raises(at.ParameterError, match="belong to several team values"):
-        at.scorecard(at.load(mixed, outcomes), ["linear"], by=("team",), costs=costs)
+    assert result.scorecards is not None
+    card = result.scorecards[("team",)]
+    assert _costs(card, ["team"]) == {
+        ("marketing",): 100 + 50 + 30 + 200.0,
+        ("sdr",): 10.0,
+        ("(unallocated)",): 7.0,
+    }
+    assert set(card["team"]) == {"marketing", "sdr", "(no touch)", "(unallocated)"}
+    (note,) = result.reconciliation.notes_about(code="costs_unmatched")
+    assert "match no group of the data" in note.message and "tv" in note.message
+    assert not result.reconciliation.notes_about(code="costs_unallocated")
+
+
+def test_costs_reach_the_default_channel_x_team_card() -> None:
+    """The default roll-up (channel x team) gets the file's spend: each channel's spend on
+    its one team; the card's cost column sums to touch costs plus the file's."""
+    result = at.attribute(_teamed(), ["linear"], scorecard=True, costs=Costs.load(CHANNEL_COSTS))
+    assert result.scorecards is not None
+    card = result.scorecards[("channel", "team")]
+    assert _costs(card, ["channel", "team"]) == {
+        ("paid_search", "marketing"): 180.0,
+        ("webinar", "marketing"): 200.0,
+        ("sdr_call", "sdr"): 10.0,
+        ("tv", "(unallocated)"): 7.0,
+    }
+    assert card["cost"].sum() == 180 + 217
+
+
+def test_spend_of_a_key_spread_over_several_labels_is_unallocated() -> None:
+    """webinar is touched by marketing (j1) and partner (j2): its 200 cannot be split
+    between them exactly, so it is the row (webinar, (unallocated)), with a note; by
+    team alone it is the (unallocated) team."""
+    loaded = _teamed(["marketing", "marketing", "partner", "marketing", "sdr", "marketing"])
+    result = at.attribute(
+        loaded,
+        ["linear"],
+        by=("channel", "team"),
+        also_by=[("team",)],
+        scorecard=True,
+        costs=Costs.load(CHANNEL_COSTS),
+    )
+    assert result.scorecards is not None
+    card = result.scorecards[("channel", "team")]
+    assert _costs(card, ["channel", "team"]) == {
+        ("paid_search", "marketing"): 180.0,
+        ("webinar", "(unallocated)"): 200.0,
+        ("sdr_call", "sdr"): 10.0,
+        ("tv", "(unallocated)"): 7.0,
+    }
+    rows = card.set_index(["channel", "team"])
+    assert math.isnan(rows.loc[("webinar", "marketing"), "cost"])
+    assert rows.loc[("webinar", "(unallocated)"), "opportunities"] == 0
+    by_team = result.scorecards[("team",)]
+    assert _costs(by_team, ["team"]) == {
+        ("marketing",): 180.0,
+        ("sdr",): 10.0,
+        ("(unallocated)",): 207.0,
+    }
+    notes = result.reconciliation.notes_about(code="costs_unallocated")
+    assert notes and all(
+        "webinar" in n.message and "cannot be split over team" in n.message for n in notes
+    )
+
+
+def test_costs_by_channel_and_campaign_sum_into_a_card_by_channel() -> None:
+    touches, outcomes = data()
+    loaded = at.load(touches.assign(campaign="c1"), outcomes)
+    costs = pd.DataFrame(
+        {"channel": ["webinar", "webinar"], "campaign": ["c1", "c2"], "cost": [5.0, 6.0]}
+    )
+    card = at.scorecard(loaded, ["linear"], by=("channel",), costs=costs)
+    assert _costs(card, ["channel"]) == {("paid_search",): 180.0, ("webinar",): 11.0}
+
+
+def test_costs_keyed_by_a_column_the_data_lacks() -> None:
+    costs = pd.DataFrame({"vendor": ["acme"], "cost": [5.0]})
+    with pytest.raises(at.ParameterError, match="keyed by 'vendor', which the data does not"):
+        at.scorecard(_teamed(), ["linear"], by=("channel",), costs=costs)
+
+
+def test_cost_rows_without_a_key_or_period_are_errors() -> None:
+    frame = pd.DataFrame(
+        {
+            "channel": ["webinar", None, " ", "events"],
+            "period": ["2026-Q1", "2026-Q1", "2026-Q2", None],
+            "cost": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    with pytest.raises(at.InputError) as error:
+        Costs.read(frame, "costs.csv")
+    message = str(error.value)
+    assert "costs.csv: column 'channel': key is empty" in message
+    assert "row 2, row 3" in message
+    assert "costs.csv: column 'period': period is empty" in message and "row 4" in message
+
+
+def test_cost_periods_must_have_the_runs_form() -> None:
+    touches, outcomes = data()
+    costs = pd.DataFrame(
+        {"channel": ["webinar", "webinar"], "period": ["2026-Q1", "2026-01"], "cost": [1.0, 2.0]}
+    )
+    with pytest.raises(
+        at.InputError,
+        match=r"column 'period': period is not a quarter like "
+        r"'2026-Q3' \(the scorecard is by quarter\) \(1 row; e.g. row 2\)",
+    ):
+        at.scorecard(at.load(touches, outcomes), ["linear"], period="quarter", costs=costs)
+    month = at.scorecard(
+        at.load(touches, outcomes), ["linear"], period="month", costs=costs.iloc[[1]]
+    )
+    assert month.set_index(["channel", "period"]).loc[("webinar", "2026-01"), "cost"] == 2.0
 
 
 def test_bad_costs_are_input_errors() -> None:
@@ -406,6 +546,66 @@ def test_leads_and_stage_conversion() -> None:
     assert rows.loc["a", "opportunity_to_won"] == 0  # won is unknown: not won
 
 
+def test_period_none_is_counted_in_the_reconciliation() -> None:
+    """j5 (not converted) has no opportunity_created_at: 1 journey in period (none)."""
+    touches, outcomes = data()
+    result = at.attribute(at.load(touches, outcomes), ["linear"], period="quarter")
+    (note,) = result.reconciliation.notes_about(code="period_none")
+    assert note.data == {"journeys": 1.0, "conversions": 0.0, "value": 0.0}
+    assert "period (none): 1 journeys (0 conversions, value 0) have no opportunity_created_at" in (
+        result.reconciliation.to_text()
+    )
+    undated = outcomes.assign(
+        opportunity_created_at=outcomes["opportunity_created_at"].where(
+            outcomes["journey_id"] != "j4"
+        )
+    )
+    result = at.attribute(at.load(touches, undated), ["linear"], period="quarter")
+    (note,) = result.reconciliation.notes_about(code="period_none")
+    assert note.data == {"journeys": 2.0, "conversions": 1.0, "value": 300.0}
+    plain = at.attribute(at.load(touches, outcomes), ["linear"])
+    assert not plain.reconciliation.notes_about(code="period_none")
+
+
+def test_every_lead_lands_in_a_group() -> None:
+    """j0's lead (day 1) is credited to a, j1's (day 0.5) to a; j2's lead comes before its
+    only touch, and j3 has no touch at all: both are leads of the (no touch) row, and
+    j3 (converted) is its opportunity. The leads column sums to the 4 leads."""
+    journeys = [
+        J(
+            ["a", "b"],
+            value=10,
+            days=[0, 5],
+            milestones={"lead_created_at": 1, "opportunity_created_at": 6},
+        ),
+        J(["a"], converted=False, days=[0], milestones={"lead_created_at": 0.5}),
+        J(["b"], converted=False, days=[3], milestones={"lead_created_at": 1}),
+    ]
+    frame = touches_frame(journeys)
+    touches = frame[["journey_id", "timestamp", "channel"]]
+    outcomes = frame.groupby("journey_id", as_index=False)[
+        ["converted", "value", "lead_created_at", "opportunity_created_at"]
+    ].first()
+    day = pd.Timestamp("2024-01-01", tz="UTC")
+    untouched = pd.DataFrame(
+        {
+            "journey_id": ["j3"],
+            "converted": [True],
+            "value": [4.0],
+            "lead_created_at": [day + pd.Timedelta(days=2)],
+            "opportunity_created_at": [day + pd.Timedelta(days=3)],
+        }
+    )
+    loaded = at.load(touches, pd.concat([outcomes, untouched], ignore_index=True))
+    for model in ("linear", "sourced", "influenced"):
+        rows = at.scorecard(loaded, [model], by=("channel",)).set_index("channel")
+        assert rows["leads"].to_dict() == {"a": 2.0, "b": 0.0, "(no touch)": 2.0}, model
+        assert rows.loc["(no touch)", "lead_to_opportunity"] == 0.5
+        assert rows.loc["(no touch)", "opportunities"] == 1.0
+    by_team = at.scorecard(loaded, ["linear"], by=("team",), period="quarter")
+    assert by_team["leads"].sum() == 4.0
+
+
 def test_any_column_is_a_dimension() -> None:
     touches, outcomes = data()
     touches = touches.assign(region=["emea", "emea", "na", "na", "na", "apac"])
@@ -429,11 +629,22 @@ def test_a_journey_level_column_must_be_constant_within_a_journey() -> None:
     assert loaded.journeys.level("segment") == "touch"
 
 
-def test_only_the_named_columns_are_read(tmp_path: object) -> None:
+def test_only_the_named_columns_are_read(tmp_path: Path) -> None:
+    """A column the reader refuses (nested values) costs nothing unless named: it is never
+    read for a roll-up by another column, and is an error when named."""
     touches, outcomes = data()
-    wide = touches.assign(**{f"junk_{i}": i for i in range(50)})
-    loaded = at.load(wide, outcomes, dimensions=[])
-    assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type")
+    table = pa.Table.from_pandas(touches.assign(region="emea"), preserve_index=False)
+    nested = pa.array([[i] for i in range(len(touches))], pa.list_(pa.int64()))
+    pq.write_table(table.append_column("junk", nested), tmp_path / "wide.parquet")
+    outcomes.to_parquet(tmp_path / "outcomes.parquet")
+    loaded = at.load(
+        tmp_path / "wide.parquet", tmp_path / "outcomes.parquet", dimensions=["region"]
+    )
+    assert loaded.journeys.dimensions == ("channel", "team", "campaign", "touch_type", "region")
+    card = at.scorecard(loaded, ["linear"], by=("region",))
+    assert card.set_index("region").loc["emea", "pipeline"] == 3500
+    with pytest.raises(at.InputError, match=r"'junk' .* hold nested values"):
+        at.load(tmp_path / "wide.parquet", tmp_path / "outcomes.parquet", dimensions=["junk"])
 
 
 @st.composite
@@ -467,3 +678,44 @@ def test_scorecard_totals_are_the_models_credits(frame: pd.DataFrame) -> None:
                 credits["credited_conversions"].sum()
             )
             assert rows["pipeline"].sum() == pytest.approx(credits["credited_value"].sum())
+
+
+SUMMED = ["opportunities", "pipeline", "closed", "won", "won_value", "cost"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(frame=journeys_with_regions(), spend=st.lists(st.floats(0, 1e4), min_size=3, max_size=3))
+def test_adding_a_dimension_never_changes_the_totals(
+    frame: pd.DataFrame, spend: list[float]
+) -> None:
+    """The scorecards by channel, by channel x region and by region (touch costs and a
+    channel costs file: spend on a channel touched in both regions is the (unallocated)
+    region's), and by channel per quarter, have the same totals for the conserving
+    models, and the same cost for every model (``influenced`` counts a journey once per
+    group it touched, so its other totals grow with the groups)."""
+    frame = frame.assign(cost=np.arange(len(frame), dtype=float))
+    loaded = at.load(frame, dimensions=["region"])
+    models = ["linear", "sourced", "influenced"]
+    result = at.attribute(
+        loaded,
+        models,
+        by=("channel", "region"),
+        also_by=[("channel",), ("region",)],
+        scorecard=True,
+        costs=Costs.load(pd.DataFrame({"channel": list("abc"), "cost": spend})),
+    )
+    by_period = at.attribute(loaded, models, by=("channel",), period="quarter", scorecard=True)
+    assert result.scorecards is not None and by_period.scorecards is not None
+    cards = [*result.scorecards.values(), *by_period.scorecards.values()]
+    assert len(cards) == 4
+    totals = [card.groupby("model")[SUMMED].sum() for card in cards]
+    assert [t.loc["influenced", "cost"] for t in totals[1:3]] == pytest.approx(
+        [totals[0].loc["influenced", "cost"]] * 2
+    )
+    totals = [t.drop(index="influenced") for t in totals]
+    for other in totals[1:3]:
+        pd.testing.assert_frame_equal(other, totals[0], rtol=1e-9)
+    assert totals[0]["cost"].iloc[0] == pytest.approx(frame["cost"].sum() + sum(spend))
+    pd.testing.assert_frame_equal(
+        totals[3], totals[0].assign(cost=totals[0]["cost"] - sum(spend)), rtol=1e-9, atol=1e-9
+    )

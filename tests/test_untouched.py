@@ -64,6 +64,56 @@ def test_every_dimension_of_the_untouched_row_is_no_touch() -> None:
     assert row[["channel", "team"]].values.tolist() == [["(no touch)", "(no touch)"]]
 
 
+def _segmented() -> at.Loaded:
+    """Ent journey a (touched, 10), SMB journey b (touched, 20), Ent journey c (no touch,
+    5), all created in 2026-Q1."""
+    touches = pd.DataFrame(
+        {
+            "journey_id": ["a", "a", "b"],
+            "timestamp": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+            "channel": ["x", "y", "x"],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "journey_id": ["a", "b", "c"],
+            "converted": True,
+            "value": [10.0, 20.0, 5.0],
+            "segment": ["Ent", "SMB", "Ent"],
+            "opportunity_created_at": pd.to_datetime(["2026-01-05"] * 3, utc=True),
+        }
+    )
+    return at.load(touches, outcomes, dimensions=["segment"])
+
+
+def test_untouched_row_of_a_journey_level_rollup_is_no_touch() -> None:
+    """By segment alone, the untouched Ent pipeline is the ``(no touch)`` row (as by
+    channel), not a second ``Ent`` row; by segment x channel it keeps its segment; by
+    segment x period it keeps its period. Credits and scorecard agree."""
+    data = _segmented()
+    credits = at.attribute(data, ["linear"], by=("segment",)).credits
+    assert credits[["segment", "credited_value"]].values.tolist() == [
+        ["Ent", 10.0],
+        ["SMB", 20.0],
+        ["(no touch)", 5.0],
+    ]
+    card = at.scorecard(data, "linear", by=("segment",))
+    assert card[["segment", "pipeline"]].values.tolist() == [
+        ["Ent", 10.0],
+        ["SMB", 20.0],
+        ["(no touch)", 5.0],
+    ]
+    both = at.attribute(data, ["linear"], by=("segment", "channel")).credits
+    untouched = both[both["channel"] == "(no touch)"]
+    assert untouched[["segment", "credited_value"]].values.tolist() == [["Ent", 5.0]]
+    by_period = at.attribute(data, ["linear"], by=("segment",), period="quarter").credits
+    assert by_period[["segment", "period", "credited_value"]].values.tolist() == [
+        ["Ent", "2026-Q1", 10.0],
+        ["SMB", "2026-Q1", 20.0],
+        ["(no touch)", "2026-Q1", 5.0],
+    ]
+
+
 def test_untouched_can_be_rejected() -> None:
     touches, outcomes = tables()
     with pytest.raises(at.InputError, match="outcome row has no touches"):

@@ -66,7 +66,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ROLE=NAME",
-        help="read column NAME for ROLE, e.g. --column journey_id=opportunity_id (repeatable)",
+        help="read column NAME for ROLE, e.g. --column journey_id=opportunity_id (repeatable); "
+        "with --crm, a column of the CRM exports: ROLE=NAME or TABLE.ROLE=NAME as in "
+        "'attribution journeys' (e.g. --column opportunities.amount=Amount)",
     )
     parser.add_argument(
         "--team-map",
@@ -179,7 +181,40 @@ def extra_dimensions(by: list[str]) -> list[str]:
     return [d for d in by if d not in CORE_DIMENSIONS and d != "period"]
 
 
-def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> Loaded:
+def journey_level_of(args: argparse.Namespace, dimensions: Sequence[str]) -> list[str]:
+    """The ``--journey-level`` columns, each one of the ``--by`` dimensions."""
+    journey_level = comma_list(args.journey_level)
+    stray = [d for d in journey_level if d not in dimensions]
+    if stray:
+        raise ParameterError(f"--journey-level {', '.join(stray)}: not among the --by dimensions")
+    return journey_level
+
+
+def load_from_args(
+    args: argparse.Namespace, dimensions: Sequence[str] = (), excluded: Sequence[str] = ()
+) -> Loaded:
+    """The journeys of the input options, reading ``dimensions`` as roll-up dimensions
+    (those of ``--by``, and ``excluded``: the dimensions named by ``--exclude``). A
+    dimension the data does not have is an error naming the option that asked for it."""
+    from attribution.errors import MissingColumnsError
+
+    try:
+        return _load(args, dimensions)
+    except MissingColumnsError as error:
+        from_exclude = [c for c in error.columns if c in excluded]
+        option = (
+            f"--exclude {', '.join(f'{c}=...' for c in from_exclude)}"
+            if from_exclude
+            else f"--by {', '.join(error.columns)}"
+        )
+        source = error.problems[0].source
+        raise ParameterError(
+            f"{option}: the data has no column {', '.join(map(repr, error.columns))} "
+            f"({f'{source}: ' if source else ''}{error.where})"
+        ) from None
+
+
+def _load(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
     from attribution.io import load
 
     if args.crm:
@@ -187,10 +222,7 @@ def load_from_args(args: argparse.Namespace, dimensions: Sequence[str] = ()) -> 
     if not args.input:
         raise ParameterError("give the touches (INPUT) or a folder of CRM exports (--crm DIR)")
 
-    journey_level = comma_list(args.journey_level)
-    stray = [d for d in journey_level if d not in dimensions]
-    if stray:
-        raise ParameterError(f"--journey-level {', '.join(stray)}: not among the --by dimensions")
+    journey_level = journey_level_of(args, dimensions)
     if args.paths and (dimensions or journey_level):
         raise ParameterError(
             "a path table has no columns to roll up by besides channel and team "
@@ -216,6 +248,7 @@ def _load_crm(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
     import dataclasses
     import sys
 
+    from attribution.cli.journeys import crm_columns
     from attribution.crm import load_crm
     from attribution.notes import Note
 
@@ -223,14 +256,24 @@ def _load_crm(args: argparse.Namespace, dimensions: Sequence[str]) -> Loaded:
         raise ParameterError(
             "--crm DIR builds the journeys itself: give no INPUT, --outcomes or --paths"
         )
-    crm = load_crm(args.crm, mapping=args.crm_mapping)
+    if args.value_column:
+        raise ParameterError(
+            "--crm DIR takes the value from the opportunities' amount: name its column with "
+            "--column opportunities.amount=NAME, not --value-column"
+        )
+    if args.separator != DEFAULT_SEPARATOR:
+        raise ParameterError("--separator splits the paths of --paths; --crm DIR has none")
+    journey_level = journey_level_of(args, dimensions)
+    crm = load_crm(args.crm, mapping=args.crm_mapping, columns=crm_columns(args.column))
     if not args.quiet:
         print(crm.reconciliation.to_text(), file=sys.stderr)
     loaded = crm.load(
         channel_teams=channel_teams(args.team_map),
         on_invalid=args.on_invalid,
         dimensions=list(dimensions),
+        journey_dimensions=journey_level,
         untouched=args.untouched,
+        milestones=comma_list(args.milestones),
     )
     summary = crm.reconciliation
     note = Note(

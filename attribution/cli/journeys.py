@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from pathlib import Path
 
+from attribution.cli.outputs import OutputPlan
 from attribution.cli.progress import Progress
-from attribution.crm import MAPPINGS, NON_CONVERTING, CrmColumns, build_journeys
+from attribution.crm import CRM_OUTPUTS, MAPPINGS, NON_CONVERTING, CrmColumns, build_journeys
 from attribution.errors import ParameterError
 
 
@@ -84,9 +86,42 @@ def crm_columns(items: list[str]) -> CrmColumns:
     return CrmColumns().with_overrides(overrides)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` that is a file, or that holds (or is inside) an input: every
+    file written is compared with every input by resolved path and ``os.path.samefile``,
+    and the folder may hold no input (``--crm DIR`` of the next run would read the
+    written ``touches.parquet`` as the CRM touches)."""
+    if args.out is None:
+        return
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(
+            f"--out {out} is an existing file: journeys writes "
+            f"{', '.join(CRM_OUTPUTS.values())} into a folder; give a folder"
+        )
+    named = [
+        ("--touches", args.touches),
+        ("--opportunities", args.opportunities),
+        ("--contacts", args.contacts),
+        ("--contact-roles", args.contact_roles),
+        ("--channel-rules", args.channel_rules),
+    ]
+    inputs = [(option, path) for option, path in named if path]
+    folder = OutputPlan()
+    folder.add("--out", out, folder=True)
+    folder.check(inputs)
+    files = OutputPlan()
+    for name in CRM_OUTPUTS.values():
+        files.add("--out", out / name)
+    files.check(inputs)
+
+
 def run_journeys(args: argparse.Namespace) -> int:
     if args.lookback is not None and not args.lookback >= 0:
         raise ParameterError(f"--lookback must be a number of days >= 0, got {args.lookback}")
+    if args.mapping != "account" and args.contact_roles is None:
+        raise ParameterError(f"--mapping {args.mapping} needs --contact-roles FILE")
+    check_outputs(args)
     with Progress(total=2, quiet=args.quiet) as progress:
         progress.start("building journeys")
         crm = build_journeys(

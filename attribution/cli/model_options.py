@@ -9,6 +9,7 @@ defaults shown in ``--help`` are read from the models' own ``__init__`` signatur
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,11 +44,23 @@ def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
             raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers") from None
         if len(values) != count:
             raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers")
-        total = sum(values)
-        # Percentages (40,20,40) and fractions (0.4,0.2,0.4) are both accepted.
-        return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
+        return _fractions(values)
 
     return parse
+
+
+def _fractions(values: tuple[float, ...]) -> tuple[float, ...]:
+    """Percentages (40,20,40) and fractions (0.4,0.2,0.4) are both accepted; any other sum
+    is named here, as the option's problem."""
+    total = math.fsum(values) if all(math.isfinite(v) for v in values) else math.nan
+    if abs(total - 100) < 1e-6:
+        return tuple(v / 100 for v in values)
+    if not abs(total - 1) <= 1e-9:
+        raise argparse.ArgumentTypeError(
+            f"the weights sum to {total:g}: give fractions summing to 1 or percentages "
+            "summing to 100"
+        )
+    return values
 
 
 def _any_weights(text: str) -> tuple[float, ...]:
@@ -56,8 +69,7 @@ def _any_weights(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError("expected comma-separated numbers") from None
-    total = sum(values)
-    return tuple(v / 100 for v in values) if abs(total - 100) < 1e-6 else values
+    return _fractions(values)
 
 
 def _days_list(text: str) -> tuple[float, ...]:

@@ -157,8 +157,8 @@ def credit(
 
     announce_compilation(args.quiet)
     progress.start("reading input")
-    wanted = list(by) + [d for d, _ in exclusions(args) if d not in by]
-    loaded = load_from_args(args, extra_dimensions(wanted))
+    excluded = [d for d, _ in exclusions(args) if d not in by]
+    loaded = load_from_args(args, extra_dimensions([*by, *excluded]), excluded)
     write_rejects(loaded, args)
     names = requested_models(args)
     if names is None and args.models is None and default_models is not None:

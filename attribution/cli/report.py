@@ -61,7 +61,8 @@ def run_report(args: argparse.Namespace) -> int:
         progress.start("reading input")
         exclude = exclusions(args)
         by = tuple(comma_list(args.by)) or ("channel", "team")
-        loaded = load_from_args(args, extra_dimensions([*by, *(d for d, _ in exclude)]))
+        excluded = [d for d, _ in exclude if d not in by]
+        loaded = load_from_args(args, extra_dimensions([*by, *excluded]), excluded)
         write_rejects(loaded, args)
         names = requested_models(args)
         parameters = model_parameters(args, names)

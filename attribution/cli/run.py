@@ -107,7 +107,7 @@ def plan_outputs(args: argparse.Namespace, by: list[str]) -> OutputPlan:
 
 
 def run(args: argparse.Namespace) -> int:
-    from attribution.io.writers import beside, write_table
+    from attribution.io.writers import beside, json_records, write_table
 
     by = comma_list(args.by)
     if not by:
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             write_table(result.reconciliation.to_frame(), args.reconciliation)
         _write_model_outputs(args, result.models)
     if args.format == "json":
-        print(result.credits.to_json(orient="records", double_precision=15))
+        print(json_records(result.credits))
     elif not args.out:
         from attribution.cli.display import credit_report
         from attribution.cli.tables import terminal_width

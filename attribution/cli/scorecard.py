@@ -52,7 +52,7 @@ def scorecard_models(has_times: bool) -> list[str]:
 
 
 def run_scorecard(args: argparse.Namespace) -> int:
-    from attribution.io.writers import output_format, write_table
+    from attribution.io.writers import json_records, output_format, write_table
     from attribution.scorecards import Costs, stacked
 
     by = comma_list(args.by)
@@ -82,7 +82,7 @@ def run_scorecard(args: argparse.Namespace) -> int:
             progress.start("writing output")
             write_table(table, args.out)
     if args.format == "json":
-        print(table.to_json(orient="records", double_precision=15))
+        print(json_records(table))
     elif not args.out:
         from attribution.cli.scorecard_view import scorecard_report
         from attribution.cli.tables import terminal_width

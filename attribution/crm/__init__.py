@@ -13,7 +13,7 @@ journeys), assigning channels by rules on the raw fields, and reconciles every t
 >>> result = at.attribute(crm.load(), ["linear", "w_shaped"])  # doctest: +SKIP
 """
 
-from attribution.crm.build import CRM_FILES, CrmJourneys, build_journeys, load_crm
+from attribution.crm.build import CRM_FILES, CRM_OUTPUTS, CrmJourneys, build_journeys, load_crm
 from attribution.crm.columns import (
     ContactColumns,
     ContactRoleColumns,
@@ -28,6 +28,7 @@ from attribution.crm.rules import ChannelRules, Condition, Rule
 
 __all__ = [
     "CRM_FILES",
+    "CRM_OUTPUTS",
     "MAPPINGS",
     "NON_CONVERTING",
     "ChannelRules",

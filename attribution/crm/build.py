@@ -19,11 +19,12 @@ The outcome of each journey:
   own), the rest null.
 
 Each journey touch has ``journey_id``, ``timestamp``, ``channel``, ``team``,
-``campaign``, ``touch_type``, ``cost`` (when the touches have it), ``person_id`` and
-``account_id``. A touch's channel is its own ``channel`` when it has one, else the first
-matching rule's (the rules given, or the built-in GA4 grouping), else the fallback; its
-team is its own ``team`` when it has one, else the rule's, else null (the engine then
-applies its team map, else ``unassigned``).
+``campaign``, ``touch_type``, ``cost`` (when the touches have it: a touch copied into
+``k`` opportunities' journeys carries ``cost / k`` on each copy, so spend is counted
+once), ``person_id`` and ``account_id``. A touch's channel is its own ``channel`` when
+it has one, else the first matching rule's (the rules given, or the built-in GA4
+grouping), else the fallback; its team is its own ``team`` when it has one, else the
+rule's, else null (the engine then applies its team map, else ``unassigned``).
 """
 
 from __future__ import annotations
@@ -73,12 +74,20 @@ from attribution.errors import InputError, ParameterError, Problem
 from attribution.io import Loaded, load
 from attribution.io.parse import NO_TIME
 from attribution.io.sources import CSV_SUFFIXES, PARQUET_SUFFIXES, Source
-from attribution.io.writers import write_table
+from attribution.io.writers import write_atomically, write_table
 
 #: Touch columns read from parquet as dictionaries: labels with few distinct values.
 #: Ids and referrers are read as plain text and hashed once: parquet builds a dictionary
 #: per row group, and unifying large ones costs far more than one hash of the column.
 LOW_CARDINALITY = ("channel", "team", "campaign", "touch_type", "source", "medium")
+
+
+#: The files :meth:`CrmJourneys.write` writes into its folder.
+CRM_OUTPUTS = {
+    "touches": "touches.parquet",
+    "outcomes": "outcomes.parquet",
+    "reconciliation": "reconciliation.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -90,14 +99,13 @@ class CrmJourneys:
     reconciliation: CrmReconciliation
 
     def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``touches.parquet``, ``outcomes.parquet`` and ``reconciliation.csv``."""
+        """Write ``touches.parquet``, ``outcomes.parquet`` and ``reconciliation.csv``,
+        each atomically (a temporary file renamed over the target once complete)."""
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise ParameterError(f"{folder} is an existing file: write the journeys to a folder")
         folder.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "touches": folder / "touches.parquet",
-            "outcomes": folder / "outcomes.parquet",
-            "reconciliation": folder / "reconciliation.csv",
-        }
+        paths = {key: folder / name for key, name in CRM_OUTPUTS.items()}
         # Dictionary pages and statistics only for the labels and numbers: ids have too
         # many distinct values for a dictionary page (falling back from one costs more
         # than plain pages), and min/max statistics of ids serve no reader.
@@ -107,13 +115,13 @@ class CrmJourneys:
             if c in self.touches.column_names
         ]
         numbers = [c for c in ("timestamp", "cost") if c in self.touches.column_names]
-        pq.write_table(
-            self.touches,
+        write_atomically(
             paths["touches"],
-            use_dictionary=labels,
-            write_statistics=labels + numbers,
+            lambda path: pq.write_table(
+                self.touches, path, use_dictionary=labels, write_statistics=labels + numbers
+            ),
         )
-        pq.write_table(self.outcomes, paths["outcomes"])
+        write_atomically(paths["outcomes"], lambda path: pq.write_table(self.outcomes, path))
         write_table(self.reconciliation.to_frame(), paths["reconciliation"])
         return paths
 
@@ -235,6 +243,7 @@ def build_journeys(
         rules=rules,
         tables=(touch_table, opportunity_table, contact_table, role_table),
         opportunity=opportunity,
+        cost=touch.cost,
         people=people,
         account_has_opportunity=np.bincount(opportunity_account, minlength=accounts.n) > 0,
         settings=(
@@ -279,6 +288,14 @@ def load_crm(
             Problem(
                 f"CRM folder has no {' and no '.join(missing)} export (looked for "
                 f"{', '.join(f'{m}.parquet, {m}.csv or a folder {m}/' for m in missing)})",
+                source=str(root),
+            )
+        )
+    if mapping != "account" and found["contact_roles"] is None:
+        raise InputError(
+            Problem(
+                f"the {mapping} mapping needs the contact roles: the CRM folder has no "
+                "contact_roles.parquet, contact_roles.csv or folder contact_roles/",
                 source=str(root),
             )
         )
@@ -352,7 +369,7 @@ def _check_shape(
             Problem(
                 f"the touches have no {touches.column_name('account_id')!r} column and no "
                 "contacts were given: the account mapping needs each touch's account "
-                "(give the contacts, contacts=, or an account column)",
+                "(give the contacts, or an account column on the touches)",
                 source=f"touches {touches.source.label}",
             )
         )
@@ -370,4 +387,4 @@ def _check_shape(
         raise InputError(problems)
 
 
-__all__ = ["CRM_FILES", "CrmJourneys", "build_journeys", "load_crm"]
+__all__ = ["CRM_FILES", "CRM_OUTPUTS", "CrmJourneys", "build_journeys", "load_crm"]

@@ -45,6 +45,16 @@ def _times(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.int64(), mask=values == NO_TIME).cast(pa.timestamp("ns", tz="UTC"))
 
 
+def shared_cost(cost: pa.Array, joined: Join) -> pa.Array:
+    """Each journey touch's cost: its input touch's cost split evenly over the journeys it
+    was copied into (``cost / k`` on each of ``k`` copies, as Marketo Measure splits a
+    shared cost), so the spend of the journey touches sums to that of the input touches
+    in a journey, whatever the copies. A null cost stays null."""
+    rows = pa.array(joined.touch, pa.int64())
+    copies = np.maximum(joined.copies[joined.touch], 1).astype(np.float64)
+    return pc.divide(cost.take(rows), pa.array(copies))
+
+
 def touch_output(
     joined: Join,
     journey_ids: pa.Array,
@@ -64,7 +74,7 @@ def touch_output(
         "touch_type": _label_column(touch.labels["touch_type"], rows),
     }
     if touch.cost is not None:
-        columns["cost"] = touch.cost.take(pa.array(rows, pa.int64()))
+        columns["cost"] = shared_cost(touch.cost, joined)
     columns["person_id"] = _dictionary(people.person[rows], persons.text())
     columns["account_id"] = _dictionary(people.account[rows], accounts.text())
     return pa.table(columns)

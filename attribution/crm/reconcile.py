@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attribution.crm.channels import Channels
 from attribution.crm.fields import OpportunityFields
@@ -20,12 +22,17 @@ def reconcile(
     rules: ChannelRules,
     tables: tuple[Table, Table, Table | None, Table | None],
     opportunity: OpportunityFields,
+    cost: pa.Array | None,
     people: People,
     account_has_opportunity: np.ndarray,
     settings: tuple[tuple[str, str], ...],
     notes: list[str],
 ) -> CrmReconciliation:
     touches, opportunities, contacts, roles = tables
+    copied_cost = None
+    if cost is not None:
+        copied = pa.array(joined.copies > 1)
+        copied_cost = pc.sum(pc.filter(cost, copied)).as_py() or 0.0
     outcome_counts = np.bincount(joined.outcome, minlength=max(REASONS) + 1)
     copies = np.bincount(joined.copies[joined.copies > 0])
     in_opportunity = joined.journey < joined.n_opportunities
@@ -59,6 +66,7 @@ def reconcile(
             (text, int(outcome_counts[code])) for code, text in REASONS.items()
         ),
         copies=tuple((k, int(n)) for k, n in enumerate(copies) if k > 0 and n),
+        copied_cost=copied_cost,
         journey_touches=len(joined.touch),
         opportunity_journey_touches=int(in_opportunity.sum()),
         opportunities_with_touches=int(touched.sum()),

@@ -8,6 +8,9 @@ The counts add up, and the tests check that they do:
                       + touches in non-converting journeys
     opportunities = with touches + without any touch (untouched pipeline)
     touches without their own channel = Σ per rule + fallback
+
+and, when the touches have a cost, the cost of the touches copied into several
+opportunities' journeys, which is split evenly over the copies.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class CrmReconciliation:
     touches_in_non_converting: int
     touches_without_journey: tuple[tuple[str, int], ...]
     copies: tuple[tuple[int, int], ...]
+    #: Cost of the input touches copied into >= 2 opportunities' journeys (split evenly
+    #: over the copies); None when the touches have no cost.
+    copied_cost: float | None
     journey_touches: int
     opportunity_journey_touches: int
     opportunities_with_touches: int
@@ -96,6 +102,14 @@ class CrmReconciliation:
             )
             for k, n in self.copies
         ]
+        if self.copied_cost is not None:
+            rows.append(
+                (
+                    "copies",
+                    "cost of the touches in >= 2 opportunities' journeys (split evenly)",
+                    self.copied_cost,
+                )
+            )
         rows += [
             ("journeys", "journey touches written", self.journey_touches),
             ("journeys", "of which in opportunities' journeys", self.opportunity_journey_touches),

@@ -13,7 +13,9 @@ match. Each field condition is one of
 
 A missing field (null, or a column the touches do not have) is the empty text ``""``, so
 ``{equals: ""}`` or ``{regex: "^$"}`` matches it. Touches no rule matches get the
-``fallback`` channel (default ``unassigned``) and ``fallback_team`` when given.
+``fallback`` channel (default ``unassigned``). A touch whose channel comes from the
+rules gets the matching rule's ``team``, else ``fallback_team`` when given (for a rule
+without a team as for the fallback channel), else no team.
 
 The file (YAML or JSON) is either a list of rules or an object::
 
@@ -205,7 +207,7 @@ class ChannelRules:
         per_combo: dict[str, np.ndarray],
     ) -> Assignment:
         channel_names = tuple(dict.fromkeys([r.channel for r in self.rules] + [self.fallback]))
-        teams = [r.team for r in self.rules] + [self.fallback_team]
+        teams = [r.team or self.fallback_team for r in self.rules] + [self.fallback_team]
         team_names = tuple(dict.fromkeys(t for t in teams if t is not None))
         rule_channel = np.array([channel_names.index(r.channel) for r in self.rules], np.int64)
         rule_team = np.array([-1 if t is None else team_names.index(t) for t in teams], np.int64)

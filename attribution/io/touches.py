@@ -30,7 +30,7 @@ from attribution.columns import (
     REQUIRED_TOUCH_ROLES,
     ColumnMap,
 )
-from attribution.errors import InputError, ParameterError, Problem
+from attribution.errors import InputError, MissingColumnsError, ParameterError, Problem
 from attribution.io import checks, ids, outcomes
 from attribution.io.encode import EncodedRows, encode
 from attribution.io.intake import Intake, Loaded
@@ -45,7 +45,7 @@ from attribution.io.parse import (
 )
 from attribution.io.sources import Source, SourceTable, read_source
 from attribution.io.validation import RowIssues, check_on_invalid, empty_rejects
-from attribution.journeys import CORE_DIMENSIONS, NO_TOUCH_LABEL, Journeys
+from attribution.journeys import CORE_DIMENSIONS, NO_TOUCH_LABEL, TIME_FIELDS, Journeys
 from attribution.notes import Note
 
 Untouched = Literal["accept", "reject"]
@@ -76,6 +76,9 @@ def load_touches(
     the outcome times from either table, for the custom stage model.
     """
     check_on_invalid(on_invalid)
+    # The standard milestones (lead_created_at, ...) are read as such: a custom stage
+    # model naming them needs no second copy of the column.
+    milestones = [m for m in dict.fromkeys(milestones) if m not in TIME_FIELDS]
     if untouched not in UNTOUCHED:
         raise ParameterError(f"untouched must be one of {', '.join(UNTOUCHED)}, not {untouched!r}")
     columns = columns or ColumnMap()
@@ -314,11 +317,14 @@ def _place_dimensions(
         where = f"the touches have {source.columns_present()}"
         if outcome_source is not None:
             where += f"; the outcomes have {outcome_source.columns_present()}"
-        raise InputError(
+        raise MissingColumnsError(
             Problem(
-                f"no column {', '.join(map(repr, missing))} to roll up by; {where}",
+                f"no column {', '.join(map(repr, missing))} to read as a dimension "
+                f"(dimensions=); {where}",
                 source=source.label,
-            )
+            ),
+            missing,
+            where,
         )
     touch_level = [d for d in dimensions if d in on_touches and d not in journey_dimensions]
     journey_on_touches = [d for d in dimensions if d in on_touches and d in journey_dimensions]

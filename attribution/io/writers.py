@@ -1,8 +1,9 @@
 """Write result tables: the format follows the file extension; every write is atomic.
 
-``.parquet``, ``.csv`` and ``.json`` (records). A file is written to a temporary file in
-the same folder and renamed over the target only once complete, so a run that fails
-half-way leaves no half-written file and the previous file intact.
+``.parquet``, ``.csv`` and ``.json`` (records; floats round-trip exactly). A file is
+written to a temporary file in the same folder and renamed over the target only once
+complete, so a run that fails half-way leaves no half-written file and the previous file
+intact.
 
 In CSV, text cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return) are prefixed with ``'``; a cell that is
@@ -13,12 +14,15 @@ number.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from attribution.errors import ParameterError
@@ -92,9 +96,23 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     elif suffix == ".csv":
         write_atomically(path, lambda p: escape_formulas(frame).to_csv(p, index=False))
     else:
-        write_atomically(
-            path,
-            lambda p: frame.to_json(
-                p, orient="records", indent=1, date_format="iso", double_precision=15
-            ),
-        )
+        text = json_records(frame)
+
+        def write_json(temporary: Path) -> None:
+            temporary.write_text(text, encoding="utf-8")
+
+        write_atomically(path, write_json)
+
+
+def json_records(frame: pd.DataFrame) -> str:
+    """The frame as JSON records, floats written so they read back exactly (Python's
+    shortest round-trip repr, not pandas' at most 15 significant digits), NaN and
+    infinities as null, times in ISO 8601."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column.dtype):
+            values = column.to_numpy(dtype=np.float64)
+            for record, value in zip(records, values, strict=True):
+                record[str(name)] = float(value) if math.isfinite(value) else None
+    return json.dumps(records, indent=1, allow_nan=False, ensure_ascii=False)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from attribution.errors import ParameterError
-from attribution.journeys import Journeys
+from attribution.journeys import TIME_FIELDS, Journeys
 from attribution.kernels.rules import last_at_or_before, milestone_credit
 from attribution.models.base import RuleModel, TouchCredit
 from attribution.models.weights import check_weights
@@ -242,6 +242,6 @@ class CustomStage(RuleModel):
     def _times(journeys: Journeys, milestone: str) -> np.ndarray | None:
         if milestone in journeys.milestone_times:
             return journeys.milestone_times[milestone]
-        if milestone in MILESTONE_LABELS and milestone != "first_touch":
+        if milestone in TIME_FIELDS:
             return np.asarray(getattr(journeys, milestone))
         return None

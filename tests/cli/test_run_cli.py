@@ -336,11 +336,25 @@ def test_bad_options_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run("run", touches, "--models", "nonsense") == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
     assert run("run", touches, "--by", "region") == 2
-    assert "no column 'region' to roll up by" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error: --by region: the data has no column 'region' (" in err
+    assert "touches.parquet: the touches have" in err
+    assert run("run", touches, "--exclude", "region=x") == 2
+    assert "error: --exclude region=...: the data has no column 'region'" in (
+        capsys.readouterr().err
+    )
     assert run("run", touches, "--out", data / "x.xlsx") == 2
     assert run("run", touches, "--column", "journey_id") == 2
-    assert run("run", touches, "--models", "w_shaped", "--w-weights", "50,50,50,50") == 2
-    assert "between 0 and 1" in capsys.readouterr().err
+    # A weight sum that is neither 1 nor 100 is the option's (argparse) error: exit 2.
+    with pytest.raises(SystemExit) as exited:
+        run("run", touches, "--models", "w_shaped", "--w-weights", "50,50,50,50")
+    assert exited.value.code == 2
+    assert "--w-weights: the weights sum to 200: give fractions summing to 1 or percentages" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        run("run", touches, "--milestones", "mql_at", "--milestone-weights", "40,30,20,20")
+    assert "--milestone-weights: the weights sum to 110" in capsys.readouterr().err
 
 
 def test_validate_prints_the_reconciliation(data: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,3 +154,67 @@ def test_load_crm_finds_the_exports(exports: Path) -> None:
     (exports / "touches.csv").unlink()
     with pytest.raises(ValueError, match="no touches export"):
         load_crm(exports)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("out", ["exports", "exports/touches.csv"])
+def test_out_never_overwrites_or_mixes_with_the_inputs(
+    exports: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out`` holding the inputs, or being one of them, is refused before anything is
+    written, naming the output and the input."""
+    before = _snapshot(exports)
+    target = exports if out == "exports" else exports / "touches.csv"
+    assert main(arguments(exports, "--out", str(target))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "Traceback" not in err
+    if out == "exports":
+        assert "holds the input" in err and "touches.csv" in err
+    else:
+        assert "is an existing file" in err and "give a folder" in err
+    assert _snapshot(exports) == before
+
+
+def test_out_file_that_is_an_input_under_another_name(
+    exports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A written file that is an input (here a hard link of it) is refused by
+    ``os.path.samefile``, though its path differs."""
+    parquet = tmp_path / "touches_export.parquet"
+    pd.read_csv(exports / "touches.csv").to_parquet(parquet)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "touches.parquet").hardlink_to(parquet)
+    before = parquet.read_bytes()
+    args = arguments(exports, "--out", str(out))
+    args[args.index("--touches") + 1] = str(parquet)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out / 'touches.parquet'} is the input file {parquet} (--touches)" in err
+    assert parquet.read_bytes() == before and sorted(p.name for p in out.iterdir()) == [
+        "touches.parquet"
+    ]
+
+
+def test_cli_messages_name_flags(
+    exports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments(exports, "--mapping", "contact-role")) == 2
+    err = capsys.readouterr().err
+    assert "--mapping contact-role needs --contact-roles FILE" in err and "=)" not in err
+    (exports / "contact_roles.csv").unlink()
+    assert main(["run", "--crm", str(exports), "--crm-mapping", "contact-role", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the contact-role mapping needs the contact roles: the CRM folder has no" in err
+    no_accounts = arguments(exports)
+    at = no_accounts.index("--contacts")
+    del no_accounts[at : at + 2]
+    assert main(no_accounts) == 2
+    err = capsys.readouterr().err
+    assert (
+        "(give the contacts, or an account column on the touches)" in err
+        and "=" not in (err.split("(give")[1])
+    )

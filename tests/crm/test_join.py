@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,7 @@ def crm(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, floa
                 for i in range(n_touches)
             ],
             "channel": "web",
+            "cost": [float(draw(st.integers(0, 100))) for _ in range(n_touches)],
         }
     )
     n_opportunities = draw(st.integers(1, 5))
@@ -169,6 +171,10 @@ def test_every_touch_is_mapped_or_has_one_reason(
         for j, t in zip(frame["journey_id"].tolist(), frame["timestamp"].tolist(), strict=True)
     )
     assert found == expected
+    # Spend is counted once: copies split their touch's cost (a distinct time per touch).
+    output = built.touches.to_pandas()
+    used = touches["timestamp"].isin(set(output["timestamp"]))
+    assert output["cost"].sum() == pytest.approx(touches["cost"][used].sum(), rel=1e-12)
     recon = built.reconciliation
     assert recon.touches_in_opportunities == in_opportunity
     assert (

@@ -158,7 +158,38 @@ def test_touch_columns_are_carried() -> None:
         "account_id",
     ]
     o2 = frame[frame["journey_id"] == "o2"]
-    assert o2["cost"].tolist()[:1] == [2.0]
+    # t1 (cost 2) is copied into o1 and o2: 1 on each copy.
+    assert o2["cost"].tolist()[:1] == [1.0]
     assert o2["account_id"].astype(str).tolist() == ["A", "A", "A"]
     assert o2["channel"].astype(str).tolist() == ["paid_social", "organic_search", "email"]
     assert set(o2["team"].astype(str)) == {"marketing"}
+
+
+def test_copied_touches_split_their_cost_evenly() -> None:
+    """t1 (cost 2) is in o1 and o2: 1 on each copy, so the journeys' spend is the spend of
+    the input touches in a journey (t1 2, t6 4: the others are null or in no journey)."""
+    crm = build("account")
+    frame = crm.touches.to_pandas()
+    costs = {
+        (str(j), str(p), t.strftime("%m-%d")): c
+        for j, p, t, c in zip(
+            frame["journey_id"], frame["person_id"], frame["timestamp"], frame["cost"], strict=True
+        )
+        if not pd.isna(c)
+    }
+    assert costs == {
+        ("o1", "a1", "02-20"): 1.0,
+        ("o2", "a1", "02-20"): 1.0,
+        ("account:C", "c1", "02-01"): 4.0,
+    }
+    assert frame["cost"].sum() == 6.0
+    recon = crm.reconciliation
+    assert recon.copied_cost == 2.0
+    assert (
+        recon.value("copies", "cost of the touches in >= 2 opportunities' journeys (split evenly)")
+        == 2.0
+    )
+    without_cost = build_journeys(
+        data.touches().drop(columns="cost"), data.opportunities(), contacts=data.contacts()
+    )
+    assert without_cost.reconciliation.copied_cost is None

@@ -100,8 +100,11 @@ def test_missing_fields_are_empty_text() -> None:
 
 
 def test_fallback_team_and_unmatched_pairs() -> None:
+    """fallback_team is the team of the fallback channel and of a matched rule without a
+    team (email here); a rule's own team wins."""
     set_ = rules(
         {"channel": "search", "team": "demand", "source": "google"},
+        {"channel": "email", "medium": "email"},
         fallback="other",
         fallback_team="ops",
     )
@@ -112,13 +115,16 @@ def test_fallback_team_and_unmatched_pairs() -> None:
             {"source": "bing", "medium": "cpc"},
             {"source": "bing", "medium": "cpc"},
             {"source": "yahoo", "medium": None},
+            {"source": "news", "medium": "email"},
         ],
     )
-    assert channels == ["search", "other", "other", "other"]
-    assert teams == ["demand", "ops", "ops", "ops"]
+    assert channels == ["search", "other", "other", "other", "email"]
+    assert teams == ["demand", "ops", "ops", "ops", "ops"]
+    without = rules({"channel": "email", "medium": "email"})
+    assert assign(without, [{"source": "news", "medium": "email"}])[1] == [None]
     assert recon.touches_fallback == 3
     assert recon.unmatched_pairs == (("bing", "cpc", 2), ("yahoo", "", 1))
-    assert recon.touches_by_rule == (("rule 1 search", 1),)
+    assert recon.touches_by_rule == (("rule 1 search", 1), ("rule 2 email", 1))
 
 
 def test_own_channel_and_team_win_over_rules() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from attribution.io.writers import escape_formulas, output_format, write_table
+from attribution.io.writers import escape_formulas, json_records, output_format, write_table
 
 
 def test_formats_follow_the_extension(tmp_path: Path) -> None:
@@ -23,6 +26,30 @@ def test_formats_follow_the_extension(tmp_path: Path) -> None:
     assert pd.read_csv(tmp_path / "nested" / "out.csv").equals(frame)
     with pytest.raises(ValueError, match="cannot tell the output format"):
         output_format("out.xlsx")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=20))
+def test_json_floats_round_trip_exactly(values: list[float]) -> None:
+    """Every finite float reads back bit for bit (pandas' writer keeps 15 significant
+    digits); NaN and infinities are null."""
+    frame = pd.DataFrame(
+        {
+            "value": values,
+            "when": pd.Timestamp("2026-01-02T03:04:05", tz="UTC"),
+            "group": "a",
+        }
+    )
+    read = json.loads(json_records(frame))
+    assert [r["value"] for r in read] == [v if math.isfinite(v) else None for v in values]
+    assert read[0]["when"] == "2026-01-02T03:04:05.000Z" and read[0]["group"] == "a"
+
+
+def test_json_file_keeps_seventeen_digits(tmp_path: Path) -> None:
+    value = 0.1 + 0.2  # 0.30000000000000004: 15 digits would write 0.3
+    write_table(pd.DataFrame({"credited_value": [value, 1 / 3]}), tmp_path / "out.json")
+    read = json.loads((tmp_path / "out.json").read_text())
+    assert [r["credited_value"] for r in read] == [value, 1 / 3]
 
 
 def test_csv_cells_that_look_like_formulas_are_escaped(tmp_path: Path) -> None:

@@ -41,6 +41,26 @@ def test_custom_stage_by_hand() -> None:
     )  # fmt: skip
 
 
+def test_custom_stage_on_the_standard_milestones_is_w_shaped() -> None:
+    """Naming lead_created_at and opportunity_created_at as milestones (also at load time,
+    as --milestones does) uses the standard columns: with W-shaped's weights it is
+    W-shaped."""
+    frame = touches_frame(
+        [
+            J(["a", "b", "c", "d"], value=100, milestones={"lead_created_at": 1.5,
+              "opportunity_created_at": 2.5}),
+            J(["a", "c"], value=50, milestones={"lead_created_at": 0.5,
+              "opportunity_created_at": 1}),
+        ]
+    )  # fmt: skip
+    stages = ("lead_created_at", "opportunity_created_at")
+    model = CustomStage(milestones=stages, weights=(0.3, 0.3, 0.3, 0.1))
+    got = credit(frame, [model, "w_shaped"], milestones=list(stages))
+    custom = {c: v for (m, c), v in got.items() if m == "custom_stage"}
+    w_shaped = {c: v for (m, c), v in got.items() if m == "w_shaped"}
+    assert custom == pytest.approx(w_shaped) and sum(custom.values()) == pytest.approx(150)
+
+
 def test_custom_stage_weights_are_checked() -> None:
     frame = stage_frame()
     loaded = at.load(frame, milestones=["mql_at"])
