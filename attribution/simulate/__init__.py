@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attribution.io import Loaded, load
+from attribution.io.writers import write_atomically
 from attribution.simulate.process import (
     Effects,
     contributions,
@@ -107,7 +108,9 @@ class Simulation:
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write compactly: times in whole seconds (all simulated times are), integers and
-    times delta-encoded, labels dictionary-encoded, zstd compression."""
+    times delta-encoded, labels dictionary-encoded, zstd compression. Atomically, through
+    :func:`attribution.io.writers.write_atomically`: a temporary file renamed over
+    ``path``, so a symlink there is replaced, never written through to its target."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
@@ -117,12 +120,15 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type)
     ]
     labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    pq.write_table(
-        table,
+    write_atomically(
         path,
-        compression="zstd",
-        use_dictionary=labels,
-        column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+        lambda temporary: pq.write_table(
+            table,
+            temporary,
+            compression="zstd",
+            use_dictionary=labels,
+            column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+        ),
     )
 
 
