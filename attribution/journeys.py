@@ -30,6 +30,7 @@ arrays with defaults for everything optional.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -92,17 +93,18 @@ class Coding:
 
 # Internal derivations (subsets, windows, recodings) of a validated substrate are valid
 # by construction; they skip the checks so a window of 10M touches costs no extra pass.
-_TRUSTED = False
+# A context variable, so the switch holds only in the thread (or asyncio task) deriving:
+# another thread constructing a Journeys at the same time is still validated.
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("journeys_trusted", default=False)
 
 
 @contextlib.contextmanager
 def _trusted() -> Iterator[None]:
-    global _TRUSTED
-    previous, _TRUSTED = _TRUSTED, True
+    token = _TRUSTED.set(True)
     try:
         yield
     finally:
-        _TRUSTED = previous
+        _TRUSTED.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,7 +154,7 @@ class Journeys:
     milestone_times: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _TRUSTED:
+        if not _TRUSTED.get():
             _validate(self)
 
     # ------------------------------------------------------------ construction

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import attribution as at
-from attribution.journeys import Coding, LabelTables, SubstrateError, shared_coding
+from attribution.journeys import Coding, LabelTables, SubstrateError, _trusted, shared_coding
 from attribution.kernels.segments import NO_TIME
 from tests.builders import J, load
 
@@ -94,6 +95,48 @@ def test_an_inconsistent_substrate_never_reaches_a_kernel() -> None:
     # Offsets claiming 50 touches on a 3-touch table used to give 50 credits silently.
     with pytest.raises(SubstrateError):
         small(offsets=[0, 2, 50])
+
+
+def test_skipping_validation_in_one_thread_never_switches_it_off_in_another() -> None:
+    journeys = load([J(["a", "b"]), J(["c"], converted=False), J(["b"])]).journeys
+    holding = threading.Event()
+    order: list[str] = []
+
+    def derive(name: str, enter: threading.Event, leave: threading.Event) -> None:
+        # Two derivations interleaved as A enters, B enters, A leaves, B leaves: with a
+        # process-wide flag, B restored A's "trusted" on leaving and it stayed on.
+        with _trusted():
+            order.append(f"{name} in")
+            enter.set()
+            leave.wait(5)
+            journeys.subset(np.array([0, 2]))
+        order.append(f"{name} out")
+
+    a_in, b_in, a_may_leave, b_may_leave = (threading.Event() for _ in range(4))
+    a = threading.Thread(target=derive, args=("a", a_in, a_may_leave))
+    b = threading.Thread(target=derive, args=("b", b_in, b_may_leave))
+    a.start()
+    a_in.wait(5)
+    b.start()
+    b_in.wait(5)
+
+    def check_while_others_derive() -> None:
+        # Another thread validates while both are inside their derivations.
+        with pytest.raises(SubstrateError, match="channel must be a numpy array of int32"):
+            replace(journeys, channel=journeys.channel.astype(np.int64))
+        holding.set()
+
+    checker = threading.Thread(target=check_while_others_derive)
+    checker.start()
+    checker.join(5)
+    assert holding.is_set()
+    a_may_leave.set()
+    a.join(5)
+    b_may_leave.set()
+    b.join(5)
+    assert order == ["a in", "b in", "a out", "b out"]
+    with pytest.raises(SubstrateError, match="channel must be a numpy array of int32"):
+        replace(journeys, channel=journeys.channel.astype(np.int64))
 
 
 def test_recoded_to_a_larger_coding_keeps_every_label() -> None:
