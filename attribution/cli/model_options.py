@@ -15,8 +15,7 @@ from typing import Any
 
 from attribution.errors import ParameterError
 from attribution.models.registry import make_model, model_defaults, model_names
-
-SEED_LIMIT = 2**63
+from attribution.seeds import SEED_LIMIT
 
 #: Models whose parameter holds another model, built from that model's options:
 #: ``shapley``'s model-based game uses a ``presence`` model, so ``--presence-*`` options

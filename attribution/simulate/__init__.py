@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from attribution.io import Loaded, load
 from attribution.io.writers import write_atomically
+from attribution.seeds import check_seed
 from attribution.simulate.process import (
     Effects,
     contributions,
@@ -150,7 +151,7 @@ def simulate(
     n = spec.journeys if journeys is None else int(journeys)
     if n < 1:
         raise ValueError(f"journeys must be at least 1, got {n}")
-    seed = spec.seed if seed is None else int(seed)
+    seed = check_seed(spec.seed if seed is None else seed)
     rngs = streams(seed)
     buyers = draw_buyers(spec, n, rngs["buyers"])
     causal = draw_causal_touches(spec, buyers, rngs["exposure"], rngs["follow_ups"])

@@ -1,0 +1,25 @@
+"""The one check of a random seed, shared by every parameter that takes one.
+
+A seed is an integer ``0 <= seed < 2**63``: the range the numba kernels' generators
+(Shapley's permutation sampler, the bootstrap's Poisson multipliers) take as a signed
+64-bit integer. The simulator, whose numpy ``SeedSequence`` would take more, is held to
+the same range so one seed means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attribution.errors import ParameterError
+
+SEED_LIMIT = 2**63
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` as an int, or a :class:`ParameterError` naming the parameter ``name``
+    unless it is an integer (not a bool) from 0 to ``2**63 - 1``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer from 0 to 2^63 - 1, got {seed!r}")
+    if not 0 <= int(seed) < SEED_LIMIT:
+        raise ParameterError(f"{name} must be an integer from 0 to 2^63 - 1, got {seed!r}")
+    return int(seed)
