@@ -8,7 +8,7 @@ the same range so one seed means the same thing everywhere.
 
 from __future__ import annotations
 
-import numpy as np
+import operator
 
 from attribution.errors import ParameterError
 
@@ -17,9 +17,12 @@ SEED_LIMIT = 2**63
 
 def check_seed(seed: object, name: str = "seed") -> int:
     """``seed`` as an int, or a :class:`ParameterError` naming the parameter ``name``
-    unless it is an integer (not a bool) from 0 to ``2**63 - 1``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    unless it is an integer (a Python or numpy integer, not a bool) from 0 to ``2**63 - 1``.
+    Imports no numpy, so the CLI's ``--help`` stays light."""
+    try:
+        value = None if isinstance(seed, bool) else operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < SEED_LIMIT:
         raise ParameterError(f"{name} must be an integer from 0 to 2^63 - 1, got {seed!r}")
-    if not 0 <= int(seed) < SEED_LIMIT:
-        raise ParameterError(f"{name} must be an integer from 0 to 2^63 - 1, got {seed!r}")
-    return int(seed)
+    return value
