@@ -91,6 +91,62 @@ def test_equality_compares_every_array() -> None:
         hash(first)
 
 
+def test_equality_holds_with_unrecorded_costs() -> None:
+    first = small(cost=[1.0, np.nan, 0.0])
+    assert first == small(cost=[1.0, np.nan, 0.0])
+    assert first != small(cost=[1.0, 2.0, 0.0])
+    assert small(journey_id=np.array(["x", "y"], dtype=object)) == small(
+        journey_id=np.array(["x", "y"], dtype=object)
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"channel": [0.5, 1.0, 2.0]}, r"channel must hold whole numbers, found 0\.5"),
+        ({"channel": [0.0, np.nan, 2.0]}, r"channel must hold whole numbers, found nan"),
+        ({"team": [0, 1.5, 0], "team_names": ("x", "y")}, "team must hold whole numbers"),
+        ({"offsets": [0, 1.5, 3]}, "offsets must hold whole numbers"),
+        ({"channel": ["a", "b", "c"]}, "channel must hold integers, not <U1"),
+        ({"channel": [0, 2**40, 1]}, "channel has values outside the range of int32"),
+        ({"converted": [1, 5]}, r"converted must be true/false \(or 1/0\), found 5"),
+        ({"converted": [0.5, 0]}, "converted must be true/false"),
+        ({"converted": ["yes", "no"]}, "converted must hold booleans"),
+        ({"won": [1, 2]}, "won must be 1, 0 or -1"),
+        ({"journey_id": [1.5, 2.5]}, "journey_id must be a numpy array of integers or text"),
+        ({"journey_id": [[1], [2]]}, r"journey_id must be 1-D"),
+        ({"journey_id": [1, 2, 3]}, "journey_id has 3 values, expected 2"),
+    ],
+)
+def test_from_arrays_refuses_values_it_would_have_to_change(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SubstrateError, match=message):
+        small(**changes)
+
+
+def test_from_arrays_takes_whole_floats_and_0_1_flags() -> None:
+    journeys = small(channel=[0.0, 1.0, 2.0], converted=[1, 0], offsets=np.array([0.0, 2, 3]))
+    assert journeys == small()
+
+
+def test_the_validated_arrays_are_read_only() -> None:
+    channel = np.array([0, 1, 2], dtype=np.int32)
+    journeys = small(channel=channel)
+    with pytest.raises(ValueError, match="read-only"):
+        journeys.channel[0] = 40
+    with pytest.raises(ValueError, match="read-only"):
+        journeys.value[0] = 1e9
+    derived = journeys.subset(np.array([0]))
+    with pytest.raises(ValueError, match="read-only"):
+        derived.offsets[1] = 5
+    coded = small(journey_dimensions={"segment": ([0, 0], ("smb",))})
+    with pytest.raises(ValueError, match="read-only"):
+        coded.journey_dimensions["segment"].codes[0] = 3
+    channel[0] = 1  # the caller's own array is left writable
+    assert channel.flags.writeable
+
+
 def test_an_inconsistent_substrate_never_reaches_a_kernel() -> None:
     # Offsets claiming 50 touches on a 3-touch table used to give 50 credits silently.
     with pytest.raises(SubstrateError):
