@@ -814,7 +814,7 @@ def _dtype(name: str, array: Any, dtype: type) -> None:
 
 def _journey_ids(ids: Any, n_journeys: int) -> None:
     """A 1-D numpy array, one id per journey: integers, or text (object or str dtype)."""
-    if not isinstance(ids, np.ndarray) or not (ids.dtype.kind in "iuUO"):
+    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iuUO":
         got = ids.dtype if isinstance(ids, np.ndarray) else type(ids).__name__
         raise SubstrateError(f"journey_id must be a numpy array of integers or text, not {got}")
     if ids.ndim != 1:

@@ -66,7 +66,7 @@ def test_the_accepted_shapes_of_models(loaded: at.Loaded) -> None:
 def test_an_unordered_collection_of_models_is_refused(loaded: at.Loaded, models: object) -> None:
     # The result's tables follow the order of the models: a set would change it per run.
     with pytest.raises(
-        at.ParameterError, match="models must be a sequence or mapping; a .* has no order"
+        at.ParameterError, match=r"models must be a sequence or mapping; a .* has no order"
     ):
         at.attribute(loaded, models)  # type: ignore[arg-type]
 

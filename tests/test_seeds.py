@@ -63,5 +63,5 @@ def test_the_largest_seed_works(use: Callable[[object], object]) -> None:
 
 def test_check_seed_names_the_parameter() -> None:
     assert check_seed(np.uint64(5)) == 5 and type(check_seed(np.int32(5))) is int
-    with pytest.raises(ParameterError, match="^random_state must be"):
+    with pytest.raises(ParameterError, match=r"^random_state must be"):
         check_seed(-2, "random_state")

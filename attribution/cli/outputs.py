@@ -94,7 +94,6 @@ class OutputPlan:
                             f"{outer.path} ({outer.option}): each output needs its own path"
                         )
 
-
     def stale(self, out: str | Path | None, inputs: Iterable[tuple[str, str | Path]]) -> list[Path]:
         """Files beside ``out`` that look like this engine's side outputs (``<stem>.<name>
         <ext>`` with ``out``'s extension, ``<stem>.rejects.csv``, the folder

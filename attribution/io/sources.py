@@ -10,7 +10,8 @@ without importing its library.
 **Folders.** Each file is read once, by its real path: a symlink loop, or two links to
 one file, cannot double the data. Files that are not read (``_SUCCESS``, ``.crc``
 checksums, names starting with ``_`` or ``.``, anything that is not a parquet file or a
-``.csv``/``.tsv`` file, gzipped or not: a ``notes.txt`` is not read) are listed in :attr:`SourceTable.skipped`, which the reconciliation reports.
+``.csv``/``.tsv`` file, gzipped or not: a ``notes.txt`` is not read) are listed in
+:attr:`SourceTable.skipped`, which the reconciliation reports.
 
 **CSV cells.** Every column is read as text; only an empty cell is null, so ``NA`` (North
 America), ``N/A``, ``NULL``, ``None`` are ordinary labels. The parsers of numbers, flags and

@@ -355,3 +355,37 @@ def test_compare_names_side_files_it_does_not_rewrite(
     assert run(*words, "--out", out, "--models", "linear,first_touch", "--quiet") == 0
     assert (data / "cmp.shares.csv").exists()
     assert f"warning: {data / 'cmp.shares.csv'} is not from this run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--models", "time_decay", "--half-life", "-1"], "error: --half-life must be"),
+        (["--models", "hazard", "--hazard-guard-days", "-1"], "error: --hazard-guard-days must"),
+        (["--models", "markov", "--markov-order", "0"], "(set by --markov-order)"),
+        (
+            ["--models", "position_based", "--position-weights", "1e308,1e308,1e308"],
+            "(set by --position-weights)",
+        ),
+        (["--models", "linear", "--lookback", "-1"], "error: --lookback must be"),
+    ],
+)
+def test_cli_errors_name_the_flag_not_the_parameter(
+    data: Path, capsys: pytest.CaptureFixture[str], options: list[str], expected: str
+) -> None:
+    words = [str(data / w) if w.endswith((".csv", ".json")) else w for w in RUN]
+    assert run(*words, *options, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    for parameter in ("half_life_days", "guard_days", "lookback_days"):
+        assert parameter not in err
+
+
+def test_library_errors_keep_the_parameter_names() -> None:
+    import attribution as at
+    from tests.builders import load
+
+    with pytest.raises(at.ParameterError, match=r"^half_life_days must be"):
+        at.attribute(
+            load(JOURNEYS), ["time_decay"], parameters={"time_decay": {"half_life_days": -1}}
+        )
