@@ -37,8 +37,8 @@ from attribution.kernels.bootstrap import (
     sequence_keys,
     text_keys,
 )
+from attribution.seeds import check_seed
 
-SEED_LIMIT = 2**63
 INTERVAL_COLUMNS = (
     "credited_value_se",
     "credited_value_low",
@@ -62,9 +62,7 @@ class Bootstrap:
             raise ParameterError(f"bootstrap needs at least 2 replicates, got {r!r}")
         if not (isinstance(self.ci, (int, float)) and 0 < self.ci < 1):
             raise ParameterError(f"ci must be a level between 0 and 1 (e.g. 0.9), got {self.ci!r}")
-        s = self.seed
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT:
-            raise ParameterError(f"seed must be an integer from 0 to 2^63 - 1, got {s!r}")
+        check_seed(self.seed)
 
     def multipliers(self, keys: np.ndarray, lam: np.ndarray, first: int, count: int) -> np.ndarray:
         """Replicate factors ``w_rj / λ_j`` of records with ``keys`` standing for ``lam``

@@ -30,6 +30,7 @@ arrays with defaults for everything optional.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -82,6 +83,9 @@ class Coding:
     codes: np.ndarray
     names: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", _read_only(np.asarray(self.codes)))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Coding):
             return NotImplemented
@@ -90,19 +94,31 @@ class Coding:
     __hash__ = None  # type: ignore[assignment]
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (itself when already read-only): the substrate is
+    validated once, so nothing may change it afterwards (``j.channel[0] = 40`` raises).
+    The caller's own array is not frozen, only the substrate's view of it."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 # Internal derivations (subsets, windows, recodings) of a validated substrate are valid
 # by construction; they skip the checks so a window of 10M touches costs no extra pass.
-_TRUSTED = False
+# A context variable, so the switch holds only in the thread (or asyncio task) deriving:
+# another thread constructing a Journeys at the same time is still validated.
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("journeys_trusted", default=False)
 
 
 @contextlib.contextmanager
 def _trusted() -> Iterator[None]:
-    global _TRUSTED
-    previous, _TRUSTED = _TRUSTED, True
+    token = _TRUSTED.set(True)
     try:
         yield
     finally:
-        _TRUSTED = previous
+        _TRUSTED.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,8 +168,14 @@ class Journeys:
     milestone_times: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _TRUSTED:
+        if not _TRUSTED.get():
             _validate(self)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                object.__setattr__(self, f.name, _read_only(value))
+        times = {name: _read_only(t) for name, t in self.milestone_times.items()}
+        object.__setattr__(self, "milestone_times", times)
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -194,11 +216,12 @@ class Journeys:
         ``journey_id`` and ``row`` positions; milestone times unknown; ``won`` unknown.
         Extra dimensions are given as ``{name: (codes, names)}``.
         """
-        offsets = np.asarray(offsets, dtype=np.int64)
-        n_touches = len(np.asarray(channel))
+        offsets = _integers("offsets", offsets, np.int64)
+        channel = _integers("channel", channel, np.int32)
+        n_touches = len(channel)
         _check_offsets(offsets, n_touches)
         n_journeys = max(len(offsets) - 1, 0)
-        converted = np.asarray(converted, dtype=np.bool_)
+        converted = _flags("converted", converted)
         weight = np.ones(n_journeys) if weight is None else np.asarray(weight, np.float64)
         if value is None:
             value = np.where(converted, weight, 0.0)
@@ -207,37 +230,39 @@ class Journeys:
             starts = np.repeat(offsets[:-1], np.diff(offsets)) if n_journeys else offsets[:0]
             timestamp = np.arange(n_touches, dtype=np.int64) - starts
 
-        def codes(values: Any) -> np.ndarray:
-            return np.zeros(n_touches, np.int32) if values is None else np.asarray(values)
+        def codes(name: str, values: Any) -> np.ndarray:
+            if values is None:
+                return np.zeros(n_touches, np.int32)
+            return _integers(name, values, np.int32)
 
-        def times(values: Any) -> np.ndarray:
+        def times(name: str, values: Any) -> np.ndarray:
             if values is None:
                 return np.full(n_journeys, NO_TIME, np.int64)
-            return np.asarray(values, dtype=np.int64)
+            return _integers(name, values, np.int64)
 
         def dimensions(given: Mapping[str, tuple[Any, Sequence[str]]] | None) -> dict:
             return {
-                name: Coding(np.asarray(c, dtype=np.int32), tuple(n))
+                name: Coding(_integers(name, c, np.int32), tuple(n))
                 for name, (c, n) in (given or {}).items()
             }
 
         return cls(
-            channel=np.asarray(channel, dtype=np.int32),
-            team=codes(team).astype(np.int32),
-            campaign=codes(campaign).astype(np.int32),
-            touch_type=codes(touch_type).astype(np.int32),
-            timestamp=np.asarray(timestamp, dtype=np.int64),
-            row=np.arange(n_touches, dtype=np.int64) if row is None else np.asarray(row, np.int64),
+            channel=channel,
+            team=codes("team", team),
+            campaign=codes("campaign", campaign),
+            touch_type=codes("touch_type", touch_type),
+            timestamp=_integers("timestamp", timestamp, np.int64),
+            row=np.arange(n_touches, dtype=np.int64) if row is None else _integers("row", row),
             offsets=offsets,
             journey_id=np.arange(n_journeys) if journey_id is None else np.asarray(journey_id),
             converted=converted,
             weight=weight,
             value=np.asarray(value, dtype=np.float64),
-            converted_at=times(converted_at),
-            lead_created_at=times(lead_created_at),
-            opportunity_created_at=times(opportunity_created_at),
-            closed_at=times(closed_at),
-            won=np.full(n_journeys, -1, np.int8) if won is None else np.asarray(won, np.int8),
+            converted_at=times("converted_at", converted_at),
+            lead_created_at=times("lead_created_at", lead_created_at),
+            opportunity_created_at=times("opportunity_created_at", opportunity_created_at),
+            closed_at=times("closed_at", closed_at),
+            won=np.full(n_journeys, -1, np.int8) if won is None else _integers("won", won, np.int8),
             channel_names=tuple(channel_names),
             team_names=(UNASSIGNED_TEAM,) if team_names is None else tuple(team_names),
             campaign_names=(MISSING_LABEL,) if campaign_names is None else tuple(campaign_names),
@@ -262,11 +287,11 @@ class Journeys:
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if isinstance(mine, np.ndarray) or isinstance(theirs, np.ndarray):
-                if mine is None or theirs is None or not np.array_equal(mine, theirs):
+                if mine is None or theirs is None or not _arrays_equal(mine, theirs):
                     return False
             elif isinstance(mine, Mapping):
                 if set(mine) != set(theirs) or not all(
-                    np.array_equal(mine[k], theirs[k])
+                    _arrays_equal(mine[k], theirs[k])
                     if isinstance(mine[k], np.ndarray)
                     else mine[k] == theirs[k]
                     for k in mine
@@ -645,6 +670,12 @@ def _recode(
     return remap[codes].astype(np.int32), new
 
 
+def _arrays_equal(first: np.ndarray, second: np.ndarray) -> bool:
+    """Same shape and values, NaN equal to NaN (an unrecorded cost is the same in both)."""
+    numeric = first.dtype.kind in "fc" and second.dtype.kind in "fc"
+    return bool(np.array_equal(first, second, equal_nan=numeric))
+
+
 # ------------------------------------------------------------------ validation
 _TOUCH_INT32 = ("channel", "team", "campaign", "touch_type")
 _JOURNEY_TIMES = TIME_FIELDS
@@ -672,7 +703,7 @@ def _validate(journeys: Journeys) -> None:
         known = journeys.cost[~np.isnan(journeys.cost)]
         if not (np.isfinite(known).all() and (known >= 0).all()):
             raise SubstrateError("cost must be finite and >= 0 (or NaN: not recorded)")
-    _length("journey_id", journeys.journey_id, n_journeys, "journeys")
+    _journey_ids(journeys.journey_id, n_journeys)
     _dtype("converted", journeys.converted, np.bool_)
     _length("converted", journeys.converted, n_journeys, "journeys")
     for name in ("weight", "value"):
@@ -717,6 +748,40 @@ def _validate(journeys: Journeys) -> None:
             _check_coding(name, coding, size)
 
 
+def _integers(name: str, values: Any, dtype: type = np.int64) -> np.ndarray:
+    """``values`` as integers of ``dtype``; floats only when every one is a whole number
+    (``0.5`` is refused, never truncated), and never a value ``dtype`` cannot hold."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or (array != np.round(array)).any():
+            raise SubstrateError(f"{name} must hold whole numbers, found {_first_bad(array)}")
+    elif array.dtype.kind not in "iub" and array.size:
+        raise SubstrateError(f"{name} must hold integers, not {array.dtype}")
+    if array.size and array.dtype.kind in "iuf":
+        limits = np.iinfo(dtype)
+        if array.min() < limits.min or array.max() > limits.max:
+            raise SubstrateError(f"{name} has values outside the range of {np.dtype(dtype)}")
+    return array.astype(dtype)
+
+
+def _first_bad(array: np.ndarray) -> object:
+    bad = ~np.isfinite(array) | (array != np.round(np.nan_to_num(array)))
+    return array[np.flatnonzero(bad)[0]].item()
+
+
+def _flags(name: str, values: Any) -> np.ndarray:
+    """``values`` as bools: bools, or numbers that are all 0 or 1 (``5`` is refused)."""
+    array = np.asarray(values)
+    if array.dtype == np.bool_:
+        return array
+    if array.dtype.kind not in "iuf" and array.size:
+        raise SubstrateError(f"{name} must hold booleans (or 0/1), not {array.dtype}")
+    if ((array != 0) & (array != 1)).any():
+        bad = array[np.flatnonzero((array != 0) & (array != 1))[0]].item()
+        raise SubstrateError(f"{name} must be true/false (or 1/0), found {bad!r}")
+    return array.astype(np.bool_)
+
+
 def _check_offsets(offsets: np.ndarray, n_touches: int) -> None:
     _dtype("offsets", offsets, np.int64)
     if len(offsets) < 1:
@@ -745,6 +810,16 @@ def _dtype(name: str, array: Any, dtype: type) -> None:
         raise SubstrateError(f"{name} must be a numpy array of {np.dtype(dtype)}, not {got}")
     if array.ndim != 1:
         raise SubstrateError(f"{name} must be 1-D, not of shape {array.shape}")
+
+
+def _journey_ids(ids: Any, n_journeys: int) -> None:
+    """A 1-D numpy array, one id per journey: integers, or text (object or str dtype)."""
+    if not isinstance(ids, np.ndarray) or ids.dtype.kind not in "iuUO":
+        got = ids.dtype if isinstance(ids, np.ndarray) else type(ids).__name__
+        raise SubstrateError(f"journey_id must be a numpy array of integers or text, not {got}")
+    if ids.ndim != 1:
+        raise SubstrateError(f"journey_id must be 1-D, not of shape {ids.shape}")
+    _length("journey_id", ids, n_journeys, "journeys")
 
 
 def _length(name: str, array: np.ndarray, expected: int, of: str) -> None:

@@ -9,7 +9,7 @@ on data without times is a :class:`~attribution.errors.ParameterError` naming it
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,6 +248,13 @@ def resolve_models(
                     f"models[{label!r}] must be a model object, not {type(model).__name__}"
                 )
             entries.append((str(label), model))
+    elif isinstance(models, Set):
+        # The order of the models is the order of the result's tables and columns; a set
+        # (or a dict's keys view) would make it change between runs.
+        raise ParameterError(
+            f"models must be a sequence or mapping; a {type(models).__name__} has no order "
+            "(pass a list, e.g. sorted(models))"
+        )
     else:
         entries = []
         for spec in models:

@@ -59,6 +59,18 @@ def test_the_accepted_shapes_of_models(loaded: at.Loaded) -> None:
     assert next(iter(at.attribute(loaded, " all ").models)) == "first_touch"
 
 
+@pytest.mark.parametrize(
+    "models",
+    [{"linear", "first_touch"}, frozenset({"linear"}), {"linear": Linear()}.keys()],
+)
+def test_an_unordered_collection_of_models_is_refused(loaded: at.Loaded, models: object) -> None:
+    # The result's tables follow the order of the models: a set would change it per run.
+    with pytest.raises(
+        at.ParameterError, match=r"models must be a sequence or mapping; a .* has no order"
+    ):
+        at.attribute(loaded, models)  # type: ignore[arg-type]
+
+
 def test_invalid_options_are_parameter_errors(loaded: at.Loaded) -> None:
     with pytest.raises(at.ParameterError, match="roll up by at least one"):
         at.attribute(loaded, ["linear"], by=())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import attribution as at
-from attribution.journeys import Coding, LabelTables, SubstrateError, shared_coding
+from attribution.journeys import Coding, LabelTables, SubstrateError, _trusted, shared_coding
 from attribution.kernels.segments import NO_TIME
 from tests.builders import J, load
 
@@ -90,10 +91,108 @@ def test_equality_compares_every_array() -> None:
         hash(first)
 
 
+def test_equality_holds_with_unrecorded_costs() -> None:
+    first = small(cost=[1.0, np.nan, 0.0])
+    assert first == small(cost=[1.0, np.nan, 0.0])
+    assert first != small(cost=[1.0, 2.0, 0.0])
+    assert small(journey_id=np.array(["x", "y"], dtype=object)) == small(
+        journey_id=np.array(["x", "y"], dtype=object)
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"channel": [0.5, 1.0, 2.0]}, r"channel must hold whole numbers, found 0\.5"),
+        ({"channel": [0.0, np.nan, 2.0]}, r"channel must hold whole numbers, found nan"),
+        ({"team": [0, 1.5, 0], "team_names": ("x", "y")}, "team must hold whole numbers"),
+        ({"offsets": [0, 1.5, 3]}, "offsets must hold whole numbers"),
+        ({"channel": ["a", "b", "c"]}, "channel must hold integers, not <U1"),
+        ({"channel": [0, 2**40, 1]}, "channel has values outside the range of int32"),
+        ({"converted": [1, 5]}, r"converted must be true/false \(or 1/0\), found 5"),
+        ({"converted": [0.5, 0]}, "converted must be true/false"),
+        ({"converted": ["yes", "no"]}, "converted must hold booleans"),
+        ({"won": [1, 2]}, "won must be 1, 0 or -1"),
+        ({"journey_id": [1.5, 2.5]}, "journey_id must be a numpy array of integers or text"),
+        ({"journey_id": [[1], [2]]}, r"journey_id must be 1-D"),
+        ({"journey_id": [1, 2, 3]}, "journey_id has 3 values, expected 2"),
+    ],
+)
+def test_from_arrays_refuses_values_it_would_have_to_change(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SubstrateError, match=message):
+        small(**changes)
+
+
+def test_from_arrays_takes_whole_floats_and_0_1_flags() -> None:
+    journeys = small(channel=[0.0, 1.0, 2.0], converted=[1, 0], offsets=np.array([0.0, 2, 3]))
+    assert journeys == small()
+
+
+def test_the_validated_arrays_are_read_only() -> None:
+    channel = np.array([0, 1, 2], dtype=np.int32)
+    journeys = small(channel=channel)
+    with pytest.raises(ValueError, match="read-only"):
+        journeys.channel[0] = 40
+    with pytest.raises(ValueError, match="read-only"):
+        journeys.value[0] = 1e9
+    derived = journeys.subset(np.array([0]))
+    with pytest.raises(ValueError, match="read-only"):
+        derived.offsets[1] = 5
+    coded = small(journey_dimensions={"segment": ([0, 0], ("smb",))})
+    with pytest.raises(ValueError, match="read-only"):
+        coded.journey_dimensions["segment"].codes[0] = 3
+    channel[0] = 1  # the caller's own array is left writable
+    assert channel.flags.writeable
+
+
 def test_an_inconsistent_substrate_never_reaches_a_kernel() -> None:
     # Offsets claiming 50 touches on a 3-touch table used to give 50 credits silently.
     with pytest.raises(SubstrateError):
         small(offsets=[0, 2, 50])
+
+
+def test_skipping_validation_in_one_thread_never_switches_it_off_in_another() -> None:
+    journeys = load([J(["a", "b"]), J(["c"], converted=False), J(["b"])]).journeys
+    holding = threading.Event()
+    order: list[str] = []
+
+    def derive(name: str, enter: threading.Event, leave: threading.Event) -> None:
+        # Two derivations interleaved as A enters, B enters, A leaves, B leaves: with a
+        # process-wide flag, B restored A's "trusted" on leaving and it stayed on.
+        with _trusted():
+            order.append(f"{name} in")
+            enter.set()
+            leave.wait(5)
+            journeys.subset(np.array([0, 2]))
+        order.append(f"{name} out")
+
+    a_in, b_in, a_may_leave, b_may_leave = (threading.Event() for _ in range(4))
+    a = threading.Thread(target=derive, args=("a", a_in, a_may_leave))
+    b = threading.Thread(target=derive, args=("b", b_in, b_may_leave))
+    a.start()
+    a_in.wait(5)
+    b.start()
+    b_in.wait(5)
+
+    def check_while_others_derive() -> None:
+        # Another thread validates while both are inside their derivations.
+        with pytest.raises(SubstrateError, match="channel must be a numpy array of int32"):
+            replace(journeys, channel=journeys.channel.astype(np.int64))
+        holding.set()
+
+    checker = threading.Thread(target=check_while_others_derive)
+    checker.start()
+    checker.join(5)
+    assert holding.is_set()
+    a_may_leave.set()
+    a.join(5)
+    b_may_leave.set()
+    b.join(5)
+    assert order == ["a in", "b in", "a out", "b out"]
+    with pytest.raises(SubstrateError, match="channel must be a numpy array of int32"):
+        replace(journeys, channel=journeys.channel.astype(np.int64))
 
 
 def test_recoded_to_a_larger_coding_keeps_every_label() -> None:

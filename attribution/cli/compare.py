@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from attribution.cli.inputs import add_input_arguments, input_files, rejects_path
-from attribution.cli.outputs import OutputPlan
+from attribution.cli.outputs import OutputPlan, stale_note
 from attribution.cli.pipeline import add_model_selection, credit, exit_status
 from attribution.cli.progress import Progress
 
@@ -49,6 +49,9 @@ def run_compare(args: argparse.Namespace) -> int:
             plan.add(f"--out ({table})", path)
     plan.add("--rejects", rejects_path(args))
     plan.check(input_files(args))
+    stale = plan.stale(args.out, input_files(args))
+    if stale:
+        print(f"warning: {stale_note(stale).render()}", file=sys.stderr)
     truth = read_truth(args.truth) if args.truth else None
     by = ["channel"] + (["period"] if args.period else [])
     with Progress(total=3, quiet=args.quiet) as progress:

@@ -84,8 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args.handler(args))
-    except (InputError, ParameterError) as error:
+    except InputError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ParameterError as error:
+        from attribution.cli.model_options import flag_message
+
+        print(f"error: {flag_message(str(error), args)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)

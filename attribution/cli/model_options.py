@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from attribution.errors import ParameterError
 from attribution.models.registry import make_model, model_defaults, model_names
-
-SEED_LIMIT = 2**63
+from attribution.seeds import SEED_LIMIT
 
 #: Models whose parameter holds another model, built from that model's options:
 #: ``shapley``'s model-based game uses a ``presence`` model, so ``--presence-*`` options
@@ -52,7 +52,10 @@ def _weights(count: int) -> Callable[[str], tuple[float, ...]]:
 def _fractions(values: tuple[float, ...]) -> tuple[float, ...]:
     """Percentages (40,20,40) and fractions (0.4,0.2,0.4) are both accepted; any other sum
     is named here, as the option's problem."""
-    total = math.fsum(values) if all(math.isfinite(v) for v in values) else math.nan
+    try:
+        total = math.fsum(values) if all(math.isfinite(v) for v in values) else math.nan
+    except OverflowError:
+        total = math.inf
     if abs(total - 100) < 1e-6:
         return tuple(v / 100 for v in values)
     if not abs(total - 1) <= 1e-9:
@@ -318,6 +321,35 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
             default=None,
             **option.extra,
         )
+
+
+#: Parameters of :func:`attribution.attribute` whose option has another name: parameter
+#: -> (argument name, flag).
+ENGINE_FLAGS = {"lookback_days": ("lookback", "--lookback")}
+
+
+def flag_message(message: str, args: argparse.Namespace) -> str:
+    """A library ParameterError message in the words of the command line: a model
+    parameter the user set through an option is named by its flag. The message of an
+    option that sets one parameter and starts with it (``half_life_days must be ...``)
+    gets the flag in its place (``--half-life must be ...``); any other message naming a
+    parameter an option of this command line set gets ``(set by --flag)`` appended.
+    Parameters of :func:`attribution.attribute` named otherwise (:data:`ENGINE_FLAGS`)
+    are replaced the same way."""
+    for name, (dest, flag) in ENGINE_FLAGS.items():
+        if getattr(args, dest, None) is not None and message.startswith(f"{name} "):
+            return flag + message[len(name) :]
+    for option in MODEL_OPTIONS:
+        if getattr(args, option.dest, None) is None:
+            continue
+        for target in option.targets.values():
+            names = target if isinstance(target, tuple) else (target,)
+            for name in names:
+                if isinstance(target, str) and message.startswith(f"{name} "):
+                    return option.flag + message[len(name) :]
+                if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message):
+                    return f"{message} (set by {option.flag})"
+    return message
 
 
 def model_parameters(

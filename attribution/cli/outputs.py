@@ -6,6 +6,12 @@ included) and with the other outputs, by resolved path and by ``os.path.samefile
 (symlinks, hard links). An output inside an input folder is refused too, since the next
 run would read it as data. Any clash is an error naming both, before anything is read.
 Writes themselves are atomic (:mod:`attribution.io.writers`).
+
+Nothing stale may look current: files an earlier run wrote beside ``--out``
+(``<stem>.<name><ext>``: roll-ups by one dimension, compare's side tables;
+``<stem>.rejects.csv``) that this run does not rewrite are never deleted, since nothing
+proves they are ours and not the user's; :meth:`OutputPlan.stale` names them, and the
+command warns on stderr and in the reconciliation notes (code ``stale_file``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attribution.errors import ParameterError
+from attribution.notes import Note
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,41 @@ class OutputPlan:
                             f"{inner.option} {inner.path} is inside the output folder "
                             f"{outer.path} ({outer.option}): each output needs its own path"
                         )
+
+    def stale(self, out: str | Path | None, inputs: Iterable[tuple[str, str | Path]]) -> list[Path]:
+        """Files beside ``out`` that look like this engine's side outputs (``<stem>.<name>
+        <ext>`` with ``out``'s extension, ``<stem>.rejects.csv``, the folder
+        ``<stem>.rejects``) but that this command neither writes nor reads, sorted."""
+        if out is None:
+            return []
+        out = Path(out)
+        folder = out.parent if str(out.parent) else Path(".")
+        if not folder.is_dir():
+            return []
+        prefix = f"{out.stem}."
+        extra = {f"{out.stem}.rejects.csv", f"{out.stem}.rejects"}
+        known = [p.path for p in self.outputs] + [Path(path) for _, path in inputs]
+        stale = []
+        for entry in folder.iterdir():
+            name = entry.name
+            beside = name.startswith(prefix) and (
+                name in extra
+                or (name.endswith(out.suffix) and len(name) > len(prefix) + len(out.suffix))
+            )
+            if beside and not any(_same(entry, path) for path in known):
+                stale.append(entry)
+        return sorted(stale)
+
+
+def stale_note(paths: list[Path]) -> Note:
+    """The reconciliation note (and stderr warning) naming files this run did not write."""
+    names = ", ".join(str(p) for p in paths)
+    return Note(
+        "stale_file",
+        f"{names} {'is' if len(paths) == 1 else 'are'} not from this run (an earlier run's "
+        "side output?) and may no longer match it; they were left untouched: remove them",
+        data={"paths": [str(p) for p in paths]},
+    )
 
 
 def _files_under(folder: Path) -> list[Path]:

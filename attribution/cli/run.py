@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from attribution.cli.dask_run import add_engine_arguments, check_engine_options, rejects_folder
 from attribution.cli.inputs import add_input_arguments, comma_list, input_files, rejects_path
-from attribution.cli.outputs import OutputPlan
+from attribution.cli.outputs import OutputPlan, stale_note
 from attribution.cli.pipeline import (
     add_model_selection,
     add_view_options,
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     if args.period and "period" not in by:
         by.append("period")
     check_engine_options(args)
-    plan_outputs(args, by)
+    plan = plan_outputs(args, by)
+    stale = plan.stale(args.out, input_files(args))
     names = requested_models(args)
     asked = {model: option for option, dest, model in MODEL_OUTPUTS if getattr(args, dest)}
     for model, option in asked.items():
@@ -140,6 +142,13 @@ def run(args: argparse.Namespace) -> int:
                 also_by=also_by,
                 required=list(asked),
             )
+        reconciliation = result.reconciliation
+        if stale:
+            note = stale_note(stale)
+            reconciliation = dataclasses.replace(
+                reconciliation, notes=(*reconciliation.notes, note)
+            )
+            print(f"warning: {note.render()}", file=sys.stderr)
         progress.start("writing output")
         written = []
         if args.out:
@@ -151,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
             assert result.touch_credits is not None
             write_table(result.touch_credits, args.touch_credits)
         if args.reconciliation:
-            write_table(result.reconciliation.to_frame(), args.reconciliation)
+            write_table(reconciliation.to_frame(), args.reconciliation)
         _write_model_outputs(args, result.models)
     if args.format == "json":
         print(json_records(result.credits))
@@ -173,8 +182,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not args.quiet:
-        print(result.reconciliation.to_text(), file=sys.stderr)
-    return exit_status(result.reconciliation)
+        print(reconciliation.to_text(), file=sys.stderr)
+    return exit_status(reconciliation)
 
 
 def _write_model_outputs(args: argparse.Namespace, models: dict) -> None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attribution.errors import InputError, Problem
-from attribution.io.sources import file_kind, folder_files
+from attribution.io.sources import NOT_DATA, file_kind, folder_files
 
 #: Origin columns added to every piece: the file (index in the listing) and its row.
 FILE_COLUMN = "__attribution_file"
@@ -140,8 +140,8 @@ def _list_url(
                 skipped.append((filesystem.unstrip_protocol(name), "hidden or metadata name"))
             elif entry["type"] == "directory":
                 visit(name)
-            elif file_kind(Path(base)) is None:
-                skipped.append((filesystem.unstrip_protocol(name), "not a parquet or CSV file"))
+            elif file_kind(Path(base), in_folder=True) is None:
+                skipped.append((filesystem.unstrip_protocol(name), NOT_DATA))
             else:
                 files.append(name)
 
@@ -169,7 +169,7 @@ def _checked(
         raise InputError(
             Problem(f"folder holds no parquet or CSV files for the {what}{listed}", source=label)
         )
-    kinds = {file_kind(Path(_base(f))) for f in files}
+    kinds = {file_kind(Path(_base(f)), in_folder=True) for f in files}
     if kinds != {"parquet"}:
         raise InputError(
             Problem(

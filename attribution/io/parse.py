@@ -17,6 +17,7 @@ reported as out of range, whatever its unit or source.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -274,4 +275,11 @@ def parse_labels(array: pa.Array) -> Labels:
 def text_of(array: pa.Array, rows: np.ndarray) -> list[str]:
     """The input values at ``rows`` as short strings, for error messages."""
     values = array.take(pa.array(rows, pa.int64())).to_pylist()
-    return [repr(v)[:60] for v in values]
+    return [_shown(v)[:60] for v in values]
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it: times in ISO text (not a Python repr), text quoted."""
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return repr(value)

@@ -86,7 +86,15 @@ def load_paths(
         )
     else:
         value = conversions.copy()
-    _check_totals(source.label, conversions, nulls, value, issues.invalid)
+    _check_totals(
+        source.label,
+        {
+            columns.total_conversions: conversions,
+            columns.total_null: nulls,
+            value_name if value_name in table.column_names else columns.total_conversions: value,
+        },
+        issues.invalid,
+    )
     problems = issues.problems()
     if problems and on_invalid == "fail":
         raise InputError(problems)
@@ -169,23 +177,23 @@ def _count(
     return np.where(parsed.null | parsed.invalid, 0.0, parsed.values)
 
 
-def _check_totals(
-    label: str,
-    conversions: np.ndarray,
-    nulls: np.ndarray,
-    value: np.ndarray,
-    invalid: np.ndarray,
-) -> None:
-    """Totals that overflow a float are refused before any model sees an ``inf``."""
+def _check_totals(label: str, counts: dict[str, np.ndarray], invalid: np.ndarray) -> None:
+    """Totals that overflow a float are refused before any model sees an ``inf``, naming
+    the column whose total (or, for the journeys, conversions plus nulls) overflows.
+    ``counts``: each count column by name."""
     valid = ~invalid
     with np.errstate(over="ignore", invalid="ignore"):
-        sums = [float(np.sum(column[valid])) for column in (conversions, nulls, value)]
-        journeys = sums[0] + sums[1]
-    if not all(np.isfinite(s) for s in [*sums, journeys]):
+        sums = {name: float(np.sum(column[valid])) for name, column in counts.items()}
+        journeys = sum(list(sums.values())[:2])
+    overflowing = [name for name, total in sums.items() if not np.isfinite(total)]
+    if not overflowing and not np.isfinite(journeys):
+        overflowing = list(sums)[:2]
+    if overflowing:
         raise InputError(
             Problem(
                 "the counts or values are too large: their total is not a finite number",
                 source=label,
+                column=", ".join(dict.fromkeys(overflowing)),
             )
         )
 

@@ -9,8 +9,9 @@ without importing its library.
 
 **Folders.** Each file is read once, by its real path: a symlink loop, or two links to
 one file, cannot double the data. Files that are not read (``_SUCCESS``, ``.crc``
-checksums, names starting with ``_`` or ``.``, anything that is not a parquet or CSV
-file) are listed in :attr:`SourceTable.skipped`, which the reconciliation reports.
+checksums, names starting with ``_`` or ``.``, anything that is not a parquet file or a
+``.csv``/``.tsv`` file, gzipped or not: a ``notes.txt`` is not read) are listed in
+:attr:`SourceTable.skipped`, which the reconciliation reports.
 
 **CSV cells.** Every column is read as text; only an empty cell is null, so ``NA`` (North
 America), ``N/A``, ``NULL``, ``None`` are ordinary labels. The parsers of numbers, flags and
@@ -48,7 +49,11 @@ Source: TypeAlias = Any
 object exposing ``__arrow_c_stream__``."""
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")
+#: In a folder, only these are CSV data: a ``notes.txt`` or ``README.txt`` beside the
+#: data is not read (and named as not read), never a reason to refuse the folder.
+FOLDER_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+NOT_DATA = "not a parquet or CSV file (.parquet, .pq, .parq, .csv, .tsv, .csv.gz, .tsv.gz)"
 
 
 @dataclass(frozen=True)
@@ -230,12 +235,13 @@ def read_source(
     )
 
 
-def file_kind(path: Path) -> str | None:
-    """``"parquet"``, ``"csv"`` or None (not a data file), from the file name."""
+def file_kind(path: Path, *, in_folder: bool = False) -> str | None:
+    """``"parquet"``, ``"csv"`` or None (not a data file), from the file name. A file
+    named on its own may be ``.txt`` CSV; in a folder only ``FOLDER_CSV_SUFFIXES`` are."""
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
-    if name.endswith(CSV_SUFFIXES):
+    if name.endswith(FOLDER_CSV_SUFFIXES if in_folder else CSV_SUFFIXES):
         return "csv"
     return None
 
@@ -383,8 +389,8 @@ def folder_files(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             if not entry.is_file():
                 skipped.append((str(entry), "not a regular file"))
                 continue
-            if file_kind(entry) is None:
-                skipped.append((str(entry), "not a parquet or CSV file"))
+            if file_kind(entry, in_folder=True) is None:
+                skipped.append((str(entry), NOT_DATA))
                 continue
             stat = entry.stat()
             key = (stat.st_dev, stat.st_ino)
@@ -412,7 +418,7 @@ def _read_folder(
                 f"folder holds no parquet or CSV files for the {what}{listed}", source=str(path)
             )
         )
-    kinds = {file_kind(f) for f in files}
+    kinds = {file_kind(f, in_folder=True) for f in files}
     if len(kinds) > 1:
         raise InputError(
             Problem(

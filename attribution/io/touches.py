@@ -221,7 +221,10 @@ def load_touches(
         channel_teams,
         milestones,
     )
-    _check_total_value(journeys, source.label)
+    value_label = (
+        source.label if value_on_touches or outcome_source is None else outcome_source.label
+    )
+    _check_total_value(journeys, value_label, columns.value)
     rejects = [t.rejects() for t in (issues, outcome_issues) if t is not None and t.invalid.any()]
     has_value = np.zeros(n_journeys, bool) if result.value is None else ~np.isnan(result.value)
     rejected_converted = bad_journey & converted & has_value
@@ -467,7 +470,8 @@ def _reject_whole_journeys(
     return bad
 
 
-def _check_total_value(journeys: Journeys, label: str) -> None:
+def _check_total_value(journeys: Journeys, label: str, column: str) -> None:
+    """A value total that overflows a float is refused, naming the value column."""
     with np.errstate(over="ignore"):
         total = float(np.sum(journeys.value))
     if not np.isfinite(total):
@@ -475,6 +479,7 @@ def _check_total_value(journeys: Journeys, label: str) -> None:
             Problem(
                 "the values are too large: their total is not a finite number",
                 source=label,
+                column=column,
             )
         )
 

@@ -3,7 +3,9 @@
 ``.parquet``, ``.csv`` and ``.json`` (records; floats round-trip exactly). A file is
 written to a temporary file in the same folder and renamed over the target only once
 complete, so a run that fails half-way leaves no half-written file and the previous file
-intact.
+intact. The file gets the permissions a plain ``open(path, "w")`` would give it: a
+replaced file keeps its mode, a new one gets ``0o666`` less the umask (the temporary
+file, private while written, is given that mode before the rename).
 
 In CSV, text cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return) are prefixed with ``'``; a cell that is
@@ -18,6 +20,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,10 +79,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(temporary, _mode_of(target))
         os.replace(temporary, target)
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def _mode_of(target: Path) -> int:
+    """The permission bits ``open(target, "w")`` leaves: the existing file's, else
+    ``0o666`` less the process umask."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], None]) -> None:

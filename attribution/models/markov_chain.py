@@ -67,6 +67,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
+from attribution.columns import DEFAULT_SEPARATOR
 from attribution.journeys import Journeys
 from attribution.kernels.markov import (
     STATE_LIMIT_EXCEEDED,
@@ -80,7 +81,6 @@ from attribution.models.markov_solver import SolverMethod, solve_restricted
 START_LABEL = "(start)"
 CONVERSION_LABEL = "(conversion)"
 NULL_LABEL = "(null)"
-SEPARATOR = " > "
 Repeats = Literal["keep", "collapse"]
 REPEATS: tuple[Repeats, ...] = ("keep", "collapse")
 #: Largest code of an order-k state times the radix must fit in a signed 64-bit integer.
@@ -304,9 +304,9 @@ def state_labels(codes: np.ndarray, order: int, channel_names: tuple[str, ...]) 
         if not channels:
             labels.append(START_LABEL)
         elif row[0] == 0:
-            labels.append(SEPARATOR.join([START_LABEL, *channels]))
+            labels.append(DEFAULT_SEPARATOR.join([START_LABEL, *channels]))
         else:
-            labels.append(SEPARATOR.join(channels))
+            labels.append(DEFAULT_SEPARATOR.join(channels))
     return labels
 
 

@@ -61,6 +61,7 @@ from attribution.models.shapley_rates import (
     rate_game_credit,
 )
 from attribution.notes import Note
+from attribution.seeds import check_seed
 
 Game = Literal["presence", "observed_rates"]
 GAMES: tuple[Game, ...] = ("presence", "observed_rates")
@@ -169,8 +170,7 @@ class Shapley(AttributionModel):
             raise ParameterError(
                 f"max_permutations must be an integer >= 4, got {self.max_permutations!r}"
             )
-        if not (_is_integer(self.seed) and self.seed >= 0):
-            raise ParameterError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_seed(self.seed)
         if self.exact_method not in ("auto", "dense", "per_set"):
             raise ParameterError(
                 f"exact_method must be 'auto', 'dense' or 'per_set', got {self.exact_method!r}"

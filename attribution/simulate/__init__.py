@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attribution.io import Loaded, load
+from attribution.io.writers import write_atomically
+from attribution.seeds import check_seed
 from attribution.simulate.process import (
     Effects,
     contributions,
@@ -107,7 +109,9 @@ class Simulation:
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write compactly: times in whole seconds (all simulated times are), integers and
-    times delta-encoded, labels dictionary-encoded, zstd compression."""
+    times delta-encoded, labels dictionary-encoded, zstd compression. Atomically, through
+    :func:`attribution.io.writers.write_atomically`: a temporary file renamed over
+    ``path``, so a symlink there is replaced, never written through to its target."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
@@ -117,12 +121,15 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type)
     ]
     labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    pq.write_table(
-        table,
+    write_atomically(
         path,
-        compression="zstd",
-        use_dictionary=labels,
-        column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+        lambda temporary: pq.write_table(
+            table,
+            temporary,
+            compression="zstd",
+            use_dictionary=labels,
+            column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+        ),
     )
 
 
@@ -144,7 +151,7 @@ def simulate(
     n = spec.journeys if journeys is None else int(journeys)
     if n < 1:
         raise ValueError(f"journeys must be at least 1, got {n}")
-    seed = spec.seed if seed is None else int(seed)
+    seed = check_seed(spec.seed if seed is None else seed)
     rngs = streams(seed)
     buyers = draw_buyers(spec, n, rngs["buyers"])
     causal = draw_causal_touches(spec, buyers, rngs["exposure"], rngs["follow_ups"])

@@ -76,3 +76,20 @@ def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         simulate(tmp_path, "--scenario", "no_such_scenario")
     assert raised.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_symlinked_output_is_replaced_not_written_through(tmp_path: Path) -> None:
+    mine = tmp_path / "mydata.parquet"
+    mine.write_bytes(b"the user's data")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("touches", "outcomes", "truth"):
+        (out / f"{name}.parquet").symlink_to(mine)
+    args = ["simulate", "--scenario", "independent", "--journeys", "30", "--out", str(out)]
+    assert main([*args, "--quiet"]) == 0
+    assert mine.read_bytes() == b"the user's data"
+    for name in ("touches", "outcomes", "truth"):
+        path = out / f"{name}.parquet"
+        assert not path.is_symlink()
+        assert len(pd.read_parquet(path)) > 0
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]

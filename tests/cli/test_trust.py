@@ -309,3 +309,83 @@ def test_first_run_says_it_compiles(
     compile_notice.announce_compilation(quiet=False)
     assert Terminal.text == ""
     assert compile_notice.kernels_cached.__module__  # the real check is importable
+
+
+def test_side_files_of_an_earlier_run_are_named_not_deleted(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    words = [str(data / w) if w.endswith((".csv", ".json")) else w for w in RUN]
+    out = data / "c.csv"
+    bad = data / "bad.csv"
+    frame = pd.read_csv(data / "touches.csv")
+    frame.loc[0, "timestamp"] = "yesterday"
+    frame.to_csv(bad, index=False)
+    code = run(
+        "run", bad, "--outcomes", data / "outcomes.csv", "--on-invalid", "skip",
+        "--out", out, "--quiet",
+    )  # fmt: skip
+    assert code == 0
+    earlier = {data / "c.rejects.csv", data / "c.channel.csv", data / "c.team.csv"}
+    assert all(p.exists() for p in earlier)
+    (data / "c.mine.txt").write_text("the user's")  # another extension: not ours to name
+    capsys.readouterr()
+    reconciliation = data / "rec.csv"
+    code = run(*words, "--by", "channel", "--out", out, "--reconciliation", reconciliation)
+    assert code == 0
+    assert all(p.exists() for p in earlier)  # never deleted: nothing proves they are ours
+    err = capsys.readouterr().err
+    warning = next(line for line in err.splitlines() if line.startswith("warning:"))
+    for path in earlier:
+        assert str(path) in warning
+    assert "c.mine.txt" not in err and str(out) + "," not in warning
+    notes = pd.read_csv(reconciliation)
+    (text,) = notes.loc[notes["item"] == "stale_file", "text"]
+    assert all(str(path) in text for path in earlier)
+    # A run that writes them all again names nothing.
+    assert run(*words, "--out", out, "--on-invalid", "skip", "--quiet") == 0
+    assert "warning:" not in capsys.readouterr().err
+
+
+def test_compare_names_side_files_it_does_not_rewrite(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = data / "cmp.csv"
+    (data / "cmp.shares.csv").write_text("channel,share\n")
+    words = ("compare", data / "touches.csv", "--outcomes", data / "outcomes.csv")
+    assert run(*words, "--out", out, "--models", "linear,first_touch", "--quiet") == 0
+    assert (data / "cmp.shares.csv").exists()
+    assert f"warning: {data / 'cmp.shares.csv'} is not from this run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--models", "time_decay", "--half-life", "-1"], "error: --half-life must be"),
+        (["--models", "hazard", "--hazard-guard-days", "-1"], "error: --hazard-guard-days must"),
+        (["--models", "markov", "--markov-order", "0"], "(set by --markov-order)"),
+        (
+            ["--models", "w_shaped", "--w-weights", "0.5,0.5,0.5,-0.5"],
+            "(set by --w-weights)",
+        ),
+        (["--models", "linear", "--lookback", "-1"], "error: --lookback must be"),
+    ],
+)
+def test_cli_errors_name_the_flag_not_the_parameter(
+    data: Path, capsys: pytest.CaptureFixture[str], options: list[str], expected: str
+) -> None:
+    words = [str(data / w) if w.endswith((".csv", ".json")) else w for w in RUN]
+    assert run(*words, *options, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    for parameter in ("half_life_days", "guard_days", "lookback_days"):
+        assert parameter not in err
+
+
+def test_library_errors_keep_the_parameter_names() -> None:
+    import attribution as at
+    from tests.builders import load
+
+    with pytest.raises(at.ParameterError, match=r"^half_life_days must be"):
+        at.attribute(
+            load(JOURNEYS), ["time_decay"], parameters={"time_decay": {"half_life_days": -1}}
+        )

@@ -108,6 +108,28 @@ def test_each_file_of_a_folder_is_read_once_and_the_rest_is_named(tmp_path: Path
     assert "5 file(s)" in text
 
 
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_text_file_beside_the_data_is_named_not_read(tmp_path: Path, kind: str) -> None:
+    frame = touches_frame([J(["a", "b"], value=4), J(["c"], value=2)])
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if kind == "parquet":
+        frame.to_parquet(folder / "part-0.parquet")
+    else:
+        frame.iloc[:2].to_csv(folder / "a.csv", index=False)
+        frame.iloc[2:].to_csv(folder / "b.tsv", index=False, sep="\t")
+    (folder / "notes.txt").write_text("exported on Monday\n")
+    (folder / "README.txt.gz").write_bytes(gzip.compress(b"read me"))
+    loaded = at.load(folder)
+    assert loaded.journeys.total_value == 6
+    (note,) = [n for n in loaded.intake.notes if n.code == "files_not_read"]
+    assert {Path(p).name for p in note.data["files"]} == {"notes.txt", "README.txt.gz"}
+    assert "not a parquet or CSV file" in note.message
+    # Named on its own, a .txt file is read as CSV, as before.
+    frame.to_csv(tmp_path / "touches.txt", index=False)
+    assert at.load(tmp_path / "touches.txt").journeys.total_value == 6
+
+
 def test_a_folder_of_csv_files_and_gzip(tmp_path: Path) -> None:
     frame = touches_frame([J(["a", "b"], value=4), J(["c"], value=2)])
     folder = tmp_path / "csv"

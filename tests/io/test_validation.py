@@ -3,10 +3,12 @@ moves the rows to the rejects with a reason instead, and the counts reconcile.""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import attribution as at
@@ -336,3 +338,27 @@ def test_duplicate_touches_are_reported() -> None:
     result = at.attribute(at.load(frame), ["linear"])
     assert result.reconciliation.duplicate_touches == 1
     assert "duplicates of another touch" in result.reconciliation.to_text()
+
+
+def test_an_overflowing_total_names_its_column() -> None:
+    frame = touches_frame([J(["a"], value=1e308), J(["b"], value=1e308)])
+    with pytest.raises(at.InputError, match=r"column 'value': the values are too large"):
+        at.load(frame)
+    paths = pd.DataFrame(
+        {"path": ["a > b", "b"], "total_conversions": [1e308, 1e308], "total_null": [0, 0]}
+    )
+    with pytest.raises(at.InputError, match=r"column 'total_conversions'.*too large"):
+        at.load(paths, paths=True)
+
+
+def test_an_out_of_range_time_is_shown_as_iso_text() -> None:
+    late = dt.datetime(9999, 12, 31, 23, 59, 59, 999000)
+    times = pa.array([dt.datetime(2024, 1, 1), late], pa.timestamp("ms", tz="UTC"))
+    table = pa.table(
+        {"journey_id": ["a", "b"], "channel": ["x", "y"], "timestamp": times,
+         "converted": [1, 1], "value": [1.0, 1.0]}
+    )  # fmt: skip
+    with pytest.raises(at.InputError) as caught:
+        at.load(table)
+    assert "e.g. 9999-12-31T23:59:59.999000+00:00" in str(caught.value)
+    assert "datetime.datetime" not in str(caught.value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -71,3 +73,29 @@ def test_csv_cells_that_look_like_formulas_are_escaped(tmp_path: Path) -> None:
     ]
     assert read["credited_value"].tolist() == [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # numbers untouched
     assert escape_formulas(frame)["channel"][4] == "plain"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_new_file_gets_the_mode_open_would_give(tmp_path: Path, umask: int) -> None:
+    frame = pd.DataFrame({"a": [1]})
+    previous = os.umask(umask)
+    try:
+        with open(tmp_path / "plain.csv", "w"):
+            pass
+        for name in ("new.csv", "new.parquet", "new.json"):
+            write_table(frame, tmp_path / name)
+    finally:
+        os.umask(previous)
+    expected = stat.S_IMODE((tmp_path / "plain.csv").stat().st_mode)
+    assert expected == 0o666 & ~umask
+    for name in ("new.csv", "new.parquet", "new.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "credits.csv"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    write_table(pd.DataFrame({"a": [1]}), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_text() == "a\n1\n"
