@@ -751,6 +751,11 @@ def _replicates(
                     continue
                 replicate = windowed.reweighted(factors[:, r])
                 credited = replicate.converted_only if model.credits_converted_only else replicate
+                # The credited records' positions among the windowed (= all) records:
+                # reweighting drops the records drawn 0 times.
+                positions = np.flatnonzero(factors[:, r] > 0)
+                if credited is not replicate:
+                    positions = positions[replicate.converted]
                 credit = replicate_model.credit(credited)
                 for dims in plan.rollups:
                     values[(label, dims)][:, first + r] = sum_groups(
@@ -769,7 +774,7 @@ def _replicates(
                         model,
                         credited,
                         credit,
-                        _replicate_first_touch(journeys, credited, first_touch),
+                        first_touch[positions],
                         fit,
                         plan,
                         first + r,
@@ -787,13 +792,6 @@ def _replicates(
     return ReplicateSums(
         values, untouched, value_in, card_sums, card_pipeline, card_untouched_frames
     )
-
-
-def _replicate_first_touch(
-    journeys: Journeys, replicate: Journeys, first_touch: np.ndarray
-) -> np.ndarray:
-    index = pd.Index(journeys.journey_id).get_indexer(replicate.journey_id)
-    return first_touch[index]
 
 
 def _untouched_codes(
@@ -991,13 +989,22 @@ def _intervals(
     plan: RunPlan,
     boot: Bootstrap,
 ) -> pd.DataFrame:
-    """A roll-up frame with its bootstrap interval columns."""
-    blocks = [(labels_of(fit.keys[dims], tables, dims), replicates.values[(label, dims)])]
-    untouched = replicates.untouched[(plan.window_of(model), dims)].frame
-    if plan.shows_untouched(model) and len(untouched):
-        blocks.append((untouched[list(dims)], untouched.drop(columns=list(dims)).to_numpy()))
+    """A roll-up frame with its bootstrap interval columns.
+
+    The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups (one row
+    per key of ``fit.keys``), then the untouched groups. Each block is joined to its own
+    replicates, by labels that are unique within the block: a touched and an untouched
+    group may carry the same labels (a journey-level dimension), so the blocks are never
+    joined on labels together."""
+    touched = len(fit.keys[dims])
+    keys = labels_of(fit.keys[dims], tables, dims)
+    blocks = [(frame.iloc[:touched], keys, replicates.values[(label, dims)])]
+    if len(frame) > touched:
+        untouched = replicates.untouched[(plan.window_of(model), dims)].frame
+        reps = untouched.drop(columns=list(dims)).to_numpy()
+        blocks.append((frame.iloc[touched:], untouched[list(dims)], reps))
     parts = []
-    for names, reps in blocks:
+    for block, names, reps in blocks:
         se, low, high = interval(reps, boot.ci)
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
@@ -1007,8 +1014,8 @@ def _intervals(
             INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True
         ):
             part[column] = data
-        parts.append(part)
-    return frame.merge(pd.concat(parts, ignore_index=True), on=list(dims), how="left")
+        parts.append(block.merge(part, on=list(dims), how="left", validate="one_to_one"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _scorecards(
@@ -1031,6 +1038,9 @@ def _scorecards(
         parts = []
         for label, model in fitted.models.items():
             raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
+            # Each row's position (from 1) among the scorecard's groups, then untouched
+            # groups: the intervals join on it, as labels can repeat across the two.
+            raw["_row"] = np.arange(1, len(raw) + 1, dtype=np.float64)
             single = len([d for d in dims if d != PERIOD_DIMENSION]) == 1
             if options.costs is not None and single:
                 raw, texts = with_file_costs(raw, options.costs, dims, fit.pairs)
@@ -1038,11 +1048,12 @@ def _scorecards(
                     note = Note("costs_unmatched", text)
                     if note not in notes:
                         notes.append(note)
+            rows = raw.pop("_row").to_numpy()
             card = finish(raw, dims)
             replicates = credit.replicates
             if replicates is not None and options.bootstrap is not None:
                 card = _card_intervals(
-                    card, label, model, dims, replicates, fit, tables, plan, options.bootstrap
+                    card, rows, label, model, dims, replicates, fit, plan, options.bootstrap
                 )
             parts.append(card)
         out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -1051,17 +1062,20 @@ def _scorecards(
 
 def _card_intervals(
     card: pd.DataFrame,
+    rows: np.ndarray,
     label: str,
     model: AttributionModel,
     dims: Rollup,
     replicates: ReplicateSums,
     fit: PartitionFit,
-    tables: LabelTables,
     plan: RunPlan,
     boot: Bootstrap,
 ) -> pd.DataFrame:
-    """One model's finished scorecard with ``<column>_low``/``_high`` intervals."""
-    labels = labels_of(fit.card_keys[dims], tables, dims)
+    """One model's finished scorecard with ``<column>_low``/``_high`` intervals.
+
+    ``rows``: each card row's position (from 1) among the groups of ``fit.card_keys``
+    then the untouched groups, the order of the replicate sums; a row of a costs file
+    matching no group has none (0 or NaN) and no interval."""
     sums = replicates.card_sums[(label, dims)]
     pipeline = replicates.card_pipeline[(label, dims)]
     untouched = replicates.card_untouched[(plan.window_of(model), dims)].frame
@@ -1069,19 +1083,23 @@ def _card_intervals(
         extra = (
             untouched.drop(columns=list(dims)).to_numpy().reshape(len(untouched), len(FEATURES), -1)
         )
-        labels = pd.concat([labels, untouched[list(dims)]], ignore_index=True)
         sums = np.concatenate([sums, extra])
         pipeline = np.concatenate([pipeline, extra[:, FEATURES.index("pipeline"), :]])
-    cost = labels.merge(card[[*dims, "cost"]], on=list(dims), how="left")["cost"]
+    known = rows >= 1
+    index = rows[known].astype(np.int64) - 1
+    cost = np.full(len(sums), np.nan)
+    cost[index] = card["cost"].to_numpy(dtype=np.float64)[known]
     get = {name: sums[:, i, :] for i, name in enumerate(FEATURES)}
     get["pipeline"] = pipeline
-    get["cost"] = cost.to_numpy(dtype=np.float64)[:, None]
+    get["cost"] = cost[:, None]
     values = kpis(get)
-    table = labels.copy()
+    card = card.copy()
     for name in INTERVAL_KPIS:
         _, low, high = interval(values[name], boot.ci)
-        table[f"{name}_low"], table[f"{name}_high"] = low, high
-    return card.merge(table, on=list(dims), how="left")
+        for column, data in ((f"{name}_low", low), (f"{name}_high", high)):
+            card[column] = np.nan
+            card.loc[known, column] = data[index]
+    return card
 
 
 def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun) -> list[Note]:
