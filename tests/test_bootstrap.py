@@ -210,3 +210,37 @@ def test_bootstrap_options_are_checked() -> None:
     for bad in (Bootstrap(1), Bootstrap(10, ci=1.5), Bootstrap(10, seed=-1)):
         with pytest.raises(at.ParameterError):
             at.attribute(loaded, ["linear"], bootstrap=bad)
+
+
+def test_ci_and_seed_of_the_api() -> None:
+    loaded = at.load(touches_frame(JOURNEYS * 3))
+    given = at.attribute(loaded, ["linear"], by=("channel",), bootstrap=20, ci=0.8, seed=4)
+    same = at.attribute(loaded, ["linear"], by=("channel",), bootstrap=Bootstrap(20, 0.8, 4))
+    pd.testing.assert_frame_equal(given.credits, same.credits)
+    assert given.bootstrap == Bootstrap(20, ci=0.8, seed=4)
+    card = at.scorecard(loaded, ["linear"], bootstrap=20, ci=0.8, seed=4)
+    expected = at.scorecard(loaded, ["linear"], bootstrap=Bootstrap(20, 0.8, 4))
+    pd.testing.assert_frame_equal(card, expected)
+    assert at.attribute(loaded, ["linear"], bootstrap=20).bootstrap == Bootstrap(20, 0.9, 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"ci": 0.8}, "give bootstrap=B"),
+        ({"seed": 1}, "give bootstrap=B"),
+        ({"bootstrap": Bootstrap(10), "ci": 0.8}, "holds its own ci and seed"),
+        ({"bootstrap": Bootstrap(10), "seed": 2}, "holds its own ci and seed"),
+        ({"bootstrap": 10, "ci": 1.5}, "ci must be a level between 0 and 1"),
+        ({"bootstrap": 10, "seed": -1}, "seed must be an integer"),
+        ({"bootstrap": True}, "bootstrap must be a number of replicates"),
+    ],
+)
+def test_api_bootstrap_options_are_refused_when_they_would_be_ignored(
+    options: dict[str, object], message: str
+) -> None:
+    loaded = at.load(touches_frame(JOURNEYS))
+    with pytest.raises(at.ParameterError, match=message):
+        at.attribute(loaded, ["linear"], **options)  # type: ignore[arg-type]
+    with pytest.raises(at.ParameterError, match=message):
+        at.scorecard(loaded, ["linear"], **options)  # type: ignore[arg-type]

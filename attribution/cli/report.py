@@ -73,7 +73,7 @@ def run_report(args: argparse.Namespace) -> int:
             models="all" if names is None else names,
             period=args.period,
             costs=args.costs,
-            bootstrap=bootstrap_of(args),
+            bootstrap=bootstrap_of(args, names),
             lookback_days=args.lookback,
             parameters=parameters,
             exclude=exclude,
