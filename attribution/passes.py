@@ -13,7 +13,7 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,7 +33,13 @@ from attribution.journeys import Journeys, LabelTables
 from attribution.kernels.replicates import journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
-from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit, clone
+from attribution.models.base import (
+    AttributionModel,
+    ModelNotApplicable,
+    SharesRows,
+    TouchCredit,
+    clone,
+)
 from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
 from attribution.plan import RunPlan
@@ -95,6 +101,14 @@ def _add(first: dict[Any, Any], second: dict[Any, Any]) -> dict[Any, Any]:
     for key, value in second.items():
         out[key] = out[key].merge(value) if key in out else value
     return out
+
+
+def _shared(replicate: Any, data: Any) -> Any:
+    """A merged replicate's statistics with the merged data's rows, when its rows do not
+    depend on the weights (:class:`~attribution.models.base.SharesRows`)."""
+    if data is None or not isinstance(replicate, SharesRows):
+        return replicate
+    return replicate.with_rows_of(data)
 
 
 def _union(first: dict[Rollup, np.ndarray], second: dict[Rollup, np.ndarray]) -> dict:
@@ -160,7 +174,9 @@ class PartitionFit:
 
     statistics: dict[str, Any]
     lead_statistics: dict[str, Any]
-    replicate_statistics: dict[str, list[Any]]
+    #: Per data-driven model, each replicate's statistics (an iterator producing them
+    #: when the partition is all the data: see :func:`fit_pass`).
+    replicate_statistics: dict[str, Iterable[Any]]
     failed: dict[str, str]
     keys: dict[Rollup, np.ndarray]
     card_keys: dict[Rollup, np.ndarray]
@@ -172,7 +188,8 @@ class PartitionFit:
     lead_keys: dict[Rollup, np.ndarray] = field(default_factory=dict)
 
     def merge(self, other: PartitionFit) -> PartitionFit:
-        replicates: dict[str, list[Any]] = {}
+        statistics = _add(self.statistics, other.statistics)
+        replicates: dict[str, Iterable[Any]] = {}
         for label in set(self.replicate_statistics) | set(other.replicate_statistics):
             mine = self.replicate_statistics.get(label)
             theirs = other.replicate_statistics.get(label)
@@ -181,9 +198,12 @@ class PartitionFit:
             elif theirs is None:
                 replicates[label] = mine
             else:
-                replicates[label] = [a.merge(b) for a, b in zip(mine, theirs, strict=True)]
+                replicates[label] = [
+                    _shared(a.merge(b), statistics.get(label))
+                    for a, b in zip(mine, theirs, strict=True)
+                ]
         return PartitionFit(
-            statistics=_add(self.statistics, other.statistics),
+            statistics=statistics,
             lead_statistics=_add(self.lead_statistics, other.lead_statistics),
             replicate_statistics=replicates,
             failed={**self.failed, **other.failed},
@@ -310,6 +330,8 @@ def fit_pass(
     plan: RunPlan,
     options: RunOptions,
     contexts: ModelContexts | None = None,
+    *,
+    lazy_replicates: bool = False,
 ) -> PartitionFit:
     """The fit pass of one partition (``journeys``: prepared and in the shared coding).
 
@@ -317,12 +339,15 @@ def fit_pass(
     partition) each model's context is this partition's own. Bootstrap replicates use
     the context of the data, not their own: the horizon of a replicate is the data's
     (a design choice like the lookback window, not re-estimated per replicate).
+    ``lazy_replicates`` (for a partition that is all the data, never merged): the
+    replicate statistics are produced as :func:`fit_models` fits them, so one replicate's
+    statistics are held at a time, not all of them.
     """
     excluded = plan.excluded(journeys)
     windows = {w: window(journeys, w, excluded) for w in plan.windows}
     statistics: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    replicates: dict[str, list[Any]] = {}
+    replicates: dict[str, Iterable[Any]] = {}
     lead: dict[str, Any] = {}
     leads = _lead_journeys(journeys, plan) if options.scorecard else None
     boot = options.bootstrap
@@ -340,7 +365,8 @@ def fit_pass(
             failed[label] = str(error)
             continue
         if boot is not None and keys is not None and not model.linear_in_weights:
-            replicates[label] = _replicate_statistics(model, windowed, keys, boot, own)
+            produced = replicate_statistics(model, windowed, keys, boot, own, statistics[label])
+            replicates[label] = produced if lazy_replicates else list(produced)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}
     lead_keys: dict[Rollup, np.ndarray] = {}
@@ -370,16 +396,21 @@ def fit_pass(
     )
 
 
-def _replicate_statistics(
-    model: AttributionModel, windowed: Journeys, keys: np.ndarray, boot: Bootstrap, context: Any
-) -> list[Any]:
-    out: list[Any] = []
+def replicate_statistics(
+    model: AttributionModel,
+    windowed: Journeys,
+    keys: np.ndarray,
+    boot: Bootstrap,
+    context: Any,
+    statistics: Any,
+) -> Iterator[Any]:
+    """Each bootstrap replicate's statistics of a data-driven model in one partition, in
+    replicate order, produced one at a time (:meth:`AttributionModel.replicate_statistics`:
+    they may share arrays with the data's ``statistics``)."""
     for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
         factors = boot.multipliers(keys, windowed.weight, first, count)
-        out += [
-            _statistics(model, windowed.reweighted(factors[:, r]), context) for r in range(count)
-        ]
-    return out
+        for r in range(count):
+            yield model.replicate_statistics(windowed, context, statistics, factors[:, r])
 
 
 # -------------------------------------------------------------- fitting
@@ -1182,7 +1213,8 @@ def run_partitions(
         contexts = context_pass(partitions[0], plan, options)
         for part in partitions[1:]:
             contexts = contexts.merge(context_pass(part, plan, options))
-    fits = [fit_pass(part, plan, options, contexts) for part in partitions]
+    lazy = len(partitions) == 1
+    fits = [fit_pass(part, plan, options, contexts, lazy_replicates=lazy) for part in partitions]
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)

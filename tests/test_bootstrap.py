@@ -9,8 +9,13 @@ import pytest
 
 import attribution as at
 from attribution.bootstrap import Bootstrap, interval, journey_keys
+from attribution.journeys import shared_coding
 from attribution.kernels.bootstrap import poisson
+from attribution.models import Hazard
+from attribution.models.base import clone
 from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
+from attribution.passes import RunOptions, context_pass, fit_pass, run_partitions
+from attribution.plan import plan_run
 from tests.builders import J, touches_frame
 
 JOURNEYS = [
@@ -244,3 +249,61 @@ def test_api_bootstrap_options_are_refused_when_they_would_be_ignored(
         at.attribute(loaded, ["linear"], **options)  # type: ignore[arg-type]
     with pytest.raises(at.ParameterError, match=message):
         at.scorecard(loaded, ["linear"], **options)  # type: ignore[arg-type]
+
+
+HAZARD_JOURNEYS = [
+    J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"converted_at": 6}),
+    J(["b", "a"], value=10, days=[1, 3], milestones={"converted_at": 4}),
+    J(["c"], converted=False, days=[4]),
+    J(["a", "c", "c"], converted=False, days=[0, 1, 6]),
+    J(["b"], value=5, days=[2], milestones={"converted_at": 2.5}),
+    J(["c", "a"], value=8, days=[0, 9]),  # converted, no conversion time
+]
+
+
+def test_hazard_replicates_share_the_rows_of_the_data_and_fit_alike() -> None:
+    """A replicate's hazard statistics hold the data's converter rows (the same arrays),
+    with the weights of the replicate, and fit as the plain statistics of the reweighted
+    journeys do (journeys drawn 0 times included)."""
+    journeys = at.load(touches_frame(HAZARD_JOURNEYS * 4)).journeys
+    model = Hazard(horizon_days=10)
+    context = model.context(journeys)
+    data = model.statistics_in_context(journeys, context)
+    factors = Bootstrap(4, seed=1).multipliers(journey_keys(journeys), journeys.weight, 0, 4)
+    assert (factors == 0).any()
+    for r in range(4):
+        replicate = model.replicate_statistics(journeys, context, data, factors[:, r])
+        for name in ("row_pointer", "row_column", "x_values", "z_values", "x_pairs", "z_pairs"):
+            assert getattr(replicate, name) is getattr(data, name)
+        plain = model.statistics_in_context(journeys.reweighted(factors[:, r]), context)
+        shared_fit = clone(model).fit_statistics(replicate)
+        plain_fit = clone(model).fit_statistics(plain)
+        np.testing.assert_allclose(shared_fit.coefficients_, plain_fit.coefficients_, rtol=1e-9)
+        np.testing.assert_allclose(
+            shared_fit.credit(journeys).value, plain_fit.credit(journeys).value, rtol=1e-9
+        )
+
+
+def test_merged_hazard_replicates_share_the_rows_of_the_merged_data() -> None:
+    frame = touches_frame(HAZARD_JOURNEYS * 3)
+    whole = at.load(frame).journeys
+    first = frame["journey_id"].isin(["j0", "j3", "j7", "j11"])
+    parts = shared_coding([at.load(frame[first]).journeys, at.load(frame[~first]).journeys])
+    plan = plan_run(whole, {"hazard": Hazard(horizon_days=10)}, by=("channel",))
+    options = RunOptions(bootstrap=Bootstrap(6, seed=2))
+    contexts = context_pass(parts[0], plan, options).merge(context_pass(parts[1], plan, options))
+    fit = fit_pass(parts[0], plan, options, contexts).merge(
+        fit_pass(parts[1], plan, options, contexts)
+    )
+    data = fit.statistics["hazard"]
+    replicates = list(fit.replicate_statistics["hazard"])
+    assert len(replicates) == 6
+    for replicate in replicates:
+        assert replicate.x_values is data.x_values and replicate.z_pairs is data.z_pairs
+    expected, _ = run_partitions([whole], plan, options)
+    got, _ = run_partitions(parts, plan, options)
+    assert expected.replicates is not None and got.replicates is not None
+    key = ("hazard", ("channel",))
+    np.testing.assert_allclose(
+        got.replicates[key].to_numpy(), expected.replicates[key].to_numpy(), rtol=1e-9
+    )

@@ -114,6 +114,7 @@ from attribution.models.hazard_statistics import (
     HazardSettings,
     HazardStatistics,
     Span,
+    converter_journeys,
     journey_statistics,
 )
 from attribution.notes import Note
@@ -273,6 +274,21 @@ class Hazard(AttributionModel):
     def statistics_in_context(self, journeys: Journeys, context: Any) -> HazardStatistics:
         """Pass 2 given the merged pass 1 of all partitions."""
         return self.statistics(journeys, context)
+
+    def replicate_statistics(
+        self,
+        journeys: Journeys,
+        context: Any,
+        statistics: HazardStatistics,
+        multipliers: np.ndarray,
+    ) -> HazardStatistics:
+        """A bootstrap replicate's statistics: the sums of the reweighted journeys, and
+        the data's converter rows (shared arrays) with their weights times the
+        multipliers (:meth:`HazardStatistics.reweighted`)."""
+        sums = super().replicate_statistics(journeys, context, statistics, multipliers)
+        assert isinstance(sums, HazardStatistics)
+        factor = np.asarray(multipliers, np.float64)[converter_journeys(journeys)]
+        return statistics.reweighted(sums, factor)
 
     def fit_statistics(self, statistics: HazardStatistics) -> Hazard:
         self._check_params()
