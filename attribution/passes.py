@@ -365,7 +365,9 @@ def fit_pass(
             failed[label] = str(error)
             continue
         if boot is not None and keys is not None and not model.linear_in_weights:
-            produced = replicate_statistics(model, windowed, keys, boot, own, statistics[label])
+            # A clone: the plan's model object is fitted before lazy replicates are made.
+            unfitted = clone(model)
+            produced = replicate_statistics(unfitted, windowed, keys, boot, own, statistics[label])
             replicates[label] = produced if lazy_replicates else list(produced)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}

@@ -17,6 +17,7 @@ from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
 from attribution.passes import RunOptions, context_pass, fit_pass, run_partitions
 from attribution.plan import plan_run
 from tests.builders import J, touches_frame
+from tests.dask.data import sample
 
 JOURNEYS = [
     J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"lead_created_at": 2}),
@@ -261,23 +262,32 @@ HAZARD_JOURNEYS = [
 ]
 
 
-def test_hazard_replicates_share_the_rows_of_the_data_and_fit_alike() -> None:
+@pytest.mark.parametrize("source", ["hand", "sample"])
+def test_hazard_replicates_share_the_rows_of_the_data_and_fit_alike(source: str) -> None:
     """A replicate's hazard statistics hold the data's converter rows (the same arrays),
-    with the weights of the replicate, and fit as the plain statistics of the reweighted
-    journeys do (journeys drawn 0 times included)."""
-    journeys = at.load(touches_frame(HAZARD_JOURNEYS * 4)).journeys
-    model = Hazard(horizon_days=10)
+    with the weights of the replicate, and fit exactly as the plain statistics of the
+    reweighted journeys do: journeys drawn 0 times take no part (in the pair search, whose
+    candidates come from the rows, included: the sample's replicate 4 selects other pairs
+    when rows of weight 0 are candidates)."""
+    if source == "hand":
+        journeys = at.load(touches_frame(HAZARD_JOURNEYS * 4)).journeys
+        model = Hazard(horizon_days=10)
+    else:
+        journeys = at.load(*sample(journeys=60, untouched=3)).journeys
+        journeys = journeys.window(60)[0]
+        model = Hazard()
     context = model.context(journeys)
     data = model.statistics_in_context(journeys, context)
-    factors = Bootstrap(4, seed=1).multipliers(journey_keys(journeys), journeys.weight, 0, 4)
+    factors = Bootstrap(8, seed=3).multipliers(journey_keys(journeys), journeys.weight, 0, 8)
     assert (factors == 0).any()
-    for r in range(4):
+    for r in range(8):
         replicate = model.replicate_statistics(journeys, context, data, factors[:, r])
         for name in ("row_pointer", "row_column", "x_values", "z_values", "x_pairs", "z_pairs"):
             assert getattr(replicate, name) is getattr(data, name)
         plain = model.statistics_in_context(journeys.reweighted(factors[:, r]), context)
         shared_fit = clone(model).fit_statistics(replicate)
         plain_fit = clone(model).fit_statistics(plain)
+        assert shared_fit.pairs_ == plain_fit.pairs_
         np.testing.assert_allclose(shared_fit.coefficients_, plain_fit.coefficients_, rtol=1e-9)
         np.testing.assert_allclose(
             shared_fit.credit(journeys).value, plain_fit.credit(journeys).value, rtol=1e-9

@@ -296,8 +296,12 @@ class Hazard(AttributionModel):
             raise ValueError("these statistics were computed with different hazard parameters")
         if statistics.conversions <= 0:
             raise ModelNotApplicable("hazard needs conversions; there are none")
+        # Fitted on the rows with a weight (a replicate's rows of journeys drawn 0 times
+        # left out, a transient copy); the statistics kept are the shared ones.
+        kept = statistics
+        statistics = statistics.occupied()
         solution, conversions, value = self._credit_sums(statistics, self._pair_codes(statistics))
-        self.statistics_ = statistics
+        self.statistics_ = kept
         self.channel_names_ = statistics.channel_names
         self._set_solution(statistics, solution)
         self.scale_conversions_ = _ratio(statistics.conversions, conversions.sum())

@@ -64,7 +64,7 @@ from attribution.kernels.hazard import (
     pair_features_parallel,
     row_sizes,
 )
-from attribution.kernels.segments import NO_TIME
+from attribution.kernels.segments import NO_TIME, concatenated_ranges
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
 #: Touches from which the statistics are computed on all threads.
@@ -247,8 +247,8 @@ class HazardStatistics:
         journey (``totals``, ``pair_totals``, ``near``, ``before`` and the scalar totals)
         they take. A row's features do not depend on any weight, so the rows are these
         statistics' own arrays, shared, not copies: a replicate holds only its weights
-        and sums. A row of weight 0 adds nothing to any sum of the fit or the credit,
-        as if its journey had been left out."""
+        and sums. The rows of weight 0 (journeys drawn 0 times) are left out of a fit
+        (:meth:`occupied`)."""
         reference = None
         if self.reference is not None and sums.reference is not None:
             reference = self.reference.reweighted(sums.reference, factor)
@@ -260,6 +260,35 @@ class HazardStatistics:
             reference=reference,
         )
         return weights.with_rows_of(self)
+
+    def occupied(self) -> HazardStatistics:
+        """The statistics without the rows of weight 0 (a replicate's converters drawn 0
+        times): what the statistics of the reweighted journeys hold, so a fit of these
+        is the fit of those, to the last detail (the design's columns, the candidate
+        pairs, the warm start's sample of rows). A copy of the kept rows, made for a fit
+        and dropped after it; ``self`` when every row has a weight."""
+        keep = self.weight > 0
+        reference = None if self.reference is None else self.reference.occupied()
+        if keep.all():
+            return self if reference is self.reference else replace(self, reference=reference)
+        rows = np.flatnonzero(keep)
+        main = concatenated_ranges(self.row_pointer[rows], self.row_pointer[rows + 1])
+        pair = concatenated_ranges(self.pair_pointer[rows], self.pair_pointer[rows + 1])
+        return replace(
+            self,
+            row_pointer=_pointer(np.diff(self.row_pointer)[rows]),
+            row_column=self.row_column[main],
+            x_values=self.x_values[main],
+            z_values=self.z_values[main],
+            weight=self.weight[rows],
+            event_weight=self.event_weight[rows],
+            value=self.value[rows],
+            pair_pointer=_pointer(np.diff(self.pair_pointer)[rows]),
+            pair_code=self.pair_code[pair],
+            x_pairs=self.x_pairs[pair],
+            z_pairs=self.z_pairs[pair],
+            reference=reference,
+        )
 
     def with_rows_of(self, data: HazardStatistics) -> HazardStatistics:
         """These statistics with the row arrays of ``data`` (the statistics of the same
