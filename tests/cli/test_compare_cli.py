@@ -71,11 +71,11 @@ def test_terminal_tables(hand_made: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "Share of credited value by channel (%)" in out
     assert "Agreement between models" in out
     assert "Error against the truth" in out
-    errors = out.split("Error against the truth", 1)[1].splitlines()[2:]
+    errors = out.split("Error against the truth", 1)[1].split("\n\n")[0].splitlines()[2:]
     assert [line.split() for line in errors] == [
-        ["first_touch", "0.500", "-"],
-        ["linear", "0.250", "-"],
-    ], "two channels with tied true shares: the rank correlation is undefined"
+        ["linear", "0.250", "—"],
+        ["first_touch", "0.500", "—"],
+    ], "best first; two channels with tied true shares: the rank correlation is undefined"
 
 
 def test_simulated_data_without_truth_as_json(tmp_path: Path) -> None:
