@@ -16,9 +16,12 @@ as the product of the journeys' credit by group and the replicate weights.
 
 For every credited value (and share) the output has the replicates' standard error and
 the percentile interval at level ``ci``: ``credited_value_se``, ``credited_value_low``,
-``credited_value_high``, ``share_low``, ``share_high``. A replicate in which a
-data-driven model cannot be fitted (no conversion drawn, say) is reported in the notes
-and left out of that model's intervals, never silently.
+``credited_value_high``, ``share_low``, ``share_high``. One rule for every model: a
+replicate that draws no pipeline (no converted value: every share undefined) is left out
+of every model's intervals, rule models' included, and counted in the notes
+(``bootstrap_empty_replicates``); a replicate in which a data-driven model cannot be
+fitted for another reason is reported in the notes (``bootstrap_replicates_failed``) and
+left out of that model's intervals, never silently.
 """
 
 from __future__ import annotations

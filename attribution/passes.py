@@ -423,7 +423,8 @@ class FittedRun:
     models: dict[str, AttributionModel]
     lead_models: dict[str, AttributionModel]
     replicate_models: dict[str, list[AttributionModel | None]]
-    failures: dict[str, list[str]] = field(default_factory=dict)
+    #: Per data-driven model, the replicates that could not be fitted: (index, reason).
+    failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
 
 
@@ -461,7 +462,7 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
                     models.append(clone(model).fit_statistics(statistics))
                 except ModelNotApplicable as error:
                     models.append(None)
-                    fitted.failures.setdefault(label, []).append(f"replicate {r}: {error}")
+                    fitted.failures.setdefault(label, []).append((r, str(error)))
             fitted.replicate_models[label] = models
     return fitted
 
@@ -929,7 +930,7 @@ def finish_run(
     any_untouched = any(s.converted_without_touches > 0 for s in fit.summaries.values())
     frames: dict[Rollup, list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
     totals = []
-    replicates = credit.replicates
+    replicates = None if credit.replicates is None else _without_empty(credit.replicates)
     for label, model in fitted.models.items():
         window_days = plan.window_of(model)
         for dims in plan.rollups:
@@ -964,11 +965,12 @@ def finish_run(
         notes.extend(note.about(label) for note in model.notes())
     scorecards = None
     if options.scorecard:
+        credit = replace(credit, replicates=replicates)
         scorecards, card_notes = _scorecards(plan, fit, credit, fitted, tables, options)
         notes.extend(card_notes)
     replicate_tables = None
     if replicates is not None and options.bootstrap is not None:
-        notes.extend(_bootstrap_notes(options.bootstrap, fitted))
+        notes.extend(_bootstrap_notes(options.bootstrap, fitted, replicates.value_in))
         replicate_tables = _replicate_tables(replicates, fit, tables)
     counts = fit.counts
     reconciliation = Reconciliation(
@@ -1135,21 +1137,73 @@ def _card_intervals(
     return card
 
 
-def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun) -> list[Note]:
+def _without_empty(replicates: ReplicateSums) -> ReplicateSums:
+    """The replicate sums with the empty replicates (no pipeline drawn: value in 0) left
+    out, as NaN, for every model alike: a share is undefined there, a data-driven model
+    cannot be fitted, and a rule model's zeros would widen only its own intervals. So
+    every interval is over the same replicates (the failed ones of a data-driven model
+    aside), and the reconciliation counts the empty ones (:func:`_bootstrap_notes`)."""
+    empty = ~(replicates.value_in > 0)
+    if not empty.any():
+        return replicates
+
+    def blank(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[..., empty] = np.nan
+        return out
+
+    def blank_frame(labelled: Labelled, features: int) -> Labelled:
+        if labelled.frame.empty:
+            return labelled
+        frame = labelled.frame.copy()
+        columns = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        values = frame[columns].to_numpy(dtype=np.float64)
+        shaped = blank(values.reshape(len(frame), features, len(empty)))
+        frame[columns] = shaped.reshape(len(frame), -1)
+        return Labelled(frame)
+
+    return replace(
+        replicates,
+        values={k: blank(v) for k, v in replicates.values.items()},
+        untouched={k: blank_frame(v, 1) for k, v in replicates.untouched.items()},
+        card_sums={k: blank(v) for k, v in replicates.card_sums.items()},
+        card_pipeline={k: blank(v) for k, v in replicates.card_pipeline.items()},
+        card_untouched={
+            k: blank_frame(v, len(FEATURES)) for k, v in replicates.card_untouched.items()
+        },
+    )
+
+
+def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun, value_in: np.ndarray) -> list[Note]:
+    empty = int(np.count_nonzero(~(value_in > 0)))
     notes = [
         Note(
             "bootstrap",
             boot.describe(),
-            data={"replicates": boot.replicates, "seed": boot.seed, "ci": boot.ci},
+            data={"replicates": boot.replicates, "seed": boot.seed, "ci": boot.ci, "empty": empty},
         )
     ]
-    for label, failed in fitted.failures.items():
+    if empty:
+        notes.append(
+            Note(
+                "bootstrap_empty_replicates",
+                f"{empty} of {boot.replicates} replicates drew no pipeline (no converted "
+                "value): left out of every model's intervals (a share is undefined there)",
+                data={"empty": empty},
+            )
+        )
+    for label, failures in fitted.failures.items():
+        # The empty replicates are counted above, for every model.
+        failed = [f"replicate {r}: {reason}" for r, reason in failures if value_in[r] > 0]
+        if not failed:
+            continue
         notes.append(
             Note(
                 "bootstrap_replicates_failed",
-                f"{len(failed)} of {boot.replicates} replicates could not be fitted and are "
-                f"left out of its intervals: {'; '.join(failed[:3])}"
-                + (" ..." if len(failed) > 3 else ""),
+                f"{len(failed)} of {boot.replicates} replicates"
+                + (f" (of the {boot.replicates - empty} not empty)" if empty else "")
+                + f" could not be fitted and are left out of its intervals: "
+                f"{'; '.join(failed[:3])}" + (" ..." if len(failed) > 3 else ""),
                 model=label,
                 data={"failed": len(failed)},
             )

@@ -153,19 +153,43 @@ def test_a_path_row_of_n_journeys_draws_poisson_n(tmp_path: object) -> None:
     np.testing.assert_allclose(draws, np.round(draws))
 
 
-def test_a_replicate_that_cannot_be_fitted_is_reported() -> None:
+def test_empty_replicates_are_left_out_of_every_models_intervals() -> None:
+    """A replicate that draws no pipeline (the only conversion drawn 0 times: e^-1 of
+    them) is left out of the rule model's intervals as of the data-driven one's (which
+    cannot be fitted there), and counted once in the reconciliation."""
     journeys = [J(["a", "b"], value=10)] + [J(["b"], converted=False)] * 5
-    frame = touches_frame(journeys)
+    loaded = at.load(touches_frame(journeys))
+    boot = Bootstrap(60, seed=2)
+    data = loaded.journeys
+    factors = boot.multipliers(journey_keys(data), data.weight, 0, 60)
+    value_in = data.value @ factors
+    empty = value_in == 0
+    assert 0 < empty.sum() < 60
     result = at.attribute(
-        at.load(frame), ["markov", "linear"], by=("channel",), bootstrap=Bootstrap(60, seed=2)
+        loaded, ["markov", "linear"], by=("channel",), scorecard=True, bootstrap=boot
     )
-    (note,) = result.reconciliation.notes_about("markov", "bootstrap_replicates_failed")
-    failed = note.data["failed"]
-    assert 0 < failed < 60  # e^-1 of the replicates draw the only conversion 0 times
-    assert "no conversion" in note.message or "converted" in note.message
-    markov = result.credits[result.credits["model"] == "markov"]
-    assert markov["credited_value_low"].notna().all()
-    assert result.reconciliation.notes_about(code="bootstrap")[0].data["replicates"] == 60
+    (note,) = result.reconciliation.notes_about(code="bootstrap_empty_replicates")
+    assert note.data["empty"] == empty.sum()
+    assert f"{empty.sum()} of 60 replicates drew no pipeline" in note.message
+    assert not result.reconciliation.notes_about(code="bootstrap_replicates_failed")
+    assert result.reconciliation.notes_about(code="bootstrap")[0].data["empty"] == empty.sum()
+    assert result.replicates is not None
+    for model in ("markov", "linear"):
+        table = result.replicates[(model, ("channel",))]
+        np.testing.assert_array_equal(table.isna().all(axis=0).to_numpy(), empty)
+        credits = result.credits[result.credits["model"] == model].set_index("channel")
+        values = table.reindex(credits.index).to_numpy()
+        _, low, _ = interval(values, boot.ci)
+        np.testing.assert_allclose(credits["credited_value_low"], low)
+        with np.errstate(invalid="ignore"):
+            _, share_low, _ = interval(values / value_in, boot.ci)
+        np.testing.assert_allclose(credits["share_low"], share_low)
+    assert result.scorecards is not None
+    card = result.scorecards[("channel",)].set_index(["model", "channel"])
+    kept = table.to_numpy()[:, ~empty]
+    assert card.loc[("linear", "a"), "pipeline_low"] == pytest.approx(
+        np.percentile(kept[list(table.index).index("a")], 5)
+    )
 
 
 def test_scorecard_and_compare_get_intervals() -> None:
