@@ -80,7 +80,14 @@ def run_report(args: argparse.Namespace) -> int:
             by=by,
         )
         progress.start("writing the report")
-        data = report_data(result, journeys=loaded.journeys, truth=truth, title=args.title)
+        touches = "paths" if getattr(args, "paths", False) else "touches"
+        inputs = [
+            (touches if option == "INPUT" else option.lstrip("-"), str(path))
+            for option, path in input_files(args)
+        ]
+        data = report_data(
+            result, journeys=loaded.journeys, truth=truth, title=args.title, inputs=inputs
+        )
         written = write_report(data, args.out)
     if not args.quiet:
         print(f"wrote {written}", file=sys.stderr)
