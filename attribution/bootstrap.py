@@ -16,9 +16,12 @@ as the product of the journeys' credit by group and the replicate weights.
 
 For every credited value (and share) the output has the replicates' standard error and
 the percentile interval at level ``ci``: ``credited_value_se``, ``credited_value_low``,
-``credited_value_high``, ``share_low``, ``share_high``. A replicate in which a
-data-driven model cannot be fitted (no conversion drawn, say) is reported in the notes
-and left out of that model's intervals, never silently.
+``credited_value_high``, ``share_low``, ``share_high``. One rule for every model: a
+replicate that draws no pipeline (no converted value: every share undefined) is left out
+of every model's intervals, rule models' included, and counted in the notes
+(``bootstrap_empty_replicates``); a replicate in which a data-driven model cannot be
+fitted for another reason is reported in the notes (``bootstrap_replicates_failed``) and
+left out of that model's intervals, never silently.
 """
 
 from __future__ import annotations
@@ -82,6 +85,47 @@ class Bootstrap:
         )
 
 
+def bootstrap_option(
+    bootstrap: Bootstrap | int | None, ci: float | None = None, seed: int | None = None
+) -> Bootstrap | None:
+    """The bootstrap of a run from the API's ``bootstrap``, ``ci`` and ``seed``, checked.
+
+    ``bootstrap``: a number of replicates (with ``ci``, default 0.9, and ``seed``,
+    default 0) or a :class:`Bootstrap` (which holds its own level and seed, so giving
+    ``ci`` or ``seed`` beside it is an error, as is giving them without a bootstrap:
+    an option that would be ignored is refused)."""
+    if isinstance(bootstrap, bool) or not (
+        bootstrap is None or isinstance(bootstrap, (int, Bootstrap))
+    ):
+        raise ParameterError(
+            f"bootstrap must be a number of replicates or a Bootstrap, not {bootstrap!r}"
+        )
+    given = [name for name, value in (("ci", ci), ("seed", seed)) if value is not None]
+    if bootstrap is None:
+        if given:
+            raise ParameterError(
+                f"{' and '.join(given)} set(s) the bootstrap: give bootstrap=B (a number of "
+                "replicates) too"
+            )
+        return None
+    if isinstance(bootstrap, Bootstrap):
+        if given:
+            raise ParameterError(
+                f"bootstrap is a Bootstrap, which holds its own ci and seed: give "
+                f"{' and '.join(given)} to the Bootstrap, or bootstrap=B (a number of "
+                "replicates)"
+            )
+        chosen = bootstrap
+    else:
+        chosen = Bootstrap(
+            bootstrap,
+            ci=0.9 if ci is None else ci,
+            seed=0 if seed is None else seed,
+        )
+    chosen.check()
+    return chosen
+
+
 def journey_keys(journeys: Journeys) -> np.ndarray:
     """A stable 64-bit key per journey record (see the module docstring)."""
     if not journeys.has_times:
@@ -133,6 +177,7 @@ def journey_blocks(journeys: int, replicates: int, budget: float = 64e6) -> list
 __all__ = [
     "INTERVAL_COLUMNS",
     "Bootstrap",
+    "bootstrap_option",
     "interval",
     "journey_blocks",
     "journey_keys",

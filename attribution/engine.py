@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from attribution.bootstrap import Bootstrap
+from attribution.bootstrap import Bootstrap, bootstrap_option
 from attribution.errors import ParameterError
 from attribution.io.intake import Intake, Loaded
 from attribution.journeys import Journeys
@@ -100,6 +100,8 @@ def attribute(
     scorecard: bool = False,
     costs: Costs | None = None,
     bootstrap: Bootstrap | int | None = None,
+    ci: float | None = None,
+    seed: int | None = None,
     exclude: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
 ) -> AttributionResult:
@@ -120,9 +122,11 @@ def attribute(
     the data has it, else ``converted_at``, else the first touch). ``scorecard``: also
     compute the revenue scorecard of every roll-up (:mod:`attribution.scorecards`), with
     the spend of ``costs`` (a :class:`~attribution.scorecards.Costs`) added.
-    ``bootstrap``: a :class:`~attribution.bootstrap.Bootstrap` (or a number of
-    replicates, with level 0.9 and seed 0) adds standard errors and percentile intervals
-    to every credited value and share (:mod:`attribution.bootstrap`). ``exclude``:
+    ``bootstrap``: a number of replicates ``B`` (with the interval level ``ci``, default
+    0.9, and the replicates' ``seed``, default 0) or a
+    :class:`~attribution.bootstrap.Bootstrap` adds standard errors and percentile
+    intervals to every credited value and share (:mod:`attribution.bootstrap`); ``ci``
+    or ``seed`` without ``bootstrap=B`` is an error. ``exclude``:
     (dimension, label) pairs, e.g. ``[("channel", "direct")]``, of touches no model may
     credit; their share goes to the journey's other touches, and a journey left with
     none is untouched pipeline.
@@ -140,18 +144,11 @@ def attribute(
         cohort=cohort,
         exclude=exclude,
     )
-    if isinstance(bootstrap, bool) or not (
-        bootstrap is None or isinstance(bootstrap, (int, Bootstrap))
-    ):
-        raise ParameterError(
-            f"bootstrap must be a number of replicates or a Bootstrap, not {bootstrap!r}"
-        )
-    if isinstance(bootstrap, int):
-        bootstrap = Bootstrap(bootstrap)
-    if bootstrap is not None:
-        bootstrap.check()
     options = RunOptions(
-        scorecard=scorecard, costs=costs, bootstrap=bootstrap, touch_credits=touch_credits
+        scorecard=scorecard,
+        costs=costs,
+        bootstrap=bootstrap_option(bootstrap, ci, seed),
+        touch_credits=touch_credits,
     )
     prepared = plan.prepare(journeys)
     if progress is not None:
@@ -193,6 +190,8 @@ def scorecard(
     lookback_days: float | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     bootstrap: Bootstrap | int | None = None,
+    ci: float | None = None,
+    seed: int | None = None,
     exclude: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The revenue scorecard (:mod:`attribution.scorecards`): one row per model and group
@@ -202,7 +201,8 @@ def scorecard(
     ``influenced``, so what a team sourced, influenced and is credited with stand side by
     side. ``costs``: a costs file, DataFrame or :class:`~attribution.scorecards.Costs`.
     ``data`` may be an :class:`AttributionResult` computed with ``scorecard=True``.
-    ``bootstrap`` adds ``<column>_low``/``_high`` intervals (see :func:`attribute`).
+    ``bootstrap`` (with ``ci`` and ``seed``) adds ``<column>_low``/``_high`` intervals
+    (see :func:`attribute`).
     """
     if isinstance(data, AttributionResult):
         if data.scorecards is None:
@@ -235,6 +235,8 @@ def scorecard(
         scorecard=True,
         costs=None if costs is None else Costs.load(costs),
         bootstrap=bootstrap,
+        ci=ci,
+        seed=seed,
         exclude=exclude,
     )
     assert result.scorecards is not None

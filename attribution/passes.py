@@ -13,7 +13,7 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,7 +33,13 @@ from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
 from attribution.kernels.replicates import journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
-from attribution.models.base import AttributionModel, ModelNotApplicable, TouchCredit, clone
+from attribution.models.base import (
+    AttributionModel,
+    ModelNotApplicable,
+    SharesRows,
+    TouchCredit,
+    clone,
+)
 from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
 from attribution.plan import RunPlan
@@ -96,6 +102,14 @@ def _add(first: dict[Any, Any], second: dict[Any, Any]) -> dict[Any, Any]:
     for key, value in second.items():
         out[key] = out[key].merge(value) if key in out else value
     return out
+
+
+def _shared(replicate: Any, data: Any) -> Any:
+    """A merged replicate's statistics with the merged data's rows, when its rows do not
+    depend on the weights (:class:`~attribution.models.base.SharesRows`)."""
+    if data is None or not isinstance(replicate, SharesRows):
+        return replicate
+    return replicate.with_rows_of(data)
 
 
 def _union(first: dict[Rollup, np.ndarray], second: dict[Rollup, np.ndarray]) -> dict:
@@ -189,7 +203,9 @@ class PartitionFit:
 
     statistics: dict[str, Any]
     lead_statistics: dict[str, Any]
-    replicate_statistics: dict[str, list[Any]]
+    #: Per data-driven model, each replicate's statistics (an iterator producing them
+    #: when the partition is all the data: see :func:`fit_pass`).
+    replicate_statistics: dict[str, Iterable[Any]]
     failed: dict[str, str]
     keys: dict[Rollup, np.ndarray]
     card_keys: dict[Rollup, np.ndarray]
@@ -202,7 +218,8 @@ class PartitionFit:
     lead_keys: dict[Rollup, np.ndarray] = field(default_factory=dict)
 
     def merge(self, other: PartitionFit) -> PartitionFit:
-        replicates: dict[str, list[Any]] = {}
+        statistics = _add(self.statistics, other.statistics)
+        replicates: dict[str, Iterable[Any]] = {}
         for label in set(self.replicate_statistics) | set(other.replicate_statistics):
             mine = self.replicate_statistics.get(label)
             theirs = other.replicate_statistics.get(label)
@@ -211,9 +228,12 @@ class PartitionFit:
             elif theirs is None:
                 replicates[label] = mine
             else:
-                replicates[label] = [a.merge(b) for a, b in zip(mine, theirs, strict=True)]
+                replicates[label] = [
+                    _shared(a.merge(b), statistics.get(label))
+                    for a, b in zip(mine, theirs, strict=True)
+                ]
         return PartitionFit(
-            statistics=_add(self.statistics, other.statistics),
+            statistics=statistics,
             lead_statistics=_add(self.lead_statistics, other.lead_statistics),
             replicate_statistics=replicates,
             failed={**self.failed, **other.failed},
@@ -346,6 +366,8 @@ def fit_pass(
     plan: RunPlan,
     options: RunOptions,
     contexts: ModelContexts | None = None,
+    *,
+    lazy_replicates: bool = False,
 ) -> PartitionFit:
     """The fit pass of one partition (``journeys``: prepared and in the shared coding).
 
@@ -353,12 +375,15 @@ def fit_pass(
     partition) each model's context is this partition's own. Bootstrap replicates use
     the context of the data, not their own: the horizon of a replicate is the data's
     (a design choice like the lookback window, not re-estimated per replicate).
+    ``lazy_replicates`` (for a partition that is all the data, never merged): the
+    replicate statistics are produced as :func:`fit_models` fits them, so one replicate's
+    statistics are held at a time, not all of them.
     """
     excluded = plan.excluded(journeys)
     windows = {w: window(journeys, w, excluded) for w in plan.windows}
     statistics: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    replicates: dict[str, list[Any]] = {}
+    replicates: dict[str, Iterable[Any]] = {}
     lead: dict[str, Any] = {}
     leads = _lead_journeys(journeys, plan) if options.scorecard else None
     boot = options.bootstrap
@@ -376,7 +401,10 @@ def fit_pass(
             failed[label] = str(error)
             continue
         if boot is not None and keys is not None and not model.linear_in_weights:
-            replicates[label] = _replicate_statistics(model, windowed, keys, boot, own)
+            # A clone: the plan's model object is fitted before lazy replicates are made.
+            unfitted = clone(model)
+            produced = replicate_statistics(unfitted, windowed, keys, boot, own, statistics[label])
+            replicates[label] = produced if lazy_replicates else list(produced)
     group_keys_ = {dims: present_groups(journeys, dims) for dims in plan.rollups}
     card_keys: dict[Rollup, np.ndarray] = {}
     lead_keys: dict[Rollup, np.ndarray] = {}
@@ -406,16 +434,21 @@ def fit_pass(
     )
 
 
-def _replicate_statistics(
-    model: AttributionModel, windowed: Journeys, keys: np.ndarray, boot: Bootstrap, context: Any
-) -> list[Any]:
-    out: list[Any] = []
+def replicate_statistics(
+    model: AttributionModel,
+    windowed: Journeys,
+    keys: np.ndarray,
+    boot: Bootstrap,
+    context: Any,
+    statistics: Any,
+) -> Iterator[Any]:
+    """Each bootstrap replicate's statistics of a data-driven model in one partition, in
+    replicate order, produced one at a time (:meth:`AttributionModel.replicate_statistics`:
+    they may share arrays with the data's ``statistics``)."""
     for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
         factors = boot.multipliers(keys, windowed.weight, first, count)
-        out += [
-            _statistics(model, windowed.reweighted(factors[:, r]), context) for r in range(count)
-        ]
-    return out
+        for r in range(count):
+            yield model.replicate_statistics(windowed, context, statistics, factors[:, r])
 
 
 # -------------------------------------------------------------- fitting
@@ -426,7 +459,8 @@ class FittedRun:
     models: dict[str, AttributionModel]
     lead_models: dict[str, AttributionModel]
     replicate_models: dict[str, list[AttributionModel | None]]
-    failures: dict[str, list[str]] = field(default_factory=dict)
+    #: Per data-driven model, the replicates that could not be fitted: (index, reason).
+    failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
 
 
@@ -464,7 +498,7 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
                     models.append(clone(model).fit_statistics(statistics))
                 except ModelNotApplicable as error:
                     models.append(None)
-                    fitted.failures.setdefault(label, []).append(f"replicate {r}: {error}")
+                    fitted.failures.setdefault(label, []).append((r, str(error)))
             fitted.replicate_models[label] = models
     return fitted
 
@@ -793,6 +827,11 @@ def _replicates(
                     continue
                 replicate = windowed.reweighted(factors[:, r])
                 credited = replicate.converted_only if model.credits_converted_only else replicate
+                # The credited records' positions among the windowed (= all) records:
+                # reweighting drops the records drawn 0 times.
+                positions = np.flatnonzero(factors[:, r] > 0)
+                if credited is not replicate:
+                    positions = positions[replicate.converted]
                 credit = replicate_model.credit(credited)
                 for dims in plan.rollups:
                     values[(label, dims)][:, first + r] = sum_groups(
@@ -811,7 +850,7 @@ def _replicates(
                         model,
                         credited,
                         credit,
-                        _replicate_first_touch(journeys, credited, first_touch),
+                        first_touch[positions],
                         fit,
                         plan,
                         first + r,
@@ -829,13 +868,6 @@ def _replicates(
     return ReplicateSums(
         values, untouched, value_in, card_sums, card_pipeline, card_untouched_frames
     )
-
-
-def _replicate_first_touch(
-    journeys: Journeys, replicate: Journeys, first_touch: np.ndarray
-) -> np.ndarray:
-    index = pd.Index(journeys.journey_id).get_indexer(replicate.journey_id)
-    return first_touch[index]
 
 
 def _untouched_codes(
@@ -940,7 +972,7 @@ def finish_run(
     any_untouched = any(s.converted_without_touches > 0 for s in fit.summaries.values())
     frames: dict[Rollup, list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
     totals = []
-    replicates = credit.replicates
+    replicates = None if credit.replicates is None else _without_empty(credit.replicates)
     for label, model in fitted.models.items():
         window_days = plan.window_of(model)
         for dims in plan.rollups:
@@ -975,11 +1007,12 @@ def finish_run(
         notes.extend(note.about(label) for note in model.notes())
     scorecards = None
     if options.scorecard:
+        credit = replace(credit, replicates=replicates)
         scorecards, card_notes = _scorecards(plan, fit, credit, fitted, tables, options)
         notes.extend(card_notes)
     replicate_tables = None
     if replicates is not None and options.bootstrap is not None:
-        notes.extend(_bootstrap_notes(options.bootstrap, fitted))
+        notes.extend(_bootstrap_notes(options.bootstrap, fitted, replicates.value_in))
         replicate_tables = _replicate_tables(replicates, fit, tables)
     counts = fit.counts
     period_note = counts.period_note(plan)
@@ -1036,13 +1069,22 @@ def _intervals(
     plan: RunPlan,
     boot: Bootstrap,
 ) -> pd.DataFrame:
-    """A roll-up frame with its bootstrap interval columns."""
-    blocks = [(labels_of(fit.keys[dims], tables, dims), replicates.values[(label, dims)])]
-    untouched = replicates.untouched[(plan.window_of(model), dims)].frame
-    if plan.shows_untouched(model) and len(untouched):
-        blocks.append((untouched[list(dims)], untouched.drop(columns=list(dims)).to_numpy()))
+    """A roll-up frame with its bootstrap interval columns.
+
+    The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups (one row
+    per key of ``fit.keys``), then the untouched groups. Each block is joined to its own
+    replicates, by labels that are unique within the block: a touched and an untouched
+    group may carry the same labels (a journey-level dimension), so the blocks are never
+    joined on labels together."""
+    touched = len(fit.keys[dims])
+    keys = labels_of(fit.keys[dims], tables, dims)
+    blocks = [(frame.iloc[:touched], keys, replicates.values[(label, dims)])]
+    if len(frame) > touched:
+        untouched = replicates.untouched[(plan.window_of(model), dims)].frame
+        reps = untouched.drop(columns=list(dims)).to_numpy()
+        blocks.append((frame.iloc[touched:], untouched[list(dims)], reps))
     parts = []
-    for names, reps in blocks:
+    for block, names, reps in blocks:
         se, low, high = interval(reps, boot.ci)
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
@@ -1052,8 +1094,8 @@ def _intervals(
             INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True
         ):
             part[column] = data
-        parts.append(part)
-    return frame.merge(pd.concat(parts, ignore_index=True), on=list(dims), how="left")
+        parts.append(block.merge(part, on=list(dims), how="left", validate="one_to_one"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _scorecards(
@@ -1078,17 +1120,21 @@ def _scorecards(
         parts = []
         for label, model in fitted.models.items():
             raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
+            # Each row's position (from 1) among the scorecard's groups, then untouched
+            # groups: the intervals join on it, as labels can repeat across the two.
+            raw["_row"] = np.arange(1, len(raw) + 1, dtype=np.float64)
             if options.costs is not None:
                 raw, texts = with_file_costs(raw, options.costs, dims, fit.combinations.get(dims))
                 for code, text in texts:
                     note = Note(code, text)
                     if note not in notes:
                         notes.append(note)
+            rows = raw.pop("_row").to_numpy()
             card = finish(raw, dims)
             replicates = credit.replicates
             if replicates is not None and options.bootstrap is not None:
                 card = _card_intervals(
-                    card, label, model, dims, replicates, fit, tables, plan, options.bootstrap
+                    card, rows, label, model, dims, replicates, fit, plan, options.bootstrap
                 )
             parts.append(card)
         out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -1097,17 +1143,20 @@ def _scorecards(
 
 def _card_intervals(
     card: pd.DataFrame,
+    rows: np.ndarray,
     label: str,
     model: AttributionModel,
     dims: Rollup,
     replicates: ReplicateSums,
     fit: PartitionFit,
-    tables: LabelTables,
     plan: RunPlan,
     boot: Bootstrap,
 ) -> pd.DataFrame:
-    """One model's finished scorecard with ``<column>_low``/``_high`` intervals."""
-    labels = labels_of(fit.card_keys[dims], tables, dims)
+    """One model's finished scorecard with ``<column>_low``/``_high`` intervals.
+
+    ``rows``: each card row's position (from 1) among the groups of ``fit.card_keys``
+    then the untouched groups, the order of the replicate sums; a row of a costs file
+    matching no group has none (0 or NaN) and no interval."""
     sums = replicates.card_sums[(label, dims)]
     pipeline = replicates.card_pipeline[(label, dims)]
     untouched = replicates.card_untouched[(plan.window_of(model), dims)].frame
@@ -1115,36 +1164,92 @@ def _card_intervals(
         extra = (
             untouched.drop(columns=list(dims)).to_numpy().reshape(len(untouched), len(FEATURES), -1)
         )
-        labels = pd.concat([labels, untouched[list(dims)]], ignore_index=True)
         sums = np.concatenate([sums, extra])
         pipeline = np.concatenate([pipeline, extra[:, FEATURES.index("pipeline"), :]])
-    cost = labels.merge(card[[*dims, "cost"]], on=list(dims), how="left")["cost"]
+    known = rows >= 1
+    index = rows[known].astype(np.int64) - 1
+    cost = np.full(len(sums), np.nan)
+    cost[index] = card["cost"].to_numpy(dtype=np.float64)[known]
     get = {name: sums[:, i, :] for i, name in enumerate(FEATURES)}
     get["pipeline"] = pipeline
-    get["cost"] = cost.to_numpy(dtype=np.float64)[:, None]
+    get["cost"] = cost[:, None]
     values = kpis(get)
-    table = labels.copy()
+    card = card.copy()
     for name in INTERVAL_KPIS:
         _, low, high = interval(values[name], boot.ci)
-        table[f"{name}_low"], table[f"{name}_high"] = low, high
-    return card.merge(table, on=list(dims), how="left")
+        for column, data in ((f"{name}_low", low), (f"{name}_high", high)):
+            card[column] = np.nan
+            card.loc[known, column] = data[index]
+    return card
 
 
-def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun) -> list[Note]:
+def _without_empty(replicates: ReplicateSums) -> ReplicateSums:
+    """The replicate sums with the empty replicates (no pipeline drawn: value in 0) left
+    out, as NaN, for every model alike: a share is undefined there, a data-driven model
+    cannot be fitted, and a rule model's zeros would widen only its own intervals. So
+    every interval is over the same replicates (the failed ones of a data-driven model
+    aside), and the reconciliation counts the empty ones (:func:`_bootstrap_notes`)."""
+    empty = ~(replicates.value_in > 0)
+    if not empty.any():
+        return replicates
+
+    def blank(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[..., empty] = np.nan
+        return out
+
+    def blank_frame(labelled: Labelled, features: int) -> Labelled:
+        if labelled.frame.empty:
+            return labelled
+        frame = labelled.frame.copy()
+        columns = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        values = frame[columns].to_numpy(dtype=np.float64)
+        shaped = blank(values.reshape(len(frame), features, len(empty)))
+        frame[columns] = shaped.reshape(len(frame), -1)
+        return Labelled(frame)
+
+    return replace(
+        replicates,
+        values={k: blank(v) for k, v in replicates.values.items()},
+        untouched={k: blank_frame(v, 1) for k, v in replicates.untouched.items()},
+        card_sums={k: blank(v) for k, v in replicates.card_sums.items()},
+        card_pipeline={k: blank(v) for k, v in replicates.card_pipeline.items()},
+        card_untouched={
+            k: blank_frame(v, len(FEATURES)) for k, v in replicates.card_untouched.items()
+        },
+    )
+
+
+def _bootstrap_notes(boot: Bootstrap, fitted: FittedRun, value_in: np.ndarray) -> list[Note]:
+    empty = int(np.count_nonzero(~(value_in > 0)))
     notes = [
         Note(
             "bootstrap",
             boot.describe(),
-            data={"replicates": boot.replicates, "seed": boot.seed, "ci": boot.ci},
+            data={"replicates": boot.replicates, "seed": boot.seed, "ci": boot.ci, "empty": empty},
         )
     ]
-    for label, failed in fitted.failures.items():
+    if empty:
+        notes.append(
+            Note(
+                "bootstrap_empty_replicates",
+                f"{empty} of {boot.replicates} replicates drew no pipeline (no converted "
+                "value): left out of every model's intervals (a share is undefined there)",
+                data={"empty": empty},
+            )
+        )
+    for label, failures in fitted.failures.items():
+        # The empty replicates are counted above, for every model.
+        failed = [f"replicate {r}: {reason}" for r, reason in failures if value_in[r] > 0]
+        if not failed:
+            continue
         notes.append(
             Note(
                 "bootstrap_replicates_failed",
-                f"{len(failed)} of {boot.replicates} replicates could not be fitted and are "
-                f"left out of its intervals: {'; '.join(failed[:3])}"
-                + (" ..." if len(failed) > 3 else ""),
+                f"{len(failed)} of {boot.replicates} replicates"
+                + (f" (of the {boot.replicates - empty} not empty)" if empty else "")
+                + f" could not be fitted and are left out of its intervals: "
+                f"{'; '.join(failed[:3])}" + (" ..." if len(failed) > 3 else ""),
                 model=label,
                 data={"failed": len(failed)},
             )
@@ -1210,7 +1315,8 @@ def run_partitions(
         contexts = context_pass(partitions[0], plan, options)
         for part in partitions[1:]:
             contexts = contexts.merge(context_pass(part, plan, options))
-    fits = [fit_pass(part, plan, options, contexts) for part in partitions]
+    lazy = len(partitions) == 1
+    fits = [fit_pass(part, plan, options, contexts, lazy_replicates=lazy) for part in partitions]
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)

@@ -9,9 +9,15 @@ import pytest
 
 import attribution as at
 from attribution.bootstrap import Bootstrap, interval, journey_keys
+from attribution.journeys import shared_coding
 from attribution.kernels.bootstrap import poisson
+from attribution.models import Hazard
+from attribution.models.base import clone
 from attribution.models.registry import EXAMPLE_PARAMETERS, model_names
+from attribution.passes import RunOptions, context_pass, fit_pass, run_partitions
+from attribution.plan import plan_run
 from tests.builders import J, touches_frame
+from tests.dask.data import sample
 
 JOURNEYS = [
     J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"lead_created_at": 2}),
@@ -147,19 +153,43 @@ def test_a_path_row_of_n_journeys_draws_poisson_n(tmp_path: object) -> None:
     np.testing.assert_allclose(draws, np.round(draws))
 
 
-def test_a_replicate_that_cannot_be_fitted_is_reported() -> None:
+def test_empty_replicates_are_left_out_of_every_models_intervals() -> None:
+    """A replicate that draws no pipeline (the only conversion drawn 0 times: e^-1 of
+    them) is left out of the rule model's intervals as of the data-driven one's (which
+    cannot be fitted there), and counted once in the reconciliation."""
     journeys = [J(["a", "b"], value=10)] + [J(["b"], converted=False)] * 5
-    frame = touches_frame(journeys)
+    loaded = at.load(touches_frame(journeys))
+    boot = Bootstrap(60, seed=2)
+    data = loaded.journeys
+    factors = boot.multipliers(journey_keys(data), data.weight, 0, 60)
+    value_in = data.value @ factors
+    empty = value_in == 0
+    assert 0 < empty.sum() < 60
     result = at.attribute(
-        at.load(frame), ["markov", "linear"], by=("channel",), bootstrap=Bootstrap(60, seed=2)
+        loaded, ["markov", "linear"], by=("channel",), scorecard=True, bootstrap=boot
     )
-    (note,) = result.reconciliation.notes_about("markov", "bootstrap_replicates_failed")
-    failed = note.data["failed"]
-    assert 0 < failed < 60  # e^-1 of the replicates draw the only conversion 0 times
-    assert "no conversion" in note.message or "converted" in note.message
-    markov = result.credits[result.credits["model"] == "markov"]
-    assert markov["credited_value_low"].notna().all()
-    assert result.reconciliation.notes_about(code="bootstrap")[0].data["replicates"] == 60
+    (note,) = result.reconciliation.notes_about(code="bootstrap_empty_replicates")
+    assert note.data["empty"] == empty.sum()
+    assert f"{empty.sum()} of 60 replicates drew no pipeline" in note.message
+    assert not result.reconciliation.notes_about(code="bootstrap_replicates_failed")
+    assert result.reconciliation.notes_about(code="bootstrap")[0].data["empty"] == empty.sum()
+    assert result.replicates is not None
+    for model in ("markov", "linear"):
+        table = result.replicates[(model, ("channel",))]
+        np.testing.assert_array_equal(table.isna().all(axis=0).to_numpy(), empty)
+        credits = result.credits[result.credits["model"] == model].set_index("channel")
+        values = table.reindex(credits.index).to_numpy()
+        _, low, _ = interval(values, boot.ci)
+        np.testing.assert_allclose(credits["credited_value_low"], low)
+        with np.errstate(invalid="ignore"):
+            _, share_low, _ = interval(values / value_in, boot.ci)
+        np.testing.assert_allclose(credits["share_low"], share_low)
+    assert result.scorecards is not None
+    card = result.scorecards[("channel",)].set_index(["model", "channel"])
+    kept = table.to_numpy()[:, ~empty]
+    assert card.loc[("linear", "a"), "pipeline_low"] == pytest.approx(
+        np.percentile(kept[list(table.index).index("a")], 5)
+    )
 
 
 def test_scorecard_and_compare_get_intervals() -> None:
@@ -210,3 +240,104 @@ def test_bootstrap_options_are_checked() -> None:
     for bad in (Bootstrap(1), Bootstrap(10, ci=1.5), Bootstrap(10, seed=-1)):
         with pytest.raises(at.ParameterError):
             at.attribute(loaded, ["linear"], bootstrap=bad)
+
+
+def test_ci_and_seed_of_the_api() -> None:
+    loaded = at.load(touches_frame(JOURNEYS * 3))
+    given = at.attribute(loaded, ["linear"], by=("channel",), bootstrap=20, ci=0.8, seed=4)
+    same = at.attribute(loaded, ["linear"], by=("channel",), bootstrap=Bootstrap(20, 0.8, 4))
+    pd.testing.assert_frame_equal(given.credits, same.credits)
+    assert given.bootstrap == Bootstrap(20, ci=0.8, seed=4)
+    card = at.scorecard(loaded, ["linear"], bootstrap=20, ci=0.8, seed=4)
+    expected = at.scorecard(loaded, ["linear"], bootstrap=Bootstrap(20, 0.8, 4))
+    pd.testing.assert_frame_equal(card, expected)
+    assert at.attribute(loaded, ["linear"], bootstrap=20).bootstrap == Bootstrap(20, 0.9, 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"ci": 0.8}, "give bootstrap=B"),
+        ({"seed": 1}, "give bootstrap=B"),
+        ({"bootstrap": Bootstrap(10), "ci": 0.8}, "holds its own ci and seed"),
+        ({"bootstrap": Bootstrap(10), "seed": 2}, "holds its own ci and seed"),
+        ({"bootstrap": 10, "ci": 1.5}, "ci must be a level between 0 and 1"),
+        ({"bootstrap": 10, "seed": -1}, "seed must be an integer"),
+        ({"bootstrap": True}, "bootstrap must be a number of replicates"),
+    ],
+)
+def test_api_bootstrap_options_are_refused_when_they_would_be_ignored(
+    options: dict[str, object], message: str
+) -> None:
+    loaded = at.load(touches_frame(JOURNEYS))
+    with pytest.raises(at.ParameterError, match=message):
+        at.attribute(loaded, ["linear"], **options)  # type: ignore[arg-type]
+    with pytest.raises(at.ParameterError, match=message):
+        at.scorecard(loaded, ["linear"], **options)  # type: ignore[arg-type]
+
+
+HAZARD_JOURNEYS = [
+    J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"converted_at": 6}),
+    J(["b", "a"], value=10, days=[1, 3], milestones={"converted_at": 4}),
+    J(["c"], converted=False, days=[4]),
+    J(["a", "c", "c"], converted=False, days=[0, 1, 6]),
+    J(["b"], value=5, days=[2], milestones={"converted_at": 2.5}),
+    J(["c", "a"], value=8, days=[0, 9]),  # converted, no conversion time
+]
+
+
+@pytest.mark.parametrize("source", ["hand", "sample"])
+def test_hazard_replicates_share_the_rows_of_the_data_and_fit_alike(source: str) -> None:
+    """A replicate's hazard statistics hold the data's converter rows (the same arrays),
+    with the weights of the replicate, and fit exactly as the plain statistics of the
+    reweighted journeys do: journeys drawn 0 times take no part (in the pair search, whose
+    candidates come from the rows, included: the sample's replicate 4 selects other pairs
+    when rows of weight 0 are candidates)."""
+    if source == "hand":
+        journeys = at.load(touches_frame(HAZARD_JOURNEYS * 4)).journeys
+        model = Hazard(horizon_days=10)
+    else:
+        journeys = at.load(*sample(journeys=60, untouched=3)).journeys
+        journeys = journeys.window(60)[0]
+        model = Hazard()
+    context = model.context(journeys)
+    data = model.statistics_in_context(journeys, context)
+    factors = Bootstrap(8, seed=3).multipliers(journey_keys(journeys), journeys.weight, 0, 8)
+    assert (factors == 0).any()
+    for r in range(8):
+        replicate = model.replicate_statistics(journeys, context, data, factors[:, r])
+        for name in ("row_pointer", "row_column", "x_values", "z_values", "x_pairs", "z_pairs"):
+            assert getattr(replicate, name) is getattr(data, name)
+        plain = model.statistics_in_context(journeys.reweighted(factors[:, r]), context)
+        shared_fit = clone(model).fit_statistics(replicate)
+        plain_fit = clone(model).fit_statistics(plain)
+        assert shared_fit.pairs_ == plain_fit.pairs_
+        np.testing.assert_allclose(shared_fit.coefficients_, plain_fit.coefficients_, rtol=1e-9)
+        np.testing.assert_allclose(
+            shared_fit.credit(journeys).value, plain_fit.credit(journeys).value, rtol=1e-9
+        )
+
+
+def test_merged_hazard_replicates_share_the_rows_of_the_merged_data() -> None:
+    frame = touches_frame(HAZARD_JOURNEYS * 3)
+    whole = at.load(frame).journeys
+    first = frame["journey_id"].isin(["j0", "j3", "j7", "j11"])
+    parts = shared_coding([at.load(frame[first]).journeys, at.load(frame[~first]).journeys])
+    plan = plan_run(whole, {"hazard": Hazard(horizon_days=10)}, by=("channel",))
+    options = RunOptions(bootstrap=Bootstrap(6, seed=2))
+    contexts = context_pass(parts[0], plan, options).merge(context_pass(parts[1], plan, options))
+    fit = fit_pass(parts[0], plan, options, contexts).merge(
+        fit_pass(parts[1], plan, options, contexts)
+    )
+    data = fit.statistics["hazard"]
+    replicates = list(fit.replicate_statistics["hazard"])
+    assert len(replicates) == 6
+    for replicate in replicates:
+        assert replicate.x_values is data.x_values and replicate.z_pairs is data.z_pairs
+    expected, _ = run_partitions([whole], plan, options)
+    got, _ = run_partitions(parts, plan, options)
+    assert expected.replicates is not None and got.replicates is not None
+    key = ("hazard", ("channel",))
+    np.testing.assert_allclose(
+        got.replicates[key].to_numpy(), expected.replicates[key].to_numpy(), rtol=1e-9
+    )

@@ -38,6 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from attribution.cli.compare_view import comparison_report
+    from attribution.cli.tables import terminal_width
     from attribution.compare import compare, read_truth, side_files
     from attribution.io.writers import output_format
 
@@ -79,7 +81,7 @@ def run_compare(args: argparse.Namespace) -> int:
             for note in comparison.notes:
                 print(f"note: {note}", file=sys.stderr)
     else:
-        print(comparison.to_text(recommended=result.recommended or None))
+        print(comparison_report(comparison, terminal_width(), result.recommended or None))
     if not args.quiet:
         for left_out in result.reconciliation.notes_about(code="left_out"):
             print(f"note: {left_out.render()}", file=sys.stderr)

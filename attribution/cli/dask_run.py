@@ -230,7 +230,7 @@ def credit_on_dask(
             parameters=parameters,
             period=args.period,
             cohort=args.cohort,
-            bootstrap=bootstrap_of(args),
+            bootstrap=bootstrap_of(args, names),
             exclude=excluded,
             progress=progress.start,
             columns=column_map(args),

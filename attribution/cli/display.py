@@ -4,8 +4,9 @@ Per roll-up dimension, one table: the group, the recommended model's credited pi
 then each model's share of the pipeline in percent, rows sorted by the recommended model,
 the untouched group ``(no touch)`` and a TOTAL row last. By default a short list of
 models is shown (:data:`COMPACT_MODELS` that ran, the recommended one first); ``wide``
-shows every model. The combination of several dimensions (channel x team) is shown only
-when it adds information: when it has more groups than any one dimension has.
+shows every model (those of the compact view first, so it never shows fewer). The
+combination of several dimensions (channel x team) is shown only when it adds
+information: when it has more groups than any one dimension has.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ MAX_COMBINED_ROWS = 60
 
 
 def shown_models(models: Sequence[str], recommended: str, wide: bool) -> list[str]:
-    """The models a view shows, the recommended one first."""
-    if wide:
-        chosen = list(models)
-    else:
-        chosen = [m for m in models if m in COMPACT_MODELS or m == recommended] or list(models)
+    """The models a view shows, the recommended one first. ``wide`` shows the compact
+    view's models first and then every other one: a terminal too narrow for them all
+    drops the rightmost columns, so the wide view never shows fewer models than the
+    compact one."""
+    compact = [m for m in models if m in COMPACT_MODELS or m == recommended] or list(models)
+    chosen = compact + [m for m in models if m not in compact] if wide else compact
     if recommended in chosen:
         chosen.remove(recommended)
         chosen.insert(0, recommended)

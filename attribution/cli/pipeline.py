@@ -67,9 +67,8 @@ def add_model_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ci",
         type=float,
-        default=0.9,
         metavar="LEVEL",
-        help="level of the bootstrap intervals (default 0.9)",
+        help="level of the bootstrap intervals (default 0.9; needs --bootstrap)",
     )
     parser.add_argument(
         "--cohort",
@@ -116,13 +115,28 @@ def exclusions(args: argparse.Namespace) -> list[tuple[str, str]]:
     return pairs
 
 
-def bootstrap_of(args: argparse.Namespace) -> Bootstrap | None:
-    """The bootstrap of ``--bootstrap``, ``--ci`` and ``--seed``."""
+def bootstrap_of(args: argparse.Namespace, names: Sequence[str] | None) -> Bootstrap | None:
+    """The bootstrap of ``--bootstrap``, ``--ci`` and ``--seed`` (``names``: the run's
+    models, None for all). ``--ci`` without ``--bootstrap`` is an error; so is ``--seed``
+    when it seeds nothing: no bootstrap, and no ``shapley`` (whose sampling it seeds)."""
     from attribution.bootstrap import Bootstrap
 
     if not getattr(args, "bootstrap", None):
+        if args.ci is not None:
+            raise ParameterError(
+                "--ci sets the level of the bootstrap intervals: give --bootstrap B too"
+            )
+        if args.seed is not None and names is not None and "shapley" not in names:
+            raise ParameterError(
+                "--seed seeds the bootstrap replicates and shapley's sampling, and neither "
+                "runs: give --bootstrap B, or add shapley to --models"
+            )
         return None
-    return Bootstrap(args.bootstrap, ci=args.ci, seed=args.seed or 0)
+    return Bootstrap(
+        args.bootstrap,
+        ci=0.9 if args.ci is None else args.ci,
+        seed=0 if args.seed is None else args.seed,
+    )
 
 
 def requested_models(args: argparse.Namespace) -> list[str] | None:
@@ -177,7 +191,7 @@ def credit(
         cohort=args.cohort,
         scorecard=scorecard,
         costs=costs,
-        bootstrap=bootstrap_of(args),
+        bootstrap=bootstrap_of(args, names),
         exclude=exclusions(args),
         progress=progress.start,
     )

@@ -74,14 +74,21 @@ def run_report(args: argparse.Namespace) -> int:
             models="all" if names is None else names,
             period=args.period,
             costs=args.costs,
-            bootstrap=bootstrap_of(args),
+            bootstrap=bootstrap_of(args, names),
             lookback_days=args.lookback,
             parameters=parameters,
             exclude=exclude,
             by=by,
         )
         progress.start("writing the report")
-        data = report_data(result, journeys=loaded.journeys, truth=truth, title=args.title)
+        touches = "paths" if getattr(args, "paths", False) else "touches"
+        inputs = [
+            (touches if option == "INPUT" else option.lstrip("-"), str(path))
+            for option, path in input_files(args)
+        ]
+        data = report_data(
+            result, journeys=loaded.journeys, truth=truth, title=args.title, inputs=inputs
+        )
         written = write_report(data, args.out)
     if not args.quiet:
         print(f"wrote {written}", file=sys.stderr)

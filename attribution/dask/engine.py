@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from attribution.bootstrap import Bootstrap
+from attribution.bootstrap import Bootstrap, bootstrap_option
 from attribution.columns import DEFAULT_SEPARATOR, ColumnMap
 from attribution.dask import tasks
 from attribution.dask.checks import Checked
@@ -102,6 +102,8 @@ def attribute(
     scorecard: bool = False,
     costs: Costs | None = None,
     bootstrap: Bootstrap | int | None = None,
+    ci: float | None = None,
+    seed: int | None = None,
     exclude: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
     columns: ColumnMap | None = None,
@@ -150,10 +152,7 @@ def attribute(
         isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1
     ):
         raise ParameterError(f"partitions must be a whole number >= 1, got {partitions!r}")
-    if isinstance(bootstrap, int):
-        bootstrap = Bootstrap(bootstrap)  # a bool too: Bootstrap.check refuses it
-    if bootstrap is not None:
-        bootstrap.check()
+    boot = bootstrap_option(bootstrap, ci, seed)
     # The models and their parameters are checked before any data moves (touch tables
     # have times); the plan itself needs the data's shape, after the validation pass.
     resolve_models(models, True, parameters)
@@ -167,7 +166,7 @@ def attribute(
         journey_dimensions=tuple(journey_dimensions),
         untouched=untouched,
     )
-    run_options = RunOptions(scorecard=scorecard, costs=costs, bootstrap=bootstrap)
+    run_options = RunOptions(scorecard=scorecard, costs=costs, bootstrap=boot)
     report = progress or (lambda _: None)
     touch_out = (
         None if touch_credits is None else DatasetOutput.at(touch_credits, "touch_credits", storage)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -44,6 +44,17 @@ class Statistics(Protocol):
 
     def merge(self: StatisticsT, other: StatisticsT) -> StatisticsT:
         """Statistics of the union of the two partitions."""
+        ...
+
+
+@runtime_checkable
+class SharesRows(Protocol):
+    """Replicate statistics whose rows do not depend on the weights (see
+    :meth:`AttributionModel.replicate_statistics`): after a merge, a replicate takes the
+    merged data's rows (the same rows, in the same order) instead of its own copy."""
+
+    def with_rows_of(self, data: Any) -> Any:
+        """These statistics with ``data``'s row arrays (shared)."""
         ...
 
 
@@ -161,6 +172,20 @@ class AttributionModel(ABC):
         """The statistics of a partition given the merged :meth:`context` of all the
         partitions (by default the context plays no part)."""
         return self.statistics(journeys)
+
+    def replicate_statistics(
+        self, journeys: Journeys, context: Any, statistics: Any, multipliers: np.ndarray
+    ) -> Statistics:
+        """The statistics of a bootstrap replicate of a partition: ``journeys`` with each
+        record's weight and value times ``multipliers``, in the data's ``context`` (None
+        for a model without one), given ``statistics``, the data's own statistics of
+        ``journeys`` in that context. By default the statistics of the reweighted
+        journeys; a model whose statistics hold rows that do not depend on the weights
+        shares them with ``statistics``, so replicates cost only their weights."""
+        replicate = journeys.reweighted(multipliers)
+        if context is None:
+            return self.statistics(replicate)
+        return self.statistics_in_context(replicate, context)
 
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:
         """Fit from (merged) sufficient statistics; returns ``self``."""

@@ -114,6 +114,7 @@ from attribution.models.hazard_statistics import (
     HazardSettings,
     HazardStatistics,
     Span,
+    converter_journeys,
     journey_statistics,
 )
 from attribution.notes import Note
@@ -274,14 +275,33 @@ class Hazard(AttributionModel):
         """Pass 2 given the merged pass 1 of all partitions."""
         return self.statistics(journeys, context)
 
+    def replicate_statistics(
+        self,
+        journeys: Journeys,
+        context: Any,
+        statistics: HazardStatistics,
+        multipliers: np.ndarray,
+    ) -> HazardStatistics:
+        """A bootstrap replicate's statistics: the sums of the reweighted journeys, and
+        the data's converter rows (shared arrays) with their weights times the
+        multipliers (:meth:`HazardStatistics.reweighted`)."""
+        sums = super().replicate_statistics(journeys, context, statistics, multipliers)
+        assert isinstance(sums, HazardStatistics)
+        factor = np.asarray(multipliers, np.float64)[converter_journeys(journeys)]
+        return statistics.reweighted(sums, factor)
+
     def fit_statistics(self, statistics: HazardStatistics) -> Hazard:
         self._check_params()
         if statistics.settings != self._settings(self.guard_days):
             raise ValueError("these statistics were computed with different hazard parameters")
         if statistics.conversions <= 0:
             raise ModelNotApplicable("hazard needs conversions; there are none")
+        # Fitted on the rows with a weight (a replicate's rows of journeys drawn 0 times
+        # left out, a transient copy); the statistics kept are the shared ones.
+        kept = statistics
+        statistics = statistics.occupied()
         solution, conversions, value = self._credit_sums(statistics, self._pair_codes(statistics))
-        self.statistics_ = statistics
+        self.statistics_ = kept
         self.channel_names_ = statistics.channel_names
         self._set_solution(statistics, solution)
         self.scale_conversions_ = _ratio(statistics.conversions, conversions.sum())

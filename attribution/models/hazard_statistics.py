@@ -64,7 +64,7 @@ from attribution.kernels.hazard import (
     pair_features_parallel,
     row_sizes,
 )
-from attribution.kernels.segments import NO_TIME
+from attribution.kernels.segments import NO_TIME, concatenated_ranges
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
 #: Touches from which the statistics are computed on all threads.
@@ -239,6 +239,79 @@ class HazardStatistics:
     def n_columns(self) -> int:
         return len(self.totals)
 
+    # ------------------------------------------------------------ bootstrap
+    def reweighted(self, sums: HazardStatistics, factor: np.ndarray) -> HazardStatistics:
+        """The statistics of the same journeys with each converter row's weight times
+        ``factor`` (its journey's bootstrap factor, 0 for a journey drawn 0 times), given
+        ``sums``: the statistics of the reweighted journeys, whose sums over every
+        journey (``totals``, ``pair_totals``, ``near``, ``before`` and the scalar totals)
+        they take. A row's features do not depend on any weight, so the rows are these
+        statistics' own arrays, shared, not copies: a replicate holds only its weights
+        and sums. The rows of weight 0 (journeys drawn 0 times) are left out of a fit
+        (:meth:`occupied`)."""
+        reference = None
+        if self.reference is not None and sums.reference is not None:
+            reference = self.reference.reweighted(sums.reference, factor)
+        weights = replace(
+            sums,
+            weight=self.weight * factor,
+            event_weight=self.event_weight * factor,
+            value=self.value * factor,
+            reference=reference,
+        )
+        return weights.with_rows_of(self)
+
+    def occupied(self) -> HazardStatistics:
+        """The statistics without the rows of weight 0 (a replicate's converters drawn 0
+        times): what the statistics of the reweighted journeys hold, so a fit of these
+        is the fit of those, to the last detail (the design's columns, the candidate
+        pairs, the warm start's sample of rows). A copy of the kept rows, made for a fit
+        and dropped after it; ``self`` when every row has a weight."""
+        keep = self.weight > 0
+        reference = None if self.reference is None else self.reference.occupied()
+        if keep.all():
+            return self if reference is self.reference else replace(self, reference=reference)
+        rows = np.flatnonzero(keep)
+        main = concatenated_ranges(self.row_pointer[rows], self.row_pointer[rows + 1])
+        pair = concatenated_ranges(self.pair_pointer[rows], self.pair_pointer[rows + 1])
+        return replace(
+            self,
+            row_pointer=_pointer(np.diff(self.row_pointer)[rows]),
+            row_column=self.row_column[main],
+            x_values=self.x_values[main],
+            z_values=self.z_values[main],
+            weight=self.weight[rows],
+            event_weight=self.event_weight[rows],
+            value=self.value[rows],
+            pair_pointer=_pointer(np.diff(self.pair_pointer)[rows]),
+            pair_code=self.pair_code[pair],
+            x_pairs=self.x_pairs[pair],
+            z_pairs=self.z_pairs[pair],
+            reference=reference,
+        )
+
+    def with_rows_of(self, data: HazardStatistics) -> HazardStatistics:
+        """These statistics with the row arrays of ``data`` (the statistics of the same
+        journeys, whose rows these are: a replicate of ``data``), shared; the merge of two
+        replicates takes the rows of the merged data this way."""
+        if (data.n_converters, data.channel_names) != (self.n_converters, self.channel_names):
+            raise ValueError("with_rows_of needs the statistics of the same journeys")
+        reference = self.reference
+        if reference is not None and data.reference is not None:
+            reference = reference.with_rows_of(data.reference)
+        return replace(
+            self,
+            row_pointer=data.row_pointer,
+            row_column=data.row_column,
+            x_values=data.x_values,
+            z_values=data.z_values,
+            pair_pointer=data.pair_pointer,
+            pair_code=data.pair_code,
+            x_pairs=data.x_pairs,
+            z_pairs=data.z_pairs,
+            reference=reference,
+        )
+
     # ----------------------------------------------------------------- merging
     def merge(self, other: HazardStatistics) -> HazardStatistics:
         """Statistics of the union of two partitions of whole journeys."""
@@ -321,6 +394,11 @@ class HazardStatistics:
 
 def _joined_pointers(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b[1:] + a[-1]])
+
+
+def converter_journeys(journeys: Journeys) -> np.ndarray:
+    """The journey record of each converter row of the statistics of ``journeys``."""
+    return np.flatnonzero(Span.of(journeys).converted)
 
 
 def horizon_nanos(horizon: HazardHorizon, horizon_days: float | None) -> int:

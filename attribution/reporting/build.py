@@ -12,7 +12,7 @@ report needs and writes the page.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +119,20 @@ def report_data(
     truth: pd.DataFrame | None = None,
     title: str = "Pipeline attribution",
     generated: str | None = None,
+    inputs: Sequence[tuple[str, str]] = (),
 ) -> ReportData:
-    """The report's frames from a run (see the module docstring)."""
+    """The report's frames from a run (see the module docstring). ``inputs``: every
+    file the run read, as (role, path) pairs (``("outcomes", "o.parquet")``), listed in
+    the headline; without them, the touch files the result records."""
     reasons: dict[str, str] = {}
     channels = result.rollups.get(("channel",))
     if channels is None or channels.empty:
         raise ValueError("the report needs a roll-up by channel: run with also_by=[('channel',)]")
     models = list(dict.fromkeys(channels["model"]))
-    lead = result.recommended if result.recommended in models else models[0]
+    # The charts are sorted by the recommended model; when it did not run (a model list
+    # without it), by the first model, and the report says so.
+    ran = result.recommended in models
+    lead = result.recommended if ran else models[0]
     credits = channels[
         ["model", "channel", "credited_value", "share"]
         + [
@@ -136,7 +142,7 @@ def report_data(
         ]
     ]
     reconciliation = result.reconciliation
-    headline = _headline(result, journeys)
+    headline = _headline(result, journeys, inputs)
     statuses = pd.DataFrame(
         {
             "model": [m.model for m in reconciliation.models],
@@ -161,6 +167,7 @@ def report_data(
         headline=headline,
         statuses=statuses,
         recommended_model=lead,
+        recommended_missing="" if ran else result.recommended,
         channel_credits=credits.reset_index(drop=True),
         reconciliation=reconciliation.to_frame(),
         notes=[n.render() for n in reconciliation.notes],
@@ -176,7 +183,9 @@ def report_data(
     )
 
 
-def _headline(result: AttributionResult, journeys: Journeys | None) -> pd.DataFrame:
+def _headline(
+    result: AttributionResult, journeys: Journeys | None, inputs: Sequence[tuple[str, str]]
+) -> pd.DataFrame:
     rec = result.reconciliation
     window = rec.windows[0]
     untouched = window.value_without_touches
@@ -193,7 +202,10 @@ def _headline(result: AttributionResult, journeys: Journeys | None) -> pd.DataFr
         first = pd.Timestamp(int(journeys.timestamp.min()), tz="UTC").strftime("%Y-%m-%d")
         last = pd.Timestamp(int(journeys.timestamp.max()), tz="UTC").strftime("%Y-%m-%d")
         rows.append(("Data period", f"{first} to {last}", "text"))
-    if rec.intake is not None and rec.intake.files:
+    if inputs:
+        shown = "; ".join(f"{role}: {Path(path).name}" for role, path in inputs)
+        rows.append(("Input files", shown, "text"))
+    elif rec.intake is not None and rec.intake.files:
         files = rec.intake.files
         shown = ", ".join(Path(f).name for f in files[:3]) + (
             f" and {len(files) - 3} more" if len(files) > 3 else ""

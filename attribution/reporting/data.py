@@ -128,7 +128,9 @@ class ReportData:
       ``MISMATCH``).
     - ``recommended_model``: the model the channel section is sorted by, and whose
       credit ``team_credits.credited`` and ``trend`` show; it must be a model of
-      ``channel_credits``.
+      ``channel_credits``. ``recommended_missing``: the recommended model's name when
+      it did not run (then ``recommended_model`` is only the model the charts are
+      sorted by, and the report says so), ``""`` when it ran.
     - ``channel_credits``: ``model``, ``channel``, ``credited_value``, ``share``, and
       optionally the bootstrap intervals ``share_low``, ``share_high``,
       ``credited_value_low``, ``credited_value_high`` (drawn as error bars where not
@@ -172,10 +174,18 @@ class ReportData:
     top_paths: pd.DataFrame | None = None
     removal_effects: pd.DataFrame | None = None
     currency: str = "$"
+    recommended_missing: str = ""
     omitted_reasons: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def sorted_by(self) -> str:
+        """How the report names the model its charts are sorted by."""
+        if not self.recommended_missing:
+            return "the recommended model"
+        return f"the first model (the recommended model, {self.recommended_missing}, did not run)"
+
     def __post_init__(self) -> None:
-        for name in ("title", "generated", "recommended_model", "currency"):
+        for name in ("title", "generated", "recommended_model", "currency", "recommended_missing"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"ReportData.{name} must be text, not {getattr(self, name)!r}")
         if isinstance(self.notes, str) or not all(isinstance(n, str) for n in self.notes):

@@ -62,13 +62,23 @@ def fixture_data(folder: Path) -> ReportData:
         truth=truth,
         title="Pipeline attribution: the bundled B2B fixture",
         generated="2026-12-01",
+        inputs=[
+            (role, str(folder / name))
+            for role, name in (
+                ("touches", "touches.parquet"),
+                ("outcomes", "outcomes.parquet"),
+                ("truth", "truth.parquet"),
+                ("costs", "costs.csv"),
+            )
+        ],
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m attribution.reporting.screenshot",
-        description="Render the example report to a PNG through headless Chromium.",
+        description="Render the bundled fixture's report (or, with --example, the made-up "
+        "example data) to a PNG through headless Chromium.",
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")

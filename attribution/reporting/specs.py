@@ -233,7 +233,11 @@ def channel_credits_spec(data: ReportData, colors: ChannelColors, models: Sequen
     bars: Spec = {
         "title": {
             "text": f"Credited pipeline by channel: {recommended}",
-            "subtitle": "recommended model"
+            "subtitle": (
+                "recommended model"
+                if not data.recommended_missing
+                else f"the recommended model, {data.recommended_missing}, did not run"
+            )
             + (", bars show the bootstrap interval" if has_value_interval else ""),
         },
         "width": 340,

@@ -152,7 +152,12 @@ def channel_table(data: ReportData, colors: ChannelColors, models: Sequence[str]
         rows.append(Row(tuple(row_cells), css="no-touch" if channel == NO_TOUCH else ""))
     headers = (
         "channel",
-        *(f"{m} (recommended)" if m == data.recommended_model else m for m in models),
+        *(
+            f"{m} (recommended)"
+            if m == data.recommended_model and not data.recommended_missing
+            else m
+            for m in models
+        ),
     )
     return Table(
         "channel_credits",

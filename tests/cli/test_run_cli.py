@@ -534,3 +534,68 @@ def test_team_map_errors(
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "teams.csv" in err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--ci", "1.5"], "--ci sets the level of the bootstrap intervals"),
+        (["--ci", "0.8"], "--ci sets the level of the bootstrap intervals"),
+        (["--seed", "3"], "--seed seeds the bootstrap replicates and shapley's sampling"),
+    ],
+)
+def test_bootstrap_options_without_bootstrap_are_refused(
+    data: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    for command in ("run", "scorecard"):
+        code = run(
+            command,
+            data / "touches.parquet",
+            "--outcomes",
+            data / "outcomes.parquet",
+            "--models",
+            "linear",
+            "--quiet",
+            *options,
+        )
+        assert code == 2
+        assert message in capsys.readouterr().err
+
+
+def test_seed_without_bootstrap_seeds_shapley(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for models in ("linear,shapley", "all"):
+        code = run(
+            "run",
+            data / "touches.parquet",
+            "--outcomes",
+            data / "outcomes.parquet",
+            "--models",
+            models,
+            "--quiet",
+            "--seed",
+            "3",
+        )
+        assert code == 0, capsys.readouterr().err
+
+
+def test_ci_and_seed_set_the_bootstrap(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        "run",
+        data / "touches.parquet",
+        "--outcomes",
+        data / "outcomes.parquet",
+        "--models",
+        "linear",
+        "--bootstrap",
+        "4",
+        "--ci",
+        "0.8",
+        "--seed",
+        "5",
+        "--json",
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "4 Poisson-bootstrap replicates (seed 5)" in err and "80% percentile" in err

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from attribution.cli.main import main
@@ -101,3 +102,63 @@ def test_json_output_for_piping(data: Path, capsys: pytest.CaptureFixture[str]) 
     assert {r["channel"] for r in records} >= {"paid_search", "webinar"}
     assert sum(r["credited_value"] for r in records) == pytest.approx(1750)
     assert "Reconciliation" in captured.err
+
+
+def header_models(out: str) -> list[str]:
+    return out.splitlines()[1].split()[2:]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 200])
+def test_wide_never_shows_fewer_models_than_compact(
+    data: Path, width: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compact = header_models(view(data, width, monkeypatch, capsys, "--by", "channel"))
+    wide = header_models(view(data, width, monkeypatch, capsys, "--by", "channel", "--wide"))
+    assert wide[: len(compact)] == compact
+
+
+INTERVAL = re.compile(r"\d+\.\d% \(\d+\.\d–\d+\.\d\)")
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_scorecard_view_shows_intervals_within_the_width(
+    data: Path, width: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = {"closed_at": 20.0}
+    journeys = [
+        J(["paid_search", "webinar"], value=100, milestones=closed),
+        J(["webinar"], value=50, milestones=closed),
+        J(["sdr_call", "paid_search"], value=80),
+        J(["webinar", "sdr_call"], value=30, milestones=closed),
+        J(["direct"], converted=False),
+    ] * 4
+    frame = touches_frame(journeys)
+    won = frame["journey_id"].isin(["j0", "j3", "j9"])
+    frame["won"] = pd.array(won.where(frame["closed_at"].notna()), dtype="boolean")
+    frame.to_parquet(data / "t.parquet")
+    monkeypatch.setenv("COLUMNS", str(width))
+    args = ["scorecard", str(data / "t.parquet"), "--quiet", "--models", "linear,markov"]
+    assert main([*args, "--bootstrap", "5"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= width
+    assert INTERVAL.search(out), out  # the win rate, as 25.0% (20.0–30.0)
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_compare_view_shows_intervals_within_the_width(
+    data: Path, width: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truth = data / "truth.csv"
+    truth.write_text(
+        "channel,true_share\npaid_search,0.3\nwebinar,0.3\nsdr_call,0.2\n"
+        "a_channel_with_a_really_long_name_indeed,0.2\n"
+    )
+    monkeypatch.setenv("COLUMNS", str(width))
+    args = ["compare", str(data / "t.parquet"), "--truth", str(truth), "--quiet"]
+    assert main([*args, "--bootstrap", "5"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= width
+    errors = out.split("\n\n")[0].splitlines()
+    assert errors[0].startswith("Error against the truth")
+    assert all(re.search(r"\d\.\d{3} \(-?\d\.\d{3}–-?\d\.\d{3}\)", row) for row in errors[2:])
+    assert "_low" not in out and "_high" not in out

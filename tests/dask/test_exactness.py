@@ -28,11 +28,9 @@ ROLLUPS = dict(
     period="quarter",
     lookback_days=60,
 )
-# Scorecards and the bootstrap run apart: together they fail in the local engine too
-# (passes._card_replicate indexes the replicate's journeys with all journeys' features).
 OPTIONS: dict[str, dict[str, Any]] = {
     "scorecards": {**ROLLUPS, "scorecard": True},
-    "bootstrap": {**ROLLUPS, "bootstrap": Bootstrap(8, seed=3)},
+    "scorecards_and_bootstrap": {**ROLLUPS, "scorecard": True, "bootstrap": Bootstrap(8, seed=3)},
 }
 
 Layout = Callable[[Path, pd.DataFrame, pd.DataFrame], tuple[Path, Path, dict[str, Any]]]

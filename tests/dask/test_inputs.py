@@ -196,3 +196,25 @@ def test_input_errors_before_any_shuffle(
     shutil.rmtree(empty)
     with pytest.raises(at.InputError, match="not found"):
         adk.attribute(empty, None, ["linear"], client=client)
+
+
+def test_bootstrap_ci_and_seed_as_locally(
+    client: Client, folders: tuple[Path, Path], frames: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    touches, outcomes = folders
+    options = {"by": ("channel",), "bootstrap": 6, "ci": 0.8, "seed": 9}
+    local = at.attribute(at.load(*frames), ["linear", "markov"], **options)  # type: ignore[arg-type]
+    got = adk.attribute(touches, outcomes, ["linear", "markov"], client=client, **options)  # type: ignore[arg-type]
+    assert got.bootstrap == at.bootstrap.Bootstrap(6, ci=0.8, seed=9)
+    assert_same_result(local, got)
+    with pytest.raises(at.ParameterError, match="give bootstrap=B"):
+        adk.attribute(touches, outcomes, ["linear"], client=client, ci=0.8)
+    with pytest.raises(at.ParameterError, match="holds its own ci and seed"):
+        adk.attribute(
+            touches,
+            outcomes,
+            ["linear"],
+            client=client,
+            bootstrap=at.bootstrap.Bootstrap(5),
+            seed=1,
+        )

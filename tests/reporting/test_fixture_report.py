@@ -98,6 +98,10 @@ def test_the_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             str(FIXTURES / "touches.parquet"),
             "--outcomes",
             str(FIXTURES / "outcomes.parquet"),
+            "--truth",
+            str(FIXTURES / "truth.parquet"),
+            "--costs",
+            str(FIXTURES / "costs.csv"),
             "--models",
             "linear,markov,sourced,influenced",
             "--out",
@@ -108,6 +112,17 @@ def test_the_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 0 and out.stat().st_size > 100_000
     text = out.read_text()
     assert "https://" not in text.split("<script")[0]
+    # Every input file in the headline.
+    for role, name in [
+        ("touches", "touches.parquet"),
+        ("outcomes", "outcomes.parquet"),
+        ("truth", "truth.parquet"),
+        ("costs", "costs.csv"),
+    ]:
+        assert f"{role}: {name}" in text
+    # hazard, the recommended model, did not run: linear only sorts the charts.
+    assert "recommended model <strong>linear" not in text and "linear (recommended)" not in text
+    assert "the recommended model, <strong>hazard</strong>, did not run" in text
     assert (
         main(["report", str(FIXTURES / "touches.parquet"), "--out", str(tmp_path / "r.txt")]) == 2
     )
