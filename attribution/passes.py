@@ -1160,12 +1160,27 @@ def _card_intervals(
     sums = replicates.card_sums[(label, dims)]
     pipeline = replicates.card_pipeline[(label, dims)]
     untouched = replicates.card_untouched[(plan.window_of(model), dims)].frame
+    groups = len(sums)
     if len(untouched):
         extra = (
             untouched.drop(columns=list(dims)).to_numpy().reshape(len(untouched), len(FEATURES), -1)
         )
         sums = np.concatenate([sums, extra])
         pipeline = np.concatenate([pipeline, extra[:, FEATURES.index("pipeline"), :]])
+    # The card's untouched rows can include groups of untouched leads alone (no
+    # untouched pipeline: no replicate sums), so past the groups a row is found by its
+    # labels, unique among the untouched groups, not by its position.
+    rows = np.asarray(rows, np.float64).copy()
+    tail = rows > groups
+    if tail.any():
+        found = {
+            tuple(map(str, labels)): groups + i + 1
+            for i, labels in enumerate(untouched[list(dims)].itertuples(index=False, name=None))
+        }
+        rows[tail] = [
+            found.get(tuple(map(str, labels)), 0)
+            for labels in card.loc[tail, list(dims)].itertuples(index=False, name=None)
+        ]
     known = rows >= 1
     index = rows[known].astype(np.int64) - 1
     cost = np.full(len(sums), np.nan)

@@ -182,3 +182,27 @@ def test_scorecard_and_bootstrap_together_on_random_weights() -> None:
         pd.testing.assert_frame_equal(got[card.columns], card)
         rows = got.dropna(subset=["pipeline_low"])
         assert (rows["pipeline_low"] <= rows["pipeline_high"]).all()
+
+
+def test_scorecard_intervals_by_period_with_untouched_leads() -> None:
+    # Found merging: by period, leads with no touch make untouched groups of their own
+    # (no untouched pipeline there, so no replicate sums), which shifted the untouched
+    # rows' positions. With every replicate equal to the data, each row with pipeline
+    # has the interval [value, value], and no row has another's.
+    from tests.dask.data import sample
+
+    touches, outcomes = sample(journeys=60, untouched=3)
+    loaded = at.load(touches, outcomes, dimensions=["segment"])
+    ones = {int(k): 1.0 for k in journey_keys(loaded.journeys)}
+    result = at.attribute(
+        loaded, ["linear", "sourced"], by=("channel",), also_by=(("segment",),),
+        period="quarter", scorecard=True, bootstrap=SameWeights(3, by_key=ones),
+    )  # fmt: skip
+    assert result.scorecards is not None
+    for card in result.scorecards.values():
+        with_pipeline = card["pipeline"].fillna(0) > 0
+        assert card.loc[with_pipeline, "pipeline_low"].notna().all()
+        for column in ("opportunities", "pipeline"):
+            rows = card[f"{column}_low"].notna()
+            np.testing.assert_allclose(card.loc[rows, f"{column}_low"], card.loc[rows, column])
+            np.testing.assert_allclose(card.loc[rows, f"{column}_high"], card.loc[rows, column])
