@@ -170,27 +170,6 @@ def cluster(args: argparse.Namespace) -> Iterator[Client]:
         yield client
 
 
-#: The Dask engine's parameters as its command-line options name them.
-FLAGS = {
-    "partitioned=True": "--partitioned",
-    "shuffle_to": "--shuffle-to",
-    "partitions must": "--partitions must",
-}
-
-
-@contextlib.contextmanager
-def _flags_named() -> Iterator[None]:
-    """Parameter errors of the Dask engine with its options named as flags (the library
-    names its Python parameters)."""
-    try:
-        yield
-    except ParameterError as error:
-        message = str(error)
-        for parameter, flag in FLAGS.items():
-            message = message.replace(parameter, flag)
-        raise ParameterError(message) from None
-
-
 def credit_on_dask(
     args: argparse.Namespace,
     progress: Progress,
@@ -216,7 +195,7 @@ def credit_on_dask(
     rejects = rejects_folder(args)
     progress.set_total(6)
     progress.start("starting the cluster")
-    with cluster(args) as client, _flags_named():
+    with cluster(args) as client:
         result = attribute(
             args.input,
             args.outcomes,

@@ -325,7 +325,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: Parameters of :func:`attribution.attribute` whose option has another name: parameter
 #: -> (argument name, flag).
-ENGINE_FLAGS = {"lookback_days": ("lookback", "--lookback")}
+ENGINE_FLAGS = {
+    "lookback_days": ("lookback", "--lookback"),
+    # The Dask engine's (attribution.dask.attribute).
+    "partitioned=True": ("partitioned", "--partitioned"),
+    "shuffle_to": ("shuffle_to", "--shuffle-to"),
+    "partitions": ("partitions", "--partitions"),
+}
 
 
 def flag_message(message: str, args: argparse.Namespace) -> str:
@@ -337,7 +343,7 @@ def flag_message(message: str, args: argparse.Namespace) -> str:
     Parameters of :func:`attribution.attribute` named otherwise (:data:`ENGINE_FLAGS`)
     are replaced the same way."""
     for name, (dest, flag) in ENGINE_FLAGS.items():
-        if getattr(args, dest, None) is not None and message.startswith(f"{name} "):
+        if getattr(args, dest, None) is not None and message.startswith((f"{name} ", f"{name}:")):
             return flag + message[len(name) :]
     for option in MODEL_OPTIONS:
         if getattr(args, option.dest, None) is None:
