@@ -15,7 +15,8 @@
    sorted; the period labels of every time of the data).
 4. **Fit pass**: each partition recoded to the global coding and its
    :func:`~attribution.passes.fit_pass` sums merged in a tree; the models fitted once on
-   the client (:func:`~attribution.passes.fit_models`) and scattered to the workers.
+   the client (:func:`~attribution.passes.fit_models`) and sent to the workers as the
+   results of tasks (recomputed, not lost, when a worker dies).
 5. **Credit pass**: :func:`~attribution.passes.credit_pass` per partition, merged in a
    tree; per-touch credits written by the workers; the finish
    (:func:`~attribution.passes.finish_run`) on the client.
@@ -277,8 +278,8 @@ class _Run:
         self.label = partitioning.touches.label
         self.parts = group_parts(partitioning)
         self.indices = list(range(len(self.parts)))
-        self.partitioning = client.scatter(partitioning, broadcast=True)
-        self.options = client.scatter(options, broadcast=True)
+        self.partitioning = self.shared(partitioning)
+        self.options = self.shared(options)
 
     def check(self, rejects: DatasetOutput | None) -> Checked:
         futures = self.client.map(
@@ -305,8 +306,8 @@ class _Run:
     def fit(self, plan: RunPlan, tables: LabelTables, run_options: RunOptions) -> Any:
         """The context pass (when a model of the plan has one), then the fit pass in the
         merged contexts."""
-        self.plan = self.client.scatter(plan, broadcast=True)
-        self.tables = self.client.scatter(tables, broadcast=True)
+        self.plan = self.shared(plan)
+        self.tables = self.shared(tables)
         passes = {
             "partitioning": self.partitioning,
             "options": self.options,
@@ -317,7 +318,7 @@ class _Run:
         contexts = None
         if needs_context(plan):
             contexts = self.merged(self.client.map(tasks.context, self.parts, **passes))
-        shared = None if contexts is None else self.client.scatter(contexts, broadcast=True)
+        shared = None if contexts is None else self.shared(contexts)
         return self.merged(self.client.map(tasks.fit, self.parts, contexts=shared, **passes))
 
     def credit(
@@ -340,11 +341,18 @@ class _Run:
             plan=self.plan,
             tables=self.tables,
             run_options=run_options,
-            fitted=self.client.scatter(fitted, broadcast=True),
-            fit=self.client.scatter(keys_only, broadcast=True),
+            fitted=self.shared(fitted),
+            fit=self.shared(keys_only),
             touch_credits=touch_credits,
         )
         return self.merged(futures)
+
+    def shared(self, value: Any) -> Future:
+        """``value`` as the result of a task that returns it, for the partition tasks to
+        depend on. Not ``client.scatter``: scattered data held only by a worker that dies
+        is lost for good (the scheduler's memory manager keeps one replica of it, even
+        when broadcast), whereas a task's result is recomputed from its spec."""
+        return self.client.submit(tasks.identity, value, pure=False)
 
     def merged(self, futures: list[Future]) -> Any:
         """The partition results merged in a tree of ``SPLIT_EVERY``-way merges."""

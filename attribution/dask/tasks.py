@@ -43,6 +43,11 @@ from attribution.plan import DataShape, RunPlan
 T = TypeVar("T")
 
 
+def identity(value: Any) -> Any:
+    """``value`` itself: a value the client sends to the partition tasks."""
+    return value
+
+
 def merge_all(items: Sequence[Any]) -> Any:
     """The merge of a run of partition results (one node of the merge tree)."""
     return functools.reduce(lambda a, b: a.merge(b), items)
