@@ -10,7 +10,8 @@ names are stripped of surrounding spaces. Paths carry no times: a touch's timest
 its position, and models that need times or milestones are not available.
 
 Encoding is Arrow-native: the split pieces are hashed once (``dictionary_encode``), so a
-table of millions of paths costs one pass over its bytes.
+table of millions of paths costs one pass over its bytes; only the distinct names are
+stripped.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ import pyarrow.compute as pc
 from attribution.columns import DEFAULT_SEPARATOR, PATH_ROLES, ColumnMap
 from attribution.errors import InputError, ParameterError, Problem
 from attribution.io import checks
-from attribution.io.encode import sorted_codes
 from attribution.io.intake import Intake, Loaded
 from attribution.io.parse import NO_TIME, combined, parse_numbers
 from attribution.io.sources import Source, read_source
 from attribution.io.validation import RowIssues, check_on_invalid, empty_rejects
 from attribution.journeys import MISSING_LABEL, NO_TOUCH_LABEL, UNASSIGNED_TEAM, Journeys
-from attribution.kernels.segments import concatenated_ranges
+from attribution.kernels.segments import codes_used, expand_rows
 from attribution.notes import Note
 
 
@@ -56,13 +56,13 @@ def load_paths(
     checks.require_renamed(source, "paths", columns, PATH_ROLES)
     checks.refuse_booleans(source, "paths", [columns.name(r) for r in PATH_ROLES[1:]])
     issues = RowIssues(source, "paths")
-    pieces, lengths = _pieces(source.label, combined(table[columns.path]), separator, columns)
+    piece_codes, piece_names, lengths = _pieces(
+        source.label, table[columns.path], separator, columns
+    )
     issues.flag(lengths < 0, columns.path, "path is null", show="none")
     lengths = np.maximum(lengths, 0)
     offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    empty_piece = np.asarray(
-        pc.equal(pc.utf8_length(pieces), 0).fill_null(True).to_numpy(zero_copy_only=False), bool
-    )
+    empty_piece = np.array([name == "" for name in piece_names])[piece_codes]
     row_has_empty = np.zeros(len(lengths), bool)
     if empty_piece.any():
         row_has_empty = (
@@ -102,7 +102,14 @@ def load_paths(
     valid = ~issues.invalid
     no_journeys = valid & (conversions == 0) & (nulls == 0)
     journeys, notes = _records(
-        valid & ~no_journeys, offsets, pieces, conversions, nulls, value, channel_teams
+        valid & ~no_journeys,
+        offsets,
+        piece_codes,
+        piece_names,
+        conversions,
+        nulls,
+        value,
+        channel_teams,
     )
     if value_name not in table.column_names:
         notes.append(
@@ -129,15 +136,20 @@ def load_paths(
 
 
 def _pieces(
-    label: str, path: pa.Array, separator: str, columns: ColumnMap
-) -> tuple[pa.Array, np.ndarray]:
-    """The channel names of every row, flattened, and each row's count (-1: null path).
+    label: str, path: pa.ChunkedArray, separator: str, columns: ColumnMap
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The channel names of every row, flattened: their codes, the names the codes stand
+    for (stripped of surrounding spaces, so two codes may share a name; a null name is
+    ``""``), and each row's count of names (-1: null path).
 
     A list column is taken as the channels themselves; text is split on ``separator``.
+    The pieces are hashed as they are (one pass over the bytes, chunk by chunk) and only
+    the distinct names are stripped.
     """
-    if pa.types.is_dictionary(path.type):
-        path = path.cast(path.type.value_type)
     kind = path.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+        path = path.cast(kind)
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         if not (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):
             raise InputError(
@@ -159,9 +171,12 @@ def _pieces(
                 column=columns.path,
             )
         )
-    lengths = pc.list_value_length(lists).fill_null(-1).to_numpy(zero_copy_only=False)
-    pieces = pc.utf8_trim_whitespace(pc.list_flatten(lists).cast(pa.string()))
-    return pieces, lengths.astype(np.int64)
+    lengths = combined(pc.list_value_length(lists)).fill_null(-1).to_numpy(zero_copy_only=False)
+    encoded = combined(pc.dictionary_encode(pc.list_flatten(lists)))
+    dictionary = encoded.dictionary.cast(pa.string())
+    names = [str(n) for n in pc.utf8_trim_whitespace(dictionary).to_pylist()] + [""]
+    codes = encoded.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64), names, lengths.astype(np.int64)
 
 
 def _count(
@@ -201,7 +216,8 @@ def _check_totals(label: str, counts: dict[str, np.ndarray], invalid: np.ndarray
 def _records(
     keep: np.ndarray,
     offsets: np.ndarray,
-    pieces: pa.Array,
+    piece_codes: np.ndarray,
+    piece_names: list[str],
     conversions: np.ndarray,
     nulls: np.ndarray,
     value: np.ndarray,
@@ -209,28 +225,29 @@ def _records(
 ) -> tuple[Journeys, list[Note]]:
     """Journey records: per kept row, a converted record and/or a null record."""
     rows = np.flatnonzero(keep)
-    with_conversions, with_nulls = rows[conversions[rows] > 0], rows[nulls[rows] > 0]
-    record_row = np.concatenate([with_conversions, with_nulls])
-    record_converted = np.concatenate(
-        [np.ones(len(with_conversions), bool), np.zeros(len(with_nulls), bool)]
-    )
-    order = np.lexsort((~record_converted, record_row))
-    record_row, record_converted = record_row[order], record_converted[order]
+    has_conversions, has_nulls = conversions[rows] > 0, nulls[rows] > 0
+    # In row order; a row's converted record before its null record.
+    per_row = has_conversions.astype(np.int64) + has_nulls
+    record_row = np.repeat(rows, per_row)
+    record_converted = np.zeros(len(record_row), bool)
+    record_converted[(np.cumsum(per_row) - per_row)[has_conversions]] = True
     lengths = offsets[record_row + 1] - offsets[record_row]
-    touch_index = concatenated_ranges(offsets[record_row], offsets[record_row + 1])
-    within = touch_index - np.repeat(offsets[record_row], lengths)
-    encoded = pc.dictionary_encode(pieces)
-    piece_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    names = [str(n) for n in encoded.dictionary.to_pylist()]
-    if NO_TOUCH_LABEL in names:
+    if NO_TOUCH_LABEL in piece_names:
         raise InputError(
             Problem(f"the channel name {NO_TOUCH_LABEL!r} is reserved for untouched pipeline")
         )
-    channel, channel_names = sorted_codes(piece_codes[touch_index], names)
+    # Channels numbered in sorted name order among the names the records use (names
+    # equal once stripped share a number).
+    used = codes_used(record_row, offsets, piece_codes, len(piece_names))
+    channel_names = tuple(sorted({piece_names[i] for i in np.flatnonzero(used)}))
+    position = {name: i for i, name in enumerate(channel_names)}
+    remap = np.array([position.get(name, -1) for name in piece_names], np.int32)
+    channel, within, touch_row = expand_rows(record_row, offsets, piece_codes, remap)
     mapping = dict(channel_teams or {})
-    team, team_names = sorted_codes(
-        channel.astype(np.int64), [mapping.get(c, UNASSIGNED_TEAM) for c in channel_names]
-    )
+    channel_team = [mapping.get(c, UNASSIGNED_TEAM) for c in channel_names]
+    team_names = tuple(sorted(set(channel_team)))
+    team_of_channel = np.array([team_names.index(t) for t in channel_team] or [0], np.int32)
+    team = team_of_channel[channel]
     notes = []
     if channel_teams is not None:
         unmatched = sorted(set(mapping) - set(channel_names))
@@ -258,10 +275,10 @@ def _records(
     journeys = Journeys(
         channel=channel,
         team=team,
-        campaign=np.zeros(len(touch_index), np.int32),
-        touch_type=np.zeros(len(touch_index), np.int32),
-        timestamp=within.astype(np.int64),
-        row=np.repeat(record_row, lengths).astype(np.int64),
+        campaign=np.zeros(len(channel), np.int32),
+        touch_type=np.zeros(len(channel), np.int32),
+        timestamp=within,
+        row=touch_row,
         offsets=record_offsets,
         journey_id=record_row.astype(np.int64),
         converted=record_converted,

@@ -29,6 +29,42 @@ def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def codes_used(
+    rows: np.ndarray, offsets: np.ndarray, codes: np.ndarray, n_codes: int
+) -> np.ndarray:
+    """Which of ``n_codes`` codes occur in the segments ``offsets[r] .. offsets[r + 1]``
+    of the given ``rows``."""
+    used = np.zeros(n_codes, np.bool_)
+    for r in rows:
+        for i in range(offsets[r], offsets[r + 1]):
+            used[codes[i]] = True
+    return used
+
+
+@njit(cache=True)
+def expand_rows(
+    rows: np.ndarray, offsets: np.ndarray, codes: np.ndarray, remap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments of ``rows`` (a row may repeat), one after another: each element's
+    code through ``remap`` (int32), its position within its segment, and its row."""
+    n = 0
+    for r in rows:
+        n += offsets[r + 1] - offsets[r]
+    channel = np.empty(n, np.int32)
+    position = np.empty(n, np.int64)
+    row = np.empty(n, np.int64)
+    k = 0
+    for r in rows:
+        start = offsets[r]
+        for i in range(start, offsets[r + 1]):
+            channel[k] = remap[codes[i]]
+            position[k] = i - start
+            row[k] = r
+            k += 1
+    return channel, position, row
+
+
+@njit(cache=True)
 def sort_order(journey: np.ndarray, timestamp: np.ndarray, n_journeys: int) -> np.ndarray:
     """Stable order of rows by (journey code, timestamp); ties keep input order.
 

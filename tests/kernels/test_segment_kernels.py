@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from attribution.kernels.rollup import mixed_radix, sum_by_group, sum_once_per_journey
 from attribution.kernels.segments import (
+    codes_used,
     concatenated_ranges,
     constant_per_journey,
+    expand_rows,
     increasing_runs,
     recode,
 )
@@ -109,3 +111,22 @@ def test_concatenated_ranges(pairs: list[tuple[int, int]]) -> None:
     ends = starts + np.array([p[1] for p in pairs], np.int64)
     expected = [k for s, e in zip(starts, ends, strict=True) for k in range(s, e)]
     assert concatenated_ranges(starts, ends).tolist() == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    segments=st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=8),
+    data=st.data(),
+)
+def test_expand_rows_and_codes_used(segments: list[list[int]], data: st.DataObject) -> None:
+    rows = data.draw(st.lists(st.integers(0, len(segments) - 1), max_size=12))
+    remap = np.array(data.draw(st.permutations(range(6))), np.int32)
+    offsets = np.concatenate(([0], np.cumsum([len(s) for s in segments]))).astype(np.int64)
+    codes = np.array([c for s in segments for c in s], np.int64)
+    picked = np.array(rows, np.int64)
+    channel, position, row = expand_rows(picked, offsets, codes, remap)
+    assert channel.tolist() == [int(remap[c]) for r in rows for c in segments[r]]
+    assert position.tolist() == [i for r in rows for i in range(len(segments[r]))]
+    assert row.tolist() == [r for r in rows for _ in segments[r]]
+    used = codes_used(picked, offsets, codes, 6)
+    assert used.tolist() == [any(c in segments[r] for r in rows) for c in range(6)]
