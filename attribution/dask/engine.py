@@ -308,7 +308,7 @@ class _Run:
         merged contexts."""
         self.plan = self.shared(plan)
         self.tables = self.shared(tables)
-        passes = {
+        passes: dict[str, Any] = {
             "partitioning": self.partitioning,
             "options": self.options,
             "plan": self.plan,
