@@ -13,8 +13,9 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,12 @@ from attribution.bootstrap import (
     INTERVAL_COLUMNS,
     Bootstrap,
     interval,
-    journey_blocks,
     replicate_blocks,
 )
 from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
 from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
-from attribution.kernels.replicates import journey_group_matrix
+from attribution.kernels.replicates import group_rows, journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import (
@@ -44,6 +44,7 @@ from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
 from attribution.plan import RunPlan
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
+from attribution.replicate_design import Design, spread
 from attribution.rollup import (
     GroupSums,
     group_index,
@@ -617,6 +618,7 @@ def credit_pass(
         if fitted.lead_models:
             leads = _lead_journeys(journeys, plan)
     groups: dict[tuple[int, Rollup], tuple[Journeys, np.ndarray]] = {}
+    credits: dict[str, tuple[Journeys, TouchCredit]] = {}
 
     def group_of(credited: Journeys, dims: Rollup) -> np.ndarray:
         """The touches' group indices, computed once per set of journeys and roll-up."""
@@ -629,6 +631,7 @@ def credit_pass(
         windowed = windows[plan.window_of(model)]
         credited = windowed.converted_only if model.credits_converted_only else windowed
         credit = model.credit(credited)
+        credits[label] = (credited, credit)
         for dims in plan.rollups:
             sums[(label, dims)] = sum_groups(
                 credited,
@@ -681,7 +684,7 @@ def credit_pass(
     replicates = None
     if options.bootstrap is not None and journeys.n_journeys:
         replicates = _replicates(
-            journeys, windows, plan, fitted, fit, options, features, first_touch
+            journeys, windows, plan, fitted, fit, options, features, first_touch, credits, group_of
         )
     return PartitionCredit(sums, totals, untouched, cards, replicates, tuple(frames))
 
@@ -725,13 +728,17 @@ def _replicates(
     options: RunOptions,
     features: np.ndarray | None,
     first_touch: np.ndarray | None,
+    credits: dict[str, tuple[Journeys, TouchCredit]],
+    group_of: Callable[[Journeys, Rollup], np.ndarray],
 ) -> ReplicateSums:
     """The bootstrap replicates of every model's sums in one partition.
 
     Rule models, the untouched groups and the value in are linear in the journey weights:
-    for each block of journeys, the block's credit by journey and group times the block's
-    replicate factors (one matrix product for every replicate). Data-driven models credit
-    each replicate of the partition with the model fitted on that replicate's merged
+    each of their sums is a column of one sparse journeys x columns matrix (a rule
+    model's credit of each journey by group, from the credit pass's ``credits``), and
+    every replicate of every column comes from one product with the replicate factors
+    (:class:`~attribution.replicate_design.Design`). Data-driven models credit each
+    replicate of the partition with the model fitted on that replicate's merged
     statistics."""
     boot = options.bootstrap
     assert boot is not None
@@ -754,61 +761,31 @@ def _replicates(
         for w, windowed in windows.items()
         for dims in plan.rollups
     }
-    untouched_values = {
-        k: np.zeros((len(labels), b)) for k, (labels, _, _) in untouched_groups.items()
-    }
-    card_untouched = {
-        k: np.zeros((len(labels), len(FEATURES), b))
-        for k, (labels, _, _) in untouched_groups.items()
-    }
-    value_in = np.zeros(b)
-    for start, stop in journey_blocks(journeys.n_journeys, b):
-        factors = boot.multipliers(keys[start:stop], journeys.weight[start:stop], 0, b)
-        value_in += journeys.value[start:stop] @ factors
-        for key, (_, positions, codes) in untouched_groups.items():
-            inside = (positions >= start) & (positions < stop)
-            if not inside.any():
-                continue
-            chosen = positions[inside]
-            local = factors[chosen - start]
-            np.add.at(untouched_values[key], codes[inside], local * journeys.value[chosen, None])
+    design, read = _linear_design(
+        journeys, windows, plan, fit, linear, credits, group_of, untouched_groups, features
+    )
+    out = design.sums(boot, keys, journeys.weight)
+    value_in = out[:, read["value_in"]].copy() if "value_in" in read else np.zeros(b)
+    for label, _ in linear:
+        for dims in plan.rollups:
+            first, size = read[(label, dims)]
+            values[(label, dims)] = out[:, first : first + size].T.copy()
             if card:
-                assert features is not None
-                for f in range(len(FEATURES)):
-                    np.add.at(
-                        card_untouched[key][:, f, :],
-                        codes[inside],
-                        local * features[chosen, f : f + 1],
-                    )
-        rows = np.arange(start, stop)
-        for label, model in linear:
-            windowed = windows[plan.window_of(model)]
-            chosen = rows[windowed.converted[start:stop]] if model.credits_converted_only else rows
-            if not len(chosen):
-                continue
-            part = windowed.subset(chosen)
-            credit = model.credit(part)
-            local = factors[chosen - start]
-            once = model.counts_groups_once
-            for dims in plan.rollups:
-                group = group_index(part, dims, fit.keys[dims])
-                matrix = journey_group_matrix(
-                    group, part.offsets, credit.value, len(fit.keys[dims]), once
-                )
-                values[(label, dims)] += matrix.T @ local
-                if card:
-                    assert features is not None
-                    _card_block(
-                        card_sums[(label, dims)],
-                        card_pipeline[(label, dims)],
-                        fit.card_keys[dims],
-                        dims,
-                        part,
-                        credit,
-                        features[chosen],
-                        local,
-                        once,
-                    )
+                first, size = read[("card", label, dims)]
+                card_sums[(label, dims)] = _features_of(out[:, first : first + size], b)
+                first, size = read[("pipeline", label, dims)]
+                card_pipeline[(label, dims)] = out[:, first : first + size].T.copy()
+    untouched_values = {}
+    card_untouched = {}
+    for key, (labels, _, _) in untouched_groups.items():
+        first, size = read[("untouched", key)]
+        untouched_values[key] = out[:, first : first + size].T.copy()
+        first, size = read[("untouched_card", key)]
+        card_untouched[key] = (
+            _features_of(out[:, first : first + size], b)
+            if card
+            else np.zeros((len(labels), len(FEATURES), b))
+        )
     for label, model in fitted.models.items():
         if model.linear_in_weights:
             continue
@@ -867,6 +844,160 @@ def _replicates(
     }
     return ReplicateSums(
         values, untouched, value_in, card_sums, card_pipeline, card_untouched_frames
+    )
+
+
+_NO_FEATURES = np.zeros((0, 0))
+
+
+def _features_of(sums: np.ndarray, b: int) -> np.ndarray:
+    """Columns ``g·F + f`` of replicate sums (replicates x columns) as groups x features x
+    replicates."""
+    return np.ascontiguousarray(sums.reshape(b, -1, len(FEATURES)).transpose(1, 2, 0))
+
+
+def _linear_design(
+    journeys: Journeys,
+    windows: dict[Window, Journeys],
+    plan: RunPlan,
+    fit: PartitionFit,
+    linear: list[tuple[str, AttributionModel]],
+    credits: dict[str, tuple[Journeys, TouchCredit]],
+    group_of: Callable[[Journeys, Rollup], np.ndarray],
+    untouched_groups: dict[tuple[Window, Rollup], tuple[pd.DataFrame, np.ndarray, np.ndarray]],
+    features: np.ndarray | None,
+) -> tuple[Design, dict[Any, Any]]:
+    """The sums of one partition that are linear in the journey weights, as the columns
+    of a :class:`Design`, and where to read each (first column and count)."""
+    n = journeys.n_journeys
+    wanted = journeys.value != 0
+    rows_of: dict[str, np.ndarray] = {}
+    for label, model in linear:
+        credited = credits[label][0]
+        windowed = windows[plan.window_of(model)]
+        rows = np.flatnonzero(windowed.converted) if credited is not windowed else np.arange(n)
+        rows_of[label] = rows
+        wanted[rows] = True
+    for _, positions, _ in untouched_groups.values():
+        wanted[positions] = True
+    records = np.flatnonzero(wanted)
+    design = Design(records)
+    read: dict[Any, Any] = {}
+    n_features = len(FEATURES)
+
+    def add_items(items: np.ndarray, build: Any, estimate: float) -> None:
+        """A part over some records (``items``: their partition positions, sorted);
+        ``build(a, b)``: the rows of items ``a .. b``."""
+        position = np.searchsorted(records, items)
+
+        def rows(start: int, stop: int) -> Any:
+            a, z = np.searchsorted(position, (start, stop))
+            return spread(build(a, z), position[a:z], start, stop)
+
+        design.add(rows, estimate * len(items) / max(len(records), 1))
+
+    valued = np.flatnonzero(journeys.value != 0)
+    if len(valued):
+        column = design.columns(1)
+        read["value_in"] = column
+        amounts = journeys.value[valued]
+        add_items(
+            valued,
+            lambda a, z: (
+                np.ones(z - a, np.int64), np.full(z - a, column, np.int64), amounts[a:z]
+            ),
+            1.0,
+        )  # fmt: skip
+    for label, model in linear:
+        credited, credit = credits[label]
+        rows = rows_of[label]
+        once = model.counts_groups_once
+        mean_length = credited.n_touches / max(credited.n_journeys, 1)
+        shares = credit_shares(credited, credit) if features is not None else None
+        chosen = features[rows] if features is not None else None
+        for dims in plan.rollups:
+            size = len(fit.keys[dims])
+            first = design.columns(size)
+            read[(label, dims)] = (first, size)
+            group = group_of(credited, dims)
+            add_items(
+                rows,
+                partial(_group_part, credited.offsets, group, credit.value, size, once,
+                        _NO_FEATURES, first),
+                min(size, mean_length),
+            )  # fmt: skip
+            if chosen is None or shares is None:
+                continue
+            card_size = len(fit.card_keys[dims])
+            card_group = group_index(credited, dims, fit.card_keys[dims])
+            first = design.columns(card_size * n_features)
+            read[("card", label, dims)] = (first, card_size * n_features)
+            add_items(
+                rows,
+                partial(_group_part, credited.offsets, card_group, shares, card_size, once,
+                        chosen, first),
+                min(card_size, mean_length) * n_features,
+            )  # fmt: skip
+            first = design.columns(card_size)
+            read[("pipeline", label, dims)] = (first, card_size)
+            pipeline = (
+                partial(_group_part, credited.offsets, card_group, shares, card_size, once,
+                        np.ascontiguousarray(chosen[:, 1:2]), first)
+                if once
+                else partial(_group_part, credited.offsets, card_group, credit.value,
+                             card_size, once, _NO_FEATURES, first)
+            )  # fmt: skip
+            add_items(rows, pipeline, min(card_size, mean_length))
+    for key, (labels, positions, codes) in untouched_groups.items():
+        first = design.columns(len(labels))
+        read[("untouched", key)] = (first, len(labels))
+        value = journeys.value[positions]
+        add_items(
+            positions,
+            lambda a, z, first=first, codes=codes, value=value: (
+                np.ones(z - a, np.int64), first + codes[a:z].astype(np.int64), value[a:z]
+            ),
+            1.0,
+        )  # fmt: skip
+        if features is None:
+            read[("untouched_card", key)] = (0, 0)
+            continue
+        first = design.columns(len(labels) * n_features)
+        read[("untouched_card", key)] = (first, len(labels) * n_features)
+        chosen = features[positions]
+        add_items(
+            positions,
+            lambda a, z, first=first, codes=codes, chosen=chosen: (
+                np.full(z - a, n_features, np.int64),
+                (first + codes[a:z, None].astype(np.int64) * n_features
+                 + np.arange(n_features)[None, :]).ravel(),
+                np.ascontiguousarray(chosen[a:z]).ravel(),
+            ),
+            float(n_features),
+        )  # fmt: skip
+    return design, read
+
+
+def _group_part(
+    offsets: np.ndarray,
+    group: np.ndarray,
+    value: np.ndarray,
+    n_groups: int,
+    once: bool,
+    features: np.ndarray,
+    column: int,
+    a: int,
+    z: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of journeys ``a .. z`` of :func:`group_rows` (features of those journeys)."""
+    return group_rows(
+        offsets[a : z + 1],
+        group,
+        value,
+        n_groups,
+        once,
+        features[a:z] if features.shape[0] else _NO_FEATURES,
+        column,
     )
 
 
