@@ -30,6 +30,7 @@ from attribution.bootstrap import (
 from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
 from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
+from attribution.kernels.markov import split_rows
 from attribution.kernels.replicates import group_rows, journey_group_matrix
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
@@ -446,6 +447,17 @@ def replicate_statistics(
     """Each bootstrap replicate's statistics of a data-driven model in one partition, in
     replicate order, produced one at a time (:meth:`AttributionModel.replicate_statistics`:
     they may share arrays with the data's ``statistics``)."""
+    columns = model.replicate_columns(windowed, context, statistics)
+    if columns is not None:
+        # Every replicate's statistics from one pass over the journeys (per block of
+        # replicates within the memory budget).
+        design = Design(np.arange(windowed.n_journeys))
+        design.columns(columns.n_columns)
+        design.add(columns.rows, columns.entries_per_record)
+        for _, sums in design.blocks(boot, keys, windowed.weight):
+            for row in sums:
+                yield columns.statistics(row)
+        return
     for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
         factors = boot.multipliers(keys, windowed.weight, first, count)
         for r in range(count):
@@ -761,9 +773,21 @@ def _replicates(
         for w, windowed in windows.items()
         for dims in plan.rollups
     }
+    # Data-driven models whose credit is a split by rates of the fitted model
+    # (AttributionModel.split_amounts): their replicates' roll-ups are sums linear in
+    # the weights too, with each replicate model's rates applied after.
+    split = [
+        (label, model)
+        for label, model in fitted.models.items()
+        if not model.linear_in_weights
+        and not card
+        and not model.counts_groups_once
+        and type(model).split_amounts is not AttributionModel.split_amounts
+    ]
     design, read = _linear_design(
-        journeys, windows, plan, fit, linear, credits, group_of, untouched_groups, features
-    )
+        journeys, windows, plan, fit, linear, credits, group_of, untouched_groups, features,
+        split,
+    )  # fmt: skip
     out = design.sums(boot, keys, journeys.weight)
     value_in = out[:, read["value_in"]].copy() if "value_in" in read else np.zeros(b)
     for label, _ in linear:
@@ -786,8 +810,24 @@ def _replicates(
             if card
             else np.zeros((len(labels), len(FEATURES), b))
         )
+    for label, _ in split:
+        models = fitted.replicate_models.get(label, [])
+        for dims in plan.rollups:
+            first, pairs, pair_channel, pair_group = read[("split", label, dims)]
+            terms = out[:, first : first + pairs * 3].reshape(b, pairs, 3)
+            table = values[(label, dims)]
+            table[:, :] = np.nan
+            for r in range(b):
+                replicate_model = models[r] if r < len(models) else None
+                if replicate_model is None:
+                    continue
+                rates = replicate_model.split_rates()[pair_channel]
+                table[:, r] = np.bincount(
+                    pair_group, weights=(terms[r] * rates).sum(axis=1), minlength=len(table)
+                )
+    done = {label for label, _ in split}
     for label, model in fitted.models.items():
-        if model.linear_in_weights:
+        if model.linear_in_weights or label in done:
             continue
         models = fitted.replicate_models.get(label, [])
         for dims in plan.rollups:
@@ -866,6 +906,7 @@ def _linear_design(
     group_of: Callable[[Journeys, Rollup], np.ndarray],
     untouched_groups: dict[tuple[Window, Rollup], tuple[pd.DataFrame, np.ndarray, np.ndarray]],
     features: np.ndarray | None,
+    split: list[tuple[str, AttributionModel]],
 ) -> tuple[Design, dict[Any, Any]]:
     """The sums of one partition that are linear in the journey weights, as the columns
     of a :class:`Design`, and where to read each (first column and count)."""
@@ -880,6 +921,12 @@ def _linear_design(
         wanted[rows] = True
     for _, positions, _ in untouched_groups.values():
         wanted[positions] = True
+    for label, model in split:
+        credited = credits[label][0]
+        windowed = windows[plan.window_of(model)]
+        rows = np.flatnonzero(windowed.converted) if credited is not windowed else np.arange(n)
+        rows_of[label] = rows
+        wanted[rows] = True
     records = np.flatnonzero(wanted)
     design = Design(records)
     read: dict[Any, Any] = {}
@@ -903,7 +950,7 @@ def _linear_design(
         amounts = journeys.value[valued]
         add_items(
             valued,
-            lambda a, z: (
+            lambda a, z, column=column, amounts=amounts: (
                 np.ones(z - a, np.int64), np.full(z - a, column, np.int64), amounts[a:z]
             ),
             1.0,
@@ -948,6 +995,29 @@ def _linear_design(
                              card_size, once, _NO_FEATURES, first)
             )  # fmt: skip
             add_items(rows, pipeline, min(card_size, mean_length))
+    for label, model in split:
+        credited = credits[label][0]
+        amounts = np.ascontiguousarray(model.split_amounts(credited), dtype=np.float64)
+        channel = np.ascontiguousarray(credited.channel, dtype=np.int64)
+        n_channels = credited.n_channels
+        for dims in plan.rollups:
+            group = group_of(credited, dims)
+            touch_pairs = group * n_channels + channel
+            present = np.zeros(len(fit.keys[dims]) * n_channels, np.bool_)
+            present[touch_pairs] = True
+            pair_keys = np.flatnonzero(present)
+            pair = (np.cumsum(present) - 1)[touch_pairs]
+            first = design.columns(len(pair_keys) * 3)
+            read[("split", label, dims)] = (
+                first, len(pair_keys), pair_keys % n_channels, pair_keys // n_channels
+            )  # fmt: skip
+            add_items(
+                rows_of[label],
+                partial(_split_part, credited.offsets, channel,
+                        np.ascontiguousarray(pair.ravel(), dtype=np.int64), amounts, n_channels,
+                        first),
+                3.0 * credited.n_touches / max(credited.n_journeys, 1),
+            )  # fmt: skip
     for key, (labels, positions, codes) in untouched_groups.items():
         first = design.columns(len(labels))
         read[("untouched", key)] = (first, len(labels))
@@ -976,6 +1046,23 @@ def _linear_design(
             float(n_features),
         )  # fmt: skip
     return design, read
+
+
+def _split_part(
+    offsets: np.ndarray,
+    channel: np.ndarray,
+    pair: np.ndarray,
+    amounts: np.ndarray,
+    n_channels: int,
+    column: int,
+    a: int,
+    z: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of journeys ``a .. z`` of :func:`split_rows`."""
+    lengths, indices, data = split_rows(
+        channel, offsets[a : z + 1], pair, amounts[a:z], n_channels, column
+    )
+    return lengths, indices, data
 
 
 def _group_part(

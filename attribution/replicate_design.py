@@ -14,7 +14,7 @@ concerns) over blocks of records sized to a memory budget, and runs the product.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,21 +57,30 @@ class Design:
     ) -> np.ndarray:
         """Every replicate of every column: ``(replicates, columns)``, for the records'
         ``keys`` and ``lam`` (aligned with the partition's records)."""
-        b = boot.replicates
-        out = np.zeros((b, self.n_columns))
+        out = np.zeros((boot.replicates, self.n_columns))
+        for first, sums in self.blocks(boot, keys, lam, budget):
+            out[first : first + len(sums)] = sums
+        return out
+
+    def blocks(
+        self, boot: Bootstrap, keys: np.ndarray, lam: np.ndarray, budget: float = 64e6
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """The replicates' sums in blocks of replicates whose sums (replicates x columns)
+        fit in ``budget`` bytes: ``(first replicate, sums)``, one block held at a time."""
         n = len(self.records)
-        if not n or not self.n_columns or not self.parts:
-            return out
         keys = np.ascontiguousarray(keys[self.records], dtype=np.uint64)
         lam = np.ascontiguousarray(lam[self.records], dtype=np.float64)
         size = self.block_size()
         blocks = [(start, min(start + size, n)) for start in range(0, n, size)]
-        for first, count in replicate_blocks(b, max(self.n_columns, 1), budget):
-            view = out[first : first + count]
-            for start, stop in blocks:
-                indptr, indices, data = self._block(start, stop)
-                boot.add_sums(indptr, indices, data, keys[start:stop], lam[start:stop], first, view)
-        return out
+        for first, count in replicate_blocks(boot.replicates, max(self.n_columns, 1), budget):
+            out = np.zeros((count, self.n_columns))
+            if self.n_columns and self.parts:
+                for start, stop in blocks:
+                    indptr, indices, data = self._block(start, stop)
+                    boot.add_sums(
+                        indptr, indices, data, keys[start:stop], lam[start:stop], first, out
+                    )
+            yield first, out
 
     def _block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lengths, indices, data = [], [], []

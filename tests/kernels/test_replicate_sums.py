@@ -111,3 +111,59 @@ def test_group_rows_against_plain_python(once: bool, n_features: int) -> None:
         expected = reference_group_rows(offsets[a : z + 1], group, value, 4, once, features[a:z], 7)
         for left, right in zip(got, expected, strict=True):
             np.testing.assert_array_equal(left, right)
+
+
+def random_journeys(n: int, seed: int) -> object:
+    from tests.builders import J, load
+
+    rng = np.random.default_rng(seed)
+    journeys = []
+    for _ in range(n):
+        length = int(rng.integers(1, 6))
+        path = [str(c) for c in rng.choice(list("abcd"), length)]
+        journeys.append(
+            J(path, converted=bool(rng.random() < 0.4), value=float(rng.integers(1, 9)))
+        )
+    return load(journeys).journeys
+
+
+@pytest.mark.parametrize(("order", "repeats"), [(1, "keep"), (2, "keep"), (2, "collapse")])
+def test_markov_replicate_columns_are_the_counts_of_the_reweighted_journeys(
+    order: int, repeats: str
+) -> None:
+    from attribution.models import Markov
+
+    journeys = random_journeys(60, order)
+    model = Markov(order=order, repeats=repeats)  # type: ignore[arg-type]
+    statistics = model.statistics(journeys)
+    columns = model.replicate_columns(journeys, None, statistics)
+    assert columns is not None
+    lengths, indices, data = columns.rows(0, journeys.n_journeys)
+    dense = np.zeros((journeys.n_journeys, columns.n_columns))
+    np.add.at(dense, (np.repeat(np.arange(journeys.n_journeys), lengths), indices), data)
+    for weights in (RNG.integers(0, 4, journeys.n_journeys), np.ones(journeys.n_journeys)):
+        got = columns.statistics(weights @ dense)
+        expected = model.statistics(journeys.reweighted(weights.astype(float)))
+        for name in ("state", "symbol", "count", "conversion_value", "conversions_with",
+                     "value_with", "weight_with"):  # fmt: skip
+            np.testing.assert_allclose(getattr(got, name), getattr(expected, name), err_msg=name)
+        assert got.value == pytest.approx(expected.value)
+
+
+def test_markov_split_terms_give_its_credit() -> None:
+    from attribution.kernels.markov import split_rows
+    from attribution.models import Markov
+
+    journeys = random_journeys(80, 3)
+    model = Markov().fit(journeys)
+    amounts = model.split_amounts(journeys)
+    channel = journeys.channel.astype(np.int64)
+    _, indices, data = split_rows(
+        channel, journeys.offsets, channel, amounts, journeys.n_channels, 0
+    )
+    # One pair per channel: the credit of channel c is Σ_b rate[c, b] · column(c, b).
+    columns = np.bincount(indices, weights=data, minlength=3 * journeys.n_channels)
+    got = (columns.reshape(-1, 3) * model.split_rates()).sum(axis=1)
+    credit = model.credit(journeys)
+    expected = np.bincount(channel, weights=credit.value, minlength=journeys.n_channels)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
