@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from attribution.journeys import Journeys
 from attribution.kernels.bootstrap import poisson, poisson_multipliers, replicate_sums
 from attribution.kernels.replicates import group_rows
 
@@ -113,7 +114,7 @@ def test_group_rows_against_plain_python(once: bool, n_features: int) -> None:
             np.testing.assert_array_equal(left, right)
 
 
-def random_journeys(n: int, seed: int) -> object:
+def random_journeys(n: int, seed: int) -> Journeys:
     from tests.builders import J, load
 
     rng = np.random.default_rng(seed)
