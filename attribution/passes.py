@@ -31,7 +31,7 @@ from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
 from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
 from attribution.kernels.markov import split_rows
-from attribution.kernels.replicates import group_rows, journey_group_matrix
+from attribution.kernels.replicates import group_rows
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import (
@@ -1106,29 +1106,6 @@ def _replicate_frame(labels: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
     frame = labels.copy()
     columns = pd.DataFrame(values, columns=[f"r{i}" for i in range(values.shape[1])])
     return pd.concat([frame.reset_index(drop=True), columns], axis=1)
-
-
-def _card_block(
-    sums: np.ndarray,
-    pipeline: np.ndarray,
-    keys: np.ndarray,
-    dims: Rollup,
-    part: Journeys,
-    credit: TouchCredit,
-    features: np.ndarray,
-    local: np.ndarray,
-    once: bool,
-) -> None:
-    """A block's scorecard sums of a rule model, for every replicate at once."""
-    group = group_index(part, dims, keys)
-    shares = journey_group_matrix(group, part.offsets, credit_shares(part, credit), len(keys), once)
-    for f in range(len(FEATURES)):
-        sums[:, f, :] += (shares * features[:, f : f + 1]).T @ local
-    if once:
-        pipeline += (shares * features[:, 1:2]).T @ local
-    else:
-        value = journey_group_matrix(group, part.offsets, credit.value, len(keys), once)
-        pipeline += value.T @ local
 
 
 def _card_replicate(
