@@ -31,12 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import scipy.sparse as sp
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.kernels.bootstrap import (
     integer_keys,
     poisson_multipliers,
+    replicate_sums,
     sequence_keys,
     text_keys,
 )
@@ -77,6 +79,34 @@ class Bootstrap:
             first,
             count,
         )
+
+    def add_sums(
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        data: np.ndarray,
+        keys: np.ndarray,
+        lam: np.ndarray,
+        first: int,
+        out: np.ndarray,
+    ) -> None:
+        """``out[r] += M^T w_r`` for replicates ``first .. first + len(out) - 1`` of the
+        records x columns matrix ``M`` (parts of CSR rows, see
+        :func:`~attribution.kernels.bootstrap.replicate_sums`) and the factors of
+        :meth:`multipliers`: drawn on the fly by the kernel, or (a subclass with its own
+        :meth:`multipliers`, as tests use) taken from that method."""
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        lam = np.ascontiguousarray(lam, dtype=np.float64)
+        if type(self).multipliers is Bootstrap.multipliers:
+            replicate_sums(indptr, indices, data, keys, lam, np.uint64(self.seed), first, out)
+            return
+        factors = self.multipliers(keys, lam, first, len(out))
+        n = len(keys)
+        for part in range(indptr.shape[0]):
+            rows = np.repeat(np.arange(n), np.diff(indptr[part]))
+            chosen = slice(indptr[part, 0], indptr[part, -1])
+            matrix = sp.csr_matrix((data[chosen], (rows, indices[chosen])), shape=(n, out.shape[1]))
+            out += (matrix.T @ factors).T
 
     def describe(self) -> str:
         return (

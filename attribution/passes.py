@@ -13,8 +13,9 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,13 @@ from attribution.bootstrap import (
     INTERVAL_COLUMNS,
     Bootstrap,
     interval,
-    journey_blocks,
     replicate_blocks,
 )
 from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
 from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
-from attribution.kernels.replicates import journey_group_matrix
+from attribution.kernels.markov import split_rows
+from attribution.kernels.replicates import group_rows
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import (
@@ -44,6 +45,7 @@ from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
 from attribution.plan import RunPlan
 from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummary
+from attribution.replicate_design import Design, spread
 from attribution.rollup import (
     GroupSums,
     group_index,
@@ -445,6 +447,17 @@ def replicate_statistics(
     """Each bootstrap replicate's statistics of a data-driven model in one partition, in
     replicate order, produced one at a time (:meth:`AttributionModel.replicate_statistics`:
     they may share arrays with the data's ``statistics``)."""
+    columns = model.replicate_columns(windowed, context, statistics)
+    if columns is not None:
+        # Every replicate's statistics from one pass over the journeys (per block of
+        # replicates within the memory budget).
+        design = Design(np.arange(windowed.n_journeys))
+        design.columns(columns.n_columns)
+        design.add(columns.rows, columns.entries_per_record)
+        for _, sums in design.blocks(boot, keys, windowed.weight):
+            for row in sums:
+                yield columns.statistics(row)
+        return
     for first, count in replicate_blocks(boot.replicates, windowed.n_journeys):
         factors = boot.multipliers(keys, windowed.weight, first, count)
         for r in range(count):
@@ -617,6 +630,7 @@ def credit_pass(
         if fitted.lead_models:
             leads = _lead_journeys(journeys, plan)
     groups: dict[tuple[int, Rollup], tuple[Journeys, np.ndarray]] = {}
+    credits: dict[str, tuple[Journeys, TouchCredit]] = {}
 
     def group_of(credited: Journeys, dims: Rollup) -> np.ndarray:
         """The touches' group indices, computed once per set of journeys and roll-up."""
@@ -629,6 +643,7 @@ def credit_pass(
         windowed = windows[plan.window_of(model)]
         credited = windowed.converted_only if model.credits_converted_only else windowed
         credit = model.credit(credited)
+        credits[label] = (credited, credit)
         for dims in plan.rollups:
             sums[(label, dims)] = sum_groups(
                 credited,
@@ -681,7 +696,7 @@ def credit_pass(
     replicates = None
     if options.bootstrap is not None and journeys.n_journeys:
         replicates = _replicates(
-            journeys, windows, plan, fitted, fit, options, features, first_touch
+            journeys, windows, plan, fitted, fit, options, features, first_touch, credits, group_of
         )
     return PartitionCredit(sums, totals, untouched, cards, replicates, tuple(frames))
 
@@ -725,13 +740,17 @@ def _replicates(
     options: RunOptions,
     features: np.ndarray | None,
     first_touch: np.ndarray | None,
+    credits: dict[str, tuple[Journeys, TouchCredit]],
+    group_of: Callable[[Journeys, Rollup], np.ndarray],
 ) -> ReplicateSums:
     """The bootstrap replicates of every model's sums in one partition.
 
     Rule models, the untouched groups and the value in are linear in the journey weights:
-    for each block of journeys, the block's credit by journey and group times the block's
-    replicate factors (one matrix product for every replicate). Data-driven models credit
-    each replicate of the partition with the model fitted on that replicate's merged
+    each of their sums is a column of one sparse journeys x columns matrix (a rule
+    model's credit of each journey by group, from the credit pass's ``credits``), and
+    every replicate of every column comes from one product with the replicate factors
+    (:class:`~attribution.replicate_design.Design`). Data-driven models credit each
+    replicate of the partition with the model fitted on that replicate's merged
     statistics."""
     boot = options.bootstrap
     assert boot is not None
@@ -754,63 +773,61 @@ def _replicates(
         for w, windowed in windows.items()
         for dims in plan.rollups
     }
-    untouched_values = {
-        k: np.zeros((len(labels), b)) for k, (labels, _, _) in untouched_groups.items()
-    }
-    card_untouched = {
-        k: np.zeros((len(labels), len(FEATURES), b))
-        for k, (labels, _, _) in untouched_groups.items()
-    }
-    value_in = np.zeros(b)
-    for start, stop in journey_blocks(journeys.n_journeys, b):
-        factors = boot.multipliers(keys[start:stop], journeys.weight[start:stop], 0, b)
-        value_in += journeys.value[start:stop] @ factors
-        for key, (_, positions, codes) in untouched_groups.items():
-            inside = (positions >= start) & (positions < stop)
-            if not inside.any():
-                continue
-            chosen = positions[inside]
-            local = factors[chosen - start]
-            np.add.at(untouched_values[key], codes[inside], local * journeys.value[chosen, None])
+    # Data-driven models whose credit is a split by rates of the fitted model
+    # (AttributionModel.split_amounts): their replicates' roll-ups are sums linear in
+    # the weights too, with each replicate model's rates applied after.
+    split = [
+        (label, model)
+        for label, model in fitted.models.items()
+        if not model.linear_in_weights
+        and not card
+        and not model.counts_groups_once
+        and type(model).split_amounts is not AttributionModel.split_amounts
+    ]
+    design, read = _linear_design(
+        journeys, windows, plan, fit, linear, credits, group_of, untouched_groups, features,
+        split,
+    )  # fmt: skip
+    out = design.sums(boot, keys, journeys.weight)
+    value_in = out[:, read["value_in"]].copy() if "value_in" in read else np.zeros(b)
+    for label, _ in linear:
+        for dims in plan.rollups:
+            first, size = read[(label, dims)]
+            values[(label, dims)] = out[:, first : first + size].T.copy()
             if card:
-                assert features is not None
-                for f in range(len(FEATURES)):
-                    np.add.at(
-                        card_untouched[key][:, f, :],
-                        codes[inside],
-                        local * features[chosen, f : f + 1],
-                    )
-        rows = np.arange(start, stop)
-        for label, model in linear:
-            windowed = windows[plan.window_of(model)]
-            chosen = rows[windowed.converted[start:stop]] if model.credits_converted_only else rows
-            if not len(chosen):
-                continue
-            part = windowed.subset(chosen)
-            credit = model.credit(part)
-            local = factors[chosen - start]
-            once = model.counts_groups_once
-            for dims in plan.rollups:
-                group = group_index(part, dims, fit.keys[dims])
-                matrix = journey_group_matrix(
-                    group, part.offsets, credit.value, len(fit.keys[dims]), once
+                first, size = read[("card", label, dims)]
+                card_sums[(label, dims)] = _features_of(out[:, first : first + size], b)
+                first, size = read[("pipeline", label, dims)]
+                card_pipeline[(label, dims)] = out[:, first : first + size].T.copy()
+    untouched_values = {}
+    card_untouched = {}
+    for key, (labels, _, _) in untouched_groups.items():
+        first, size = read[("untouched", key)]
+        untouched_values[key] = out[:, first : first + size].T.copy()
+        first, size = read[("untouched_card", key)]
+        card_untouched[key] = (
+            _features_of(out[:, first : first + size], b)
+            if card
+            else np.zeros((len(labels), len(FEATURES), b))
+        )
+    for label, _ in split:
+        models = fitted.replicate_models.get(label, [])
+        for dims in plan.rollups:
+            first, pairs, pair_channel, pair_group = read[("split", label, dims)]
+            terms = out[:, first : first + pairs * 3].reshape(b, pairs, 3)
+            table = values[(label, dims)]
+            table[:, :] = np.nan
+            for r in range(b):
+                replicate_model = models[r] if r < len(models) else None
+                if replicate_model is None:
+                    continue
+                rates = replicate_model.split_rates()[pair_channel]
+                table[:, r] = np.bincount(
+                    pair_group, weights=(terms[r] * rates).sum(axis=1), minlength=len(table)
                 )
-                values[(label, dims)] += matrix.T @ local
-                if card:
-                    assert features is not None
-                    _card_block(
-                        card_sums[(label, dims)],
-                        card_pipeline[(label, dims)],
-                        fit.card_keys[dims],
-                        dims,
-                        part,
-                        credit,
-                        features[chosen],
-                        local,
-                        once,
-                    )
+    done = {label for label, _ in split}
     for label, model in fitted.models.items():
-        if model.linear_in_weights:
+        if model.linear_in_weights or label in done:
             continue
         models = fitted.replicate_models.get(label, [])
         for dims in plan.rollups:
@@ -870,6 +887,207 @@ def _replicates(
     )
 
 
+_NO_FEATURES = np.zeros((0, 0))
+
+
+def _features_of(sums: np.ndarray, b: int) -> np.ndarray:
+    """Columns ``g·F + f`` of replicate sums (replicates x columns) as groups x features x
+    replicates."""
+    return np.ascontiguousarray(sums.reshape(b, -1, len(FEATURES)).transpose(1, 2, 0))
+
+
+def _linear_design(
+    journeys: Journeys,
+    windows: dict[Window, Journeys],
+    plan: RunPlan,
+    fit: PartitionFit,
+    linear: list[tuple[str, AttributionModel]],
+    credits: dict[str, tuple[Journeys, TouchCredit]],
+    group_of: Callable[[Journeys, Rollup], np.ndarray],
+    untouched_groups: dict[tuple[Window, Rollup], tuple[pd.DataFrame, np.ndarray, np.ndarray]],
+    features: np.ndarray | None,
+    split: list[tuple[str, AttributionModel]],
+) -> tuple[Design, dict[Any, Any]]:
+    """The sums of one partition that are linear in the journey weights, as the columns
+    of a :class:`Design`, and where to read each (first column and count)."""
+    n = journeys.n_journeys
+    wanted = journeys.value != 0
+    rows_of: dict[str, np.ndarray] = {}
+    for label, model in linear:
+        credited = credits[label][0]
+        windowed = windows[plan.window_of(model)]
+        rows = np.flatnonzero(windowed.converted) if credited is not windowed else np.arange(n)
+        rows_of[label] = rows
+        wanted[rows] = True
+    for _, positions, _ in untouched_groups.values():
+        wanted[positions] = True
+    for label, model in split:
+        credited = credits[label][0]
+        windowed = windows[plan.window_of(model)]
+        rows = np.flatnonzero(windowed.converted) if credited is not windowed else np.arange(n)
+        rows_of[label] = rows
+        wanted[rows] = True
+    records = np.flatnonzero(wanted)
+    design = Design(records)
+    read: dict[Any, Any] = {}
+    n_features = len(FEATURES)
+
+    def add_items(items: np.ndarray, build: Any, estimate: float) -> None:
+        """A part over some records (``items``: their partition positions, sorted);
+        ``build(a, b)``: the rows of items ``a .. b``."""
+        position = np.searchsorted(records, items)
+
+        def rows(start: int, stop: int) -> Any:
+            a, z = np.searchsorted(position, (start, stop))
+            return spread(build(a, z), position[a:z], start, stop)
+
+        design.add(rows, estimate * len(items) / max(len(records), 1))
+
+    valued = np.flatnonzero(journeys.value != 0)
+    if len(valued):
+        column = design.columns(1)
+        read["value_in"] = column
+        amounts = journeys.value[valued]
+        add_items(
+            valued,
+            lambda a, z, column=column, amounts=amounts: (
+                np.ones(z - a, np.int64), np.full(z - a, column, np.int64), amounts[a:z]
+            ),
+            1.0,
+        )  # fmt: skip
+    for label, model in linear:
+        credited, credit = credits[label]
+        rows = rows_of[label]
+        once = model.counts_groups_once
+        mean_length = credited.n_touches / max(credited.n_journeys, 1)
+        shares = credit_shares(credited, credit) if features is not None else None
+        chosen = features[rows] if features is not None else None
+        for dims in plan.rollups:
+            size = len(fit.keys[dims])
+            first = design.columns(size)
+            read[(label, dims)] = (first, size)
+            group = group_of(credited, dims)
+            add_items(
+                rows,
+                partial(_group_part, credited.offsets, group, credit.value, size, once,
+                        _NO_FEATURES, first),
+                min(size, mean_length),
+            )  # fmt: skip
+            if chosen is None or shares is None:
+                continue
+            card_size = len(fit.card_keys[dims])
+            card_group = group_index(credited, dims, fit.card_keys[dims])
+            first = design.columns(card_size * n_features)
+            read[("card", label, dims)] = (first, card_size * n_features)
+            add_items(
+                rows,
+                partial(_group_part, credited.offsets, card_group, shares, card_size, once,
+                        chosen, first),
+                min(card_size, mean_length) * n_features,
+            )  # fmt: skip
+            first = design.columns(card_size)
+            read[("pipeline", label, dims)] = (first, card_size)
+            pipeline = (
+                partial(_group_part, credited.offsets, card_group, shares, card_size, once,
+                        np.ascontiguousarray(chosen[:, 1:2]), first)
+                if once
+                else partial(_group_part, credited.offsets, card_group, credit.value,
+                             card_size, once, _NO_FEATURES, first)
+            )  # fmt: skip
+            add_items(rows, pipeline, min(card_size, mean_length))
+    for label, model in split:
+        credited = credits[label][0]
+        amounts = np.ascontiguousarray(model.split_amounts(credited), dtype=np.float64)
+        channel = np.ascontiguousarray(credited.channel, dtype=np.int64)
+        n_channels = credited.n_channels
+        for dims in plan.rollups:
+            group = group_of(credited, dims)
+            touch_pairs = group * n_channels + channel
+            present = np.zeros(len(fit.keys[dims]) * n_channels, np.bool_)
+            present[touch_pairs] = True
+            pair_keys = np.flatnonzero(present)
+            pair = (np.cumsum(present) - 1)[touch_pairs]
+            first = design.columns(len(pair_keys) * 3)
+            read[("split", label, dims)] = (
+                first, len(pair_keys), pair_keys % n_channels, pair_keys // n_channels
+            )  # fmt: skip
+            add_items(
+                rows_of[label],
+                partial(_split_part, credited.offsets, channel,
+                        np.ascontiguousarray(pair.ravel(), dtype=np.int64), amounts, n_channels,
+                        first),
+                3.0 * credited.n_touches / max(credited.n_journeys, 1),
+            )  # fmt: skip
+    for key, (labels, positions, codes) in untouched_groups.items():
+        first = design.columns(len(labels))
+        read[("untouched", key)] = (first, len(labels))
+        value = journeys.value[positions]
+        add_items(
+            positions,
+            lambda a, z, first=first, codes=codes, value=value: (
+                np.ones(z - a, np.int64), first + codes[a:z].astype(np.int64), value[a:z]
+            ),
+            1.0,
+        )  # fmt: skip
+        if features is None:
+            read[("untouched_card", key)] = (0, 0)
+            continue
+        first = design.columns(len(labels) * n_features)
+        read[("untouched_card", key)] = (first, len(labels) * n_features)
+        chosen = features[positions]
+        add_items(
+            positions,
+            lambda a, z, first=first, codes=codes, chosen=chosen: (
+                np.full(z - a, n_features, np.int64),
+                (first + codes[a:z, None].astype(np.int64) * n_features
+                 + np.arange(n_features)[None, :]).ravel(),
+                np.ascontiguousarray(chosen[a:z]).ravel(),
+            ),
+            float(n_features),
+        )  # fmt: skip
+    return design, read
+
+
+def _split_part(
+    offsets: np.ndarray,
+    channel: np.ndarray,
+    pair: np.ndarray,
+    amounts: np.ndarray,
+    n_channels: int,
+    column: int,
+    a: int,
+    z: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of journeys ``a .. z`` of :func:`split_rows`."""
+    lengths, indices, data = split_rows(
+        channel, offsets[a : z + 1], pair, amounts[a:z], n_channels, column
+    )
+    return lengths, indices, data
+
+
+def _group_part(
+    offsets: np.ndarray,
+    group: np.ndarray,
+    value: np.ndarray,
+    n_groups: int,
+    once: bool,
+    features: np.ndarray,
+    column: int,
+    a: int,
+    z: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of journeys ``a .. z`` of :func:`group_rows` (features of those journeys)."""
+    return group_rows(
+        offsets[a : z + 1],
+        group,
+        value,
+        n_groups,
+        once,
+        features[a:z] if features.shape[0] else _NO_FEATURES,
+        column,
+    )
+
+
 def _untouched_codes(
     windowed: Journeys, dims: Rollup
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -888,29 +1106,6 @@ def _replicate_frame(labels: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
     frame = labels.copy()
     columns = pd.DataFrame(values, columns=[f"r{i}" for i in range(values.shape[1])])
     return pd.concat([frame.reset_index(drop=True), columns], axis=1)
-
-
-def _card_block(
-    sums: np.ndarray,
-    pipeline: np.ndarray,
-    keys: np.ndarray,
-    dims: Rollup,
-    part: Journeys,
-    credit: TouchCredit,
-    features: np.ndarray,
-    local: np.ndarray,
-    once: bool,
-) -> None:
-    """A block's scorecard sums of a rule model, for every replicate at once."""
-    group = group_index(part, dims, keys)
-    shares = journey_group_matrix(group, part.offsets, credit_shares(part, credit), len(keys), once)
-    for f in range(len(FEATURES)):
-        sums[:, f, :] += (shares * features[:, f : f + 1]).T @ local
-    if once:
-        pipeline += (shares * features[:, 1:2]).T @ local
-    else:
-        value = journey_group_matrix(group, part.offsets, credit.value, len(keys), once)
-        pipeline += value.T @ local
 
 
 def _card_replicate(

@@ -3,6 +3,7 @@
     python -m benchmarks.bench_bootstrap [--journeys 1000000] [--replicates 200]
         [--repeats 3] [--samples 200] [--sample-journeys 2000]
         [--reference-journeys 1000000] [--scenario b2b] [--skip cost,calibration]
+        [--jobs rule,markov,shapley]
         [--quick] [--json FILE]
 
 **cost**: on ``--journeys`` synthetic journeys (10 touches each, 12 channels, parquet),
@@ -155,6 +156,7 @@ def measure_cost(args: argparse.Namespace, results: BootstrapResults) -> None:
     rows = pq.read_metadata(touches).num_rows
     results.data = f"{args.journeys:,} journeys, {rows:,} touches, 12 channels (parquet)"
     jobs = [("rule models", rule_models()), ("markov", ["markov"]), ("shapley", ["shapley"])]
+    jobs = [(job, models) for job, models in jobs if job.split()[0] in args.jobs]
     for job, models in jobs:
         measured = {}
         for b in (0, args.replicates):
@@ -344,11 +346,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference-journeys", type=int, default=1_000_000)
     parser.add_argument("--scenario", default="b2b", help="simulator scenario")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per process")
+    parser.add_argument(
+        "--jobs", default="rule,markov,shapley", help="cost jobs to run: rule,markov,shapley"
+    )
     parser.add_argument("--skip", default="", help=f"sections to leave out: {','.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)
     args.skip = {x for x in str(args.skip).split(",") if x}
+    args.jobs = {x for x in str(args.jobs).split(",") if x}
+    if unknown_jobs := sorted(args.jobs - {"rule", "markov", "shapley"}):
+        parser.error(f"unknown job(s) {', '.join(unknown_jobs)}; known: rule, markov, shapley")
     if unknown := sorted(args.skip - set(SECTIONS)):
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     if args.quick:
@@ -359,7 +367,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    settings = {k: v for k, v in vars(args).items() if k not in ("json", "skip")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "skip", "jobs")}
+    settings["jobs"] = sorted(args.jobs)
     results = BootstrapResults(settings, machine(), load_average())
     if "cost" not in args.skip:
         measure_cost(args, results)

@@ -76,19 +76,138 @@ def poisson(seed: np.uint64, key: np.uint64, replicate: np.uint64, lam: float) -
             return float(k)
 
 
+#: Most entries of the inversion table (the draw is capped at this count, as in
+#: :func:`poisson`).
+_TABLE = 1001
+#: Most replicates drawn together by one task of :func:`replicate_sums`.
+REPLICATE_CHUNK = 32
+
+
+@njit(cache=True, inline="always")
+def _inverse(u: float, lam: float, table: np.ndarray, state: np.ndarray) -> float:
+    """The inversion draw of :func:`poisson` for ``lam <= 30`` from its uniform ``u``,
+    with the cumulative probabilities kept in ``table`` between calls (``state``: the
+    table's λ, entries filled, last probability). The table's entries are the running
+    sums :func:`poisson` computes, in the same order, so the draw is the same."""
+    if state[0] != lam:
+        state[0] = lam
+        p = math.exp(-lam)
+        table[0] = p
+        state[1] = 1.0
+        state[2] = p
+    k = 0
+    while u > table[k] and k < _TABLE - 1:
+        k += 1
+        if k == int(state[1]):
+            state[2] *= lam / k
+            table[k] = table[k - 1] + state[2]
+            state[1] = k + 1.0
+    return float(k)
+
+
+@njit(cache=True, inline="always")
+def _draws(
+    seed: np.uint64,
+    key: np.uint64,
+    lam: float,
+    salts: np.ndarray,
+    first: int,
+    table: np.ndarray,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out[q] = Poisson(lam) / lam`` of replicate ``first + q`` (``salts[q]``: the
+    replicate's counter mix, :func:`uniform` with draw 0)."""
+    if 0.0 < lam <= 30.0:
+        for q in range(len(out)):
+            h = mix64(seed ^ mix64(key ^ salts[q]))
+            u = float(h >> np.uint64(11)) * _TO_UNIT
+            out[q] = _inverse(u, lam, table, state) / lam
+    else:
+        for q in range(len(out)):
+            out[q] = poisson(seed, key, np.uint64(first + q), lam) / lam
+
+
+@njit(cache=True)
+def _salts(first: int, count: int) -> np.ndarray:
+    out = np.empty(count, np.uint64)
+    for q in range(count):
+        out[q] = mix64(np.uint64(first + q) * _GOLDEN + np.uint64(0))
+    return out
+
+
 @njit(cache=True, parallel=True)
 def poisson_multipliers(
     keys: np.ndarray, lam: np.ndarray, seed: np.uint64, first: int, count: int
 ) -> np.ndarray:
     """``out[j, r] = Poisson(lam[j]) / lam[j]`` for replicates ``first .. first+count-1``:
     the factor that turns record ``j`` (standing for ``lam[j]`` journeys) into its
-    bootstrap replicate."""
+    bootstrap replicate (the draws of :func:`poisson`)."""
     n = len(keys)
     out = np.empty((n, count), np.float64)
-    for j in prange(n):
-        for r in range(count):
-            out[j, r] = poisson(seed, keys[j], np.uint64(first + r), lam[j]) / lam[j]
+    salts = _salts(first, count)
+    n_tasks = max(1, min(n, 64))
+    for task in prange(n_tasks):
+        table = np.empty(_TABLE, np.float64)
+        state = np.array([-1.0, 0.0, 0.0])
+        for j in range(n * task // n_tasks, n * (task + 1) // n_tasks):
+            _draws(seed, keys[j], lam[j], salts, first, table, state, out[j])
     return out
+
+
+@njit(cache=True, parallel=True)
+def replicate_sums(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    keys: np.ndarray,
+    lam: np.ndarray,
+    seed: np.uint64,
+    first: int,
+    out: np.ndarray,
+) -> None:
+    """``out[r, k] += Σ_j M[j, k] · w_jr``: the replicate sums of a records x columns
+    matrix ``M`` for replicates ``first .. first + len(out) - 1``, with the factors
+    ``w_jr = Poisson(lam[j]) / lam[j]`` of :func:`poisson_multipliers` drawn on the fly
+    (never held as a matrix).
+
+    ``M`` is the sum of ``P`` sparse row blocks sharing ``indices`` and ``data``: record
+    ``j``'s entries of part ``p`` are ``indptr[p, j] .. indptr[p, j + 1]`` (so parts built
+    apart need no merge). Replicates are spread over threads in chunks, each summing
+    over the records in order, so the sums do not depend on the thread count; adding
+    into ``out`` makes calls over consecutive record blocks the same as one call."""
+    count, n_columns = out.shape
+    n = len(keys)
+    n_parts = indptr.shape[0]
+    n_tasks = (count + REPLICATE_CHUNK - 1) // REPLICATE_CHUNK
+    for task in prange(n_tasks):
+        r0 = count * task // n_tasks
+        width = count * (task + 1) // n_tasks - r0
+        salts = _salts(first + r0, width)
+        acc = np.empty((n_columns, width), np.float64)
+        for k in range(n_columns):
+            for q in range(width):
+                acc[k, q] = out[r0 + q, k]
+        factors = np.empty(width, np.float64)
+        table = np.empty(_TABLE, np.float64)
+        state = np.array([-1.0, 0.0, 0.0])
+        for j in range(n):
+            empty = True
+            for part in range(n_parts):
+                if indptr[part, j] != indptr[part, j + 1]:
+                    empty = False
+            if empty:
+                continue
+            _draws(seed, keys[j], lam[j], salts, first + r0, table, state, factors)
+            for part in range(n_parts):
+                for p in range(indptr[part, j], indptr[part, j + 1]):
+                    v = data[p]
+                    row = acc[indices[p]]
+                    for q in range(width):
+                        row[q] += v * factors[q]
+        for k in range(n_columns):
+            for q in range(width):
+                out[r0 + q, k] = acc[k, q]
 
 
 @njit(cache=True)

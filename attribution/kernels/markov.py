@@ -380,3 +380,118 @@ def bicgstab_columns(
         if not any_running:
             break
     return x
+
+
+@njit(cache=True)
+def transition_rows(
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    converted: np.ndarray,
+    weight: np.ndarray,
+    value: np.ndarray,
+    codes: np.ndarray,
+    keys: np.ndarray,
+    n_channels: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each journey's part of :func:`count_transitions`' sums, as sparse rows over the
+    columns of a bootstrap design (the replicate statistics are these rows' sums
+    weighted by the replicate factors).
+
+    ``codes``: the state code each touch moves to (:func:`touch_state_codes`, -1 for a
+    collapsed repeat); ``keys``: the counted transitions ``state · (C + 2) + symbol``,
+    sorted (every transition of these journeys is among them). Columns, ``K`` the number
+    of transitions: ``k`` the count of transition ``k`` (the journey's weight per
+    passage), ``K + k`` the value of the conversions on it, ``2K + c`` / ``2K + C + c``
+    / ``2K + 2C + c`` channel ``c``'s conversions, value and weight of the journeys
+    containing it (each journey once), ``2K + 3C`` the value of converted journeys with
+    touches."""
+    n = len(offsets) - 1
+    n_keys = len(keys)
+    width = np.int64(n_channels + 2)
+    total = (offsets[n] - offsets[0]) * 5 + 5 * n
+    lengths = np.zeros(n, np.int64)
+    indices = np.empty(total, np.int64)
+    data = np.empty(total, np.float64)
+    last_seen = np.full(n_channels, -1, np.int64)
+    w = 0
+    for j in range(n):
+        first, end = offsets[j], offsets[j + 1]
+        if first == end:
+            continue
+        before = w
+        weight_j = weight[j]
+        is_converted = converted[j]
+        state = np.int64(0)
+        for i in range(first, end):
+            c = np.int64(channel[i])
+            if last_seen[c] != j:
+                last_seen[c] = j
+                if is_converted:
+                    indices[w] = 2 * n_keys + c
+                    data[w] = weight_j
+                    indices[w + 1] = 2 * n_keys + n_channels + c
+                    data[w + 1] = value[j]
+                    w += 2
+                indices[w] = 2 * n_keys + 2 * n_channels + c
+                data[w] = weight_j
+                w += 1
+            if codes[i] < 0:
+                continue
+            indices[w] = np.searchsorted(keys, state * width + c)
+            data[w] = weight_j
+            w += 1
+            state = codes[i]
+        symbol = np.int64(n_channels) if is_converted else np.int64(n_channels + 1)
+        k = np.searchsorted(keys, state * width + symbol)
+        indices[w] = k
+        data[w] = weight_j
+        w += 1
+        if is_converted:
+            indices[w] = n_keys + k
+            data[w] = value[j]
+            indices[w + 1] = 2 * n_keys + 3 * n_channels
+            data[w + 1] = value[j]
+            w += 2
+        lengths[j] = w - before
+    return lengths, indices[:w], data[:w]
+
+
+@njit(cache=True)
+def split_rows(
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    pair: np.ndarray,
+    amounts: np.ndarray,
+    n_channels: int,
+    column: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of :func:`split_credit` as sparse rows: touch ``i`` of channel ``c`` in
+    journey ``j`` (which holds ``m`` touches of ``c``) adds ``amounts[j, b] / m`` to
+    column ``column + pair[i] · B + b`` for each basis ``b`` (``B`` bases; ``pair[i]``: the
+    touch's (group, channel) column pair), so that the credit of a group is
+    ``Σ_pairs Σ_b rate[c, b] · column`` (zeros left out)."""
+    n = len(offsets) - 1
+    n_bases = amounts.shape[1]
+    total = (offsets[n] - offsets[0]) * n_bases
+    lengths = np.zeros(n, np.int64)
+    indices = np.empty(total, np.int64)
+    data = np.empty(total, np.float64)
+    in_journey = np.zeros(n_channels, np.int64)
+    w = 0
+    for j in range(n):
+        first, end = offsets[j], offsets[j + 1]
+        before = w
+        for i in range(first, end):
+            in_journey[channel[i]] += 1
+        for i in range(first, end):
+            m = in_journey[channel[i]]
+            for b in range(n_bases):
+                x = amounts[j, b] / m
+                if x != 0.0:
+                    indices[w] = column + pair[i] * n_bases + b
+                    data[w] = x
+                    w += 1
+        for i in range(first, end):
+            in_journey[channel[i]] = 0
+        lengths[j] = w - before
+    return lengths, indices[:w], data[:w]

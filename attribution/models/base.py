@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -74,6 +75,20 @@ class NoStatistics:
 
     def merge(self, other: NoStatistics) -> NoStatistics:
         return self
+
+
+@dataclass(frozen=True)
+class ReplicateColumns:
+    """A model's bootstrap replicate statistics of a partition as sums linear in the
+    journey weights (see :meth:`AttributionModel.replicate_columns`): ``rows(a, z)``
+    gives journeys ``a .. z``'s sparse rows over ``n_columns`` columns (entry counts,
+    columns, values; about ``entries_per_record`` per journey), and ``statistics(sums)``
+    one replicate's statistics from the rows' sums weighted by its factors."""
+
+    n_columns: int
+    rows: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    entries_per_record: float
+    statistics: Callable[[np.ndarray], Any]
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,27 @@ class AttributionModel(ABC):
         if context is None:
             return self.statistics(replicate)
         return self.statistics_in_context(replicate, context)
+
+    def replicate_columns(
+        self, journeys: Journeys, context: Any, statistics: Any
+    ) -> ReplicateColumns | None:
+        """The statistics of every bootstrap replicate of ``journeys`` at once, when they
+        are sums linear in the journey weights (:class:`ReplicateColumns`; the arguments
+        as in :meth:`replicate_statistics`, which they must equal). ``None`` (the
+        default): each replicate's statistics come from :meth:`replicate_statistics`."""
+        return None
+
+    def split_amounts(self, journeys: Journeys) -> np.ndarray | None:
+        """For a fitted model whose credit of a touch of channel ``c`` in journey ``j`` is
+        ``Σ_b rate[c, b] · amount[j, b] / m`` (``m``: the journey's touches of ``c``;
+        :meth:`split_rates` the rates), each journey's amounts (journeys x bases), linear
+        in its weight and value, so bootstrap replicates of its roll-ups are sums
+        weighted by the replicate factors. ``None`` (the default): no such form."""
+        return None
+
+    def split_rates(self) -> np.ndarray:
+        """The rates of :meth:`split_amounts` (channels x bases), of the fitted model."""
+        raise NotImplementedError
 
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:
         """Fit from (merged) sufficient statistics; returns ``self``."""

@@ -78,15 +78,22 @@ The transitions export (tables and GraphML) lives in :mod:`attribution.io.transi
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from attribution.errors import InputError, ParameterError, Problem
 from attribution.journeys import Journeys
-from attribution.kernels.markov import BY_CONVERSIONS, BY_JOURNEYS, BY_VALUE, split_credit
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.kernels.markov import (
+    BY_CONVERSIONS,
+    BY_JOURNEYS,
+    BY_VALUE,
+    split_credit,
+    touch_state_codes,
+    transition_rows,
+)
+from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit
 from attribution.models.markov_chain import (
     CONVERSION_LABEL,
     NULL_LABEL,
@@ -246,6 +253,78 @@ class Markov(AttributionModel):
             )
         )
         self.split_fallbacks_ = fallbacks
+
+    def replicate_columns(
+        self, journeys: Journeys, context: Any, statistics: TransitionCounts
+    ) -> ReplicateColumns | None:
+        """Every replicate's transition counts and per-channel sums at once: each is a sum
+        over journeys of the journey's weight (value) per passage, so a replicate's are
+        the same sums weighted by its factors (:func:`transition_rows`), over the data's
+        transitions (a replicate's are among them; those it never takes are left out,
+        as counting the replicate leaves them out)."""
+        if tuple(journeys.channel_names) != statistics.channel_names:
+            return None
+        n_channels = statistics.n_channels
+        n_keys = len(statistics.state)
+        keys = statistics.state * (n_channels + 2) + statistics.symbol
+        channel = np.ascontiguousarray(journeys.channel, dtype=np.int32)
+        offsets = np.ascontiguousarray(journeys.offsets, dtype=np.int64)
+        converted = np.ascontiguousarray(journeys.converted, dtype=np.bool_)
+        weight = np.ascontiguousarray(journeys.weight, dtype=np.float64)
+        value = np.ascontiguousarray(journeys.value, dtype=np.float64)
+        codes = touch_state_codes(
+            channel, offsets, n_channels, int(self.order), self.repeats == "collapse"
+        )
+
+        def rows(a: int, z: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return transition_rows(
+                channel, offsets[a : z + 1], converted[a:z], weight[a:z], value[a:z],
+                codes, keys, n_channels,
+            )  # fmt: skip
+
+        def replicate(sums: np.ndarray) -> TransitionCounts:
+            count = sums[:n_keys]
+            kept = count != 0
+            per_channel = sums[2 * n_keys :]
+            return TransitionCounts(
+                order=statistics.order,
+                collapse=statistics.collapse,
+                channel_names=statistics.channel_names,
+                state=statistics.state[kept],
+                symbol=statistics.symbol[kept],
+                count=count[kept],
+                conversion_value=sums[n_keys : 2 * n_keys][kept],
+                conversions_with=per_channel[:n_channels].copy(),
+                value_with=per_channel[n_channels : 2 * n_channels].copy(),
+                weight_with=per_channel[2 * n_channels : 3 * n_channels].copy(),
+                value=float(per_channel[3 * n_channels]),
+            )
+
+        per_journey = journeys.n_touches / max(journeys.n_journeys, 1)
+        return ReplicateColumns(
+            2 * n_keys + 3 * n_channels + 1, rows, 3 + 2 * per_journey, replicate
+        )
+
+    def split_amounts(self, journeys: Journeys) -> np.ndarray:
+        """The amounts of :func:`split_credit`: value and conversions of converted
+        journeys, weight of every journey (the bases ``BY_VALUE``, ``BY_CONVERSIONS``,
+        ``BY_JOURNEYS``)."""
+        converted = journeys.converted
+        return np.stack(
+            (
+                np.where(converted, journeys.value, 0.0),
+                np.where(converted, journeys.weight, 0.0),
+                np.asarray(journeys.weight, np.float64),
+            ),
+            axis=1,
+        )
+
+    def split_rates(self) -> np.ndarray:
+        """Per channel, the value rate on its basis (0 on the other bases)."""
+        self._check_fitted("rate_value_")
+        rates = np.zeros((len(self.rate_value_), 3))
+        rates[np.arange(len(self.rate_value_)), self.basis_value_] = self.rate_value_
+        return rates
 
     # ------------------------------------------------------------------ credit
     def credit(self, journeys: Journeys) -> TouchCredit:
