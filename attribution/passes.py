@@ -508,7 +508,7 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
             models: list[AttributionModel | None] = []
             for r, statistics in enumerate(fit.replicate_statistics[label]):
                 try:
-                    models.append(clone(model).fit_statistics(statistics))
+                    models.append(fitted.models[label].fit_replicate(statistics))
                 except ModelNotApplicable as error:
                     models.append(None)
                     fitted.failures.setdefault(label, []).append((r, str(error)))

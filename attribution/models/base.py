@@ -228,6 +228,13 @@ class AttributionModel(ABC):
         self._check_params()
         return self
 
+    def fit_replicate(self: ModelT, statistics: Any) -> ModelT:
+        """A bootstrap replicate's model fitted on the replicate's (merged) ``statistics``,
+        ``self`` being the model fitted on the data: by default an unfitted copy fitted
+        on them. A model may start the replicate's fit from its own when that reaches
+        the same result (a convex fit warm-started: the same optimum, to its tolerance)."""
+        return clone(self).fit_statistics(statistics)
+
     def fit(self: ModelT, journeys: Journeys) -> ModelT:
         """Fit to the journeys; returns ``self``."""
         return self.fit_statistics(self.statistics(journeys))

@@ -95,8 +95,8 @@ import numpy as np
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.kernels.presence import journey_terms
-from attribution.models.base import AttributionModel, TouchCredit
-from attribution.models.presence_fit import fit_presence
+from attribution.models.base import AttributionModel, TouchCredit, clone
+from attribution.models.presence_fit import PresenceFit, fit_presence
 from attribution.models.presence_statistics import StepCounts
 from attribution.models.shapley_game import ExposureTerms, exposure_credit
 from attribution.notes import Note
@@ -118,7 +118,8 @@ class Presence(AttributionModel):
     ``presence_effects_`` (``β``) and ``recent_effects_`` (``ρ``) by channel code,
     ``pairs_`` (channel-name pairs), ``pair_effects_`` (``δ``), ``pair_z_`` (the score
     test's ``z`` when each pair was selected; ``nan`` for given pairs),
-    ``log_likelihood_``, ``converged_``, ``n_iterations_``, ``gradient_norm_``.
+    ``log_likelihood_``, ``converged_``, ``n_iterations_``, ``gradient_norm_``,
+    ``presence_fit_`` (the fit, with the parameters of each stage of the selection).
     """
 
     name = "presence"
@@ -183,6 +184,16 @@ class Presence(AttributionModel):
         return StepCounts.of(journeys, int(self.guard_steps), int(self.recent_steps))
 
     def fit_statistics(self, statistics: StepCounts) -> Presence:
+        return self._fit_counts(statistics, None)
+
+    def fit_replicate(self, statistics: StepCounts) -> Presence:
+        """A bootstrap replicate's model, its fit warm-started from this one's (fitted on
+        the data): each stage of the pair selection starts from the data's same stage
+        (the same convex problem, solved to the same tolerance as a cold fit)."""
+        self._check_fitted("presence_fit_")
+        return clone(self)._fit_counts(statistics, self.presence_fit_)
+
+    def _fit_counts(self, statistics: StepCounts, warm: PresenceFit | None) -> Presence:
         self._check_params()
         if (statistics.guard, statistics.recent_steps) != (self.guard_steps, self.recent_steps):
             raise ValueError(
@@ -199,9 +210,11 @@ class Presence(AttributionModel):
             pair_z=float(self.pair_z),
             max_iterations=int(self.max_iterations),
             tolerance=float(self.tolerance),
+            warm=warm,
         )
         c = statistics.n_channels
         self.statistics_ = statistics
+        self.presence_fit_ = fit
         self.channel_names_ = names
         self.baseline_ = float(fit.theta[0])
         self.presence_effects_ = fit.theta[1 : 1 + c].copy()

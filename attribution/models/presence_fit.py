@@ -85,6 +85,9 @@ class PresenceFit:
     n_iterations: int
     gradient_norm: float
     log_likelihood: float
+    #: The fit of each stage of the selection: ``stages[k]`` is ``θ`` with the first
+    #: ``k`` pairs (one stage for given pairs), the warm starts of a replicate's fit.
+    stages: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,25 +169,50 @@ def fit_presence(
     pair_z: float,
     max_iterations: int,
     tolerance: float,
+    warm: PresenceFit | None = None,
 ) -> PresenceFit:
-    """The penalised fit (see the module docstring); ``pairs=None`` selects pairs."""
+    """The penalised fit (see the module docstring); ``pairs=None`` selects pairs.
+
+    ``warm``: a fit of similar counts (a bootstrap replicate's data) whose stages start
+    this fit's: each stage is the same convex problem, solved to the same tolerance, so
+    the result is the cold fit's to that tolerance, in fewer iterations. A stage starts
+    from ``warm``'s stage with the same pairs (in any order), else from this fit's
+    previous stage (as a cold fit does)."""
+
+    def start(
+        chosen: tuple[tuple[int, int], ...], previous: np.ndarray | None
+    ) -> np.ndarray | None:
+        stage = len(chosen)
+        if warm is None or stage >= len(warm.stages) or set(warm.pairs[:stage]) != set(chosen):
+            return previous
+        # The same pairs, perhaps chosen in another order: the pair effects reordered.
+        theta = warm.stages[stage]
+        head = len(theta) - stage
+        order = [warm.pairs.index(pair) for pair in chosen]
+        return np.concatenate((theta[:head], theta[head + np.array(order, np.int64)]))
+
     if pairs is not None:
-        fit = _fit(counts, tuple(pairs), penalty, max_iterations, tolerance, None)
-        return _with_z(fit, (float("nan"),) * len(fit.pairs))
+        given = tuple(pairs)
+        first = warm.theta if warm is not None and warm.pairs == given else None
+        fit = _fit(counts, given, penalty, max_iterations, tolerance, first)
+        return _with_z(fit, (float("nan"),) * len(fit.pairs), (fit.theta,))
     chosen: list[tuple[int, int]] = []
     z_values: list[float] = []
-    fit = _fit(counts, (), penalty, max_iterations, tolerance, None)
+    fit = _fit(counts, (), penalty, max_iterations, tolerance, start((), None))
+    stages = [fit.theta]
     while len(chosen) < max_pairs:
         best, z = _best_pair(counts, fit, penalty)
         if best is None or not z > pair_z:
             break
         chosen.append(best)
         z_values.append(z)
-        fit = _fit(counts, tuple(chosen), penalty, max_iterations, tolerance, fit.theta)
-    return _with_z(fit, tuple(z_values))
+        first = start(tuple(chosen), fit.theta)
+        fit = _fit(counts, tuple(chosen), penalty, max_iterations, tolerance, first)
+        stages.append(fit.theta)
+    return _with_z(fit, tuple(z_values), tuple(stages))
 
 
-def _with_z(fit: PresenceFit, z: tuple[float, ...]) -> PresenceFit:
+def _with_z(fit: PresenceFit, z: tuple[float, ...], stages: tuple[np.ndarray, ...]) -> PresenceFit:
     return PresenceFit(
         theta=fit.theta,
         pairs=fit.pairs,
@@ -193,6 +221,7 @@ def _with_z(fit: PresenceFit, z: tuple[float, ...]) -> PresenceFit:
         n_iterations=fit.n_iterations,
         gradient_norm=fit.gradient_norm,
         log_likelihood=fit.log_likelihood,
+        stages=stages,
     )
 
 

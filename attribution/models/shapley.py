@@ -45,7 +45,7 @@ import numpy as np
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
-from attribution.models.base import AttributionModel, TouchCredit
+from attribution.models.base import AttributionModel, TouchCredit, clone
 from attribution.models.coalitions import CoalitionCounts
 from attribution.models.presence import Presence
 from attribution.models.shapley_game import ExposureModel, exposure_credit
@@ -204,7 +204,21 @@ class Shapley(AttributionModel):
             self.n_permutations_ = fit.n_permutations
             self.method_ = fit.method
             return self
-        model: Any = self._new_game_model().fit_statistics(statistics)
+        return self._with_game_model(self._new_game_model().fit_statistics(statistics))
+
+    def fit_replicate(self, statistics: Any) -> Shapley:
+        """A bootstrap replicate's model; under the model-based game its game model is
+        the data's game model's replicate (:meth:`AttributionModel.fit_replicate`: a
+        fit warm-started from the data's)."""
+        self._check_fitted("game_")
+        if self.game_ == "observed_rates":
+            return super().fit_replicate(statistics)
+        replicate = clone(self)
+        replicate._check_params()
+        replicate.game_ = self.game_
+        return replicate._with_game_model(self.game_model_.fit_replicate(statistics))
+
+    def _with_game_model(self, model: Any) -> Shapley:
         self.game_model_ = model
         n_channels = len(model.channel_names_)
         self.standard_error_ = np.zeros(n_channels)

@@ -627,3 +627,23 @@ def test_the_benchmarks_run(capsys: pytest.CaptureFixture[str]) -> None:
     _, _, _, _, journeys = random_paths(4, 200)
     text = bench_presence.render(bench_presence.measure(journeys, 1))
     assert "presence fit + credit" in text and "beyond the presence fit" in text
+
+
+@pytest.mark.parametrize("pairs", ["auto", [("b", "d"), ("a", "c")]])
+def test_a_replicate_fit_warm_started_from_the_data_is_the_cold_fit(pairs: object) -> None:
+    journeys = model_journeys(5, 3000, 0.02, {0: 0.15, 2: 0.05}, (1, 3, 0.3))
+    data = Presence(pairs=pairs, max_pairs=3, pair_z=1.0).fit(journeys)  # type: ignore[arg-type]
+    assert len(data.presence_fit_.stages) == (len(data.pairs_) + 1 if pairs == "auto" else 1)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        replicate = journeys.reweighted(rng.poisson(1.0, journeys.n_journeys).astype(float))
+        counts = data.statistics(replicate)
+        cold = Presence(pairs=pairs, max_pairs=3, pair_z=1.0).fit_statistics(counts)  # type: ignore[arg-type]
+        warm = data.fit_replicate(counts)
+        assert warm is not data and warm.pairs_ == cold.pairs_ and warm.converged_
+        # The same optimum, each fit to its tolerance (1e-8 per conversion on the gradient).
+        theta = cold.presence_fit_.theta
+        np.testing.assert_allclose(warm.presence_fit_.theta, theta, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            warm.credit(replicate).value, cold.credit(replicate).value, rtol=1e-4, atol=1e-6
+        )
