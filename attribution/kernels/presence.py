@@ -578,3 +578,96 @@ def _recent_part(
         part = recent_effect[c] * steps
         member_part[member] += part
         touch_weight[start + position] += part
+
+
+@njit(cache=True, inline="always")
+def _pattern_index(
+    present_sorted: np.ndarray, recent_sorted: np.ndarray, present: np.int64, recent: np.int64
+) -> int:
+    """Position of the pattern ``(present, recent)`` among patterns sorted by present
+    mask, then recent mask (binary search; the pattern must be among them)."""
+    low, high = 0, len(present_sorted)
+    while low < high:
+        middle = (low + high) // 2
+        p, r = present_sorted[middle], recent_sorted[middle]
+        if p < present or (p == present and r < recent):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+@njit(cache=True)
+def pattern_rows(
+    channel: np.ndarray,
+    offsets: np.ndarray,
+    converted: np.ndarray,
+    weight: np.ndarray,
+    value: np.ndarray,
+    guard: int,
+    recent_steps: int,
+    present_sorted: np.ndarray,
+    recent_sorted: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each journey's part of :func:`count_patterns`' sums, as sparse rows over the
+    columns of a bootstrap design (a replicate's counts are these rows' sums weighted
+    by its factors).
+
+    ``present_sorted`` / ``recent_sorted``: the ``P`` counted patterns, sorted by present
+    then recent mask (every step pattern of these journeys is among them). Columns:
+    ``p`` the steps lived through in pattern ``p`` (the journey's weight per step),
+    ``P + p`` / ``2P + p`` the conversions and their value in pattern ``p``, ``3P`` the
+    weight of the journeys with touches. Consecutive steps of one pattern make one
+    entry."""
+    n = len(offsets) - 1
+    n_patterns = len(present_sorted)
+    total = (offsets[n] - offsets[0]) + 3 * n
+    lengths = np.zeros(n, np.int64)
+    indices = np.empty(total, np.int64)
+    data = np.empty(total, np.float64)
+    one = np.int64(1)
+    w = 0
+    for j in range(n):
+        start, end = offsets[j], offsets[j + 1]
+        steps = end - start
+        if steps == 0:
+            continue
+        before = w
+        weight_j = weight[j]
+        present = np.int64(0)
+        last_present = np.int64(-1)
+        last_recent = np.int64(-1)
+        run = 0  # steps at risk in the current pattern
+        pattern = -1
+        for k in range(steps):
+            exposed = k - guard
+            recent = np.int64(0)
+            if exposed >= 0:
+                present |= one << np.int64(channel[start + exposed])
+                for p in range(max(0, exposed - recent_steps + 1), exposed + 1):
+                    recent |= one << np.int64(channel[start + p])
+            if present != last_present or recent != last_recent:
+                if run:
+                    indices[w] = pattern
+                    data[w] = weight_j * run
+                    w += 1
+                    run = 0
+                pattern = _pattern_index(present_sorted, recent_sorted, present, recent)
+                last_present, last_recent = present, recent
+            if converted[j] and k == steps - 1:
+                indices[w] = n_patterns + pattern
+                data[w] = weight_j
+                indices[w + 1] = 2 * n_patterns + pattern
+                data[w + 1] = value[j]
+                w += 2
+            else:
+                run += 1
+        if run:
+            indices[w] = pattern
+            data[w] = weight_j * run
+            w += 1
+        indices[w] = 3 * n_patterns
+        data[w] = weight_j
+        w += 1
+        lengths[j] = w - before
+    return lengths, indices[:w].copy(), data[:w].copy()

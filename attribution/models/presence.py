@@ -88,14 +88,14 @@ the ``hazard`` model uses them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
-from attribution.kernels.presence import journey_terms
-from attribution.models.base import AttributionModel, TouchCredit, clone
+from attribution.kernels.presence import journey_terms, pattern_rows
+from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
 from attribution.models.presence_fit import PresenceFit, fit_presence
 from attribution.models.presence_statistics import StepCounts
 from attribution.models.shapley_game import ExposureTerms, exposure_credit
@@ -182,6 +182,49 @@ class Presence(AttributionModel):
         """Step-pattern counts of a partition of whole journeys."""
         self._check_params()
         return StepCounts.of(journeys, int(self.guard_steps), int(self.recent_steps))
+
+    def replicate_columns(
+        self, journeys: Journeys, context: Any, statistics: StepCounts
+    ) -> ReplicateColumns | None:
+        """Every replicate's step-pattern counts at once: each count is a sum over
+        journeys of the journey's weight (value) per step, so a replicate's are the same
+        sums weighted by its factors (:func:`pattern_rows`), over the data's patterns (a
+        replicate's are among them; those it never lives through are left out, as
+        counting the replicate leaves them out)."""
+        if tuple(journeys.channel_names) != statistics.channel_names:
+            return None
+        n_patterns = len(statistics.present)
+        channel = np.ascontiguousarray(journeys.channel)
+        offsets = np.ascontiguousarray(journeys.offsets, dtype=np.int64)
+        converted = np.ascontiguousarray(journeys.converted, dtype=np.bool_)
+        weight = np.ascontiguousarray(journeys.weight, dtype=np.float64)
+        value = np.ascontiguousarray(journeys.value, dtype=np.float64)
+        guard, recent = int(statistics.guard), int(statistics.recent_steps)
+
+        def rows(a: int, z: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return pattern_rows(
+                channel, offsets[a : z + 1], converted[a:z], weight[a:z], value[a:z],
+                guard, recent, statistics.present, statistics.recent,
+            )  # fmt: skip
+
+        def replicate(sums: np.ndarray) -> StepCounts:
+            at_risk = sums[:n_patterns]
+            conversions = sums[n_patterns : 2 * n_patterns]
+            kept = (at_risk != 0) | (conversions != 0)
+            return StepCounts(
+                guard=statistics.guard,
+                recent_steps=statistics.recent_steps,
+                channel_names=statistics.channel_names,
+                present=statistics.present[kept],
+                recent=statistics.recent[kept],
+                at_risk=at_risk[kept],
+                conversions=conversions[kept],
+                conversion_value=sums[2 * n_patterns : 3 * n_patterns][kept],
+                journeys=float(sums[3 * n_patterns]),
+            )
+
+        per_journey = journeys.n_touches / max(journeys.n_journeys, 1)
+        return ReplicateColumns(3 * n_patterns + 1, rows, 3 + per_journey, replicate)
 
     def fit_statistics(self, statistics: StepCounts) -> Presence:
         return self._fit_counts(statistics, None)

@@ -45,7 +45,7 @@ import numpy as np
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
-from attribution.models.base import AttributionModel, TouchCredit, clone
+from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
 from attribution.models.coalitions import CoalitionCounts
 from attribution.models.presence import Presence
 from attribution.models.shapley_game import ExposureModel, exposure_credit
@@ -188,6 +188,14 @@ class Shapley(AttributionModel):
         if self.game == "observed_rates":
             return CoalitionCounts.of(journeys)
         return self._new_game_model().statistics(journeys)
+
+    def replicate_columns(
+        self, journeys: Journeys, context: Any, statistics: Any
+    ) -> ReplicateColumns | None:
+        """The game model's replicate columns (model-based game; None for observed rates)."""
+        if self.game == "observed_rates":
+            return None
+        return self._new_game_model().replicate_columns(journeys, context, statistics)
 
     def fit_statistics(self, statistics: Any) -> Shapley:
         self._check_params()

@@ -18,7 +18,12 @@ from scipy.optimize import minimize
 
 import attribution as at
 from attribution.cli.main import main
-from attribution.kernels.presence import count_patterns, journey_terms, log_likelihood_terms
+from attribution.kernels.presence import (
+    count_patterns,
+    journey_terms,
+    log_likelihood_terms,
+    pattern_rows,
+)
 from attribution.models.base import NotFittedError
 from attribution.models.presence import Presence
 from attribution.models.presence_fit import _Design
@@ -220,6 +225,56 @@ def test_step_patterns_match_python(guard: int, recent: int) -> None:
     assert statistics.total_conversions == pytest.approx(
         sum(w for w, c in zip(weight, converted, strict=True) if c)
     )
+
+
+@pytest.mark.parametrize(("guard", "recent"), [(0, 0), (1, 3), (2, 1)])
+def test_pattern_rows_match_python(guard: int, recent: int) -> None:
+    _, _, _, _, journeys = random_paths(guard * 10 + recent + 5, 150)
+    statistics = Presence(guard_steps=guard, recent_steps=recent).statistics(journeys)
+    n_patterns = len(statistics.present)
+    lengths, indices, data = pattern_rows(
+        journeys.channel, journeys.offsets, journeys.converted, journeys.weight,
+        journeys.value, guard, recent, statistics.present, statistics.recent,
+    )  # fmt: skip
+    masks = zip(statistics.present, statistics.recent, strict=True)
+    pattern = {(int(p), int(r)): i for i, (p, r) in enumerate(masks)}
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    for j in range(journeys.n_journeys):
+        path = [int(c) for c in journeys.channel[journeys.offsets[j] : journeys.offsets[j + 1]]]
+        w, v = float(journeys.weight[j]), float(journeys.value[j])
+        expected: dict[int, float] = defaultdict(float)
+        for (p, r), (at_risk, conversions, value) in reference_patterns(
+            [path], [bool(journeys.converted[j])], [w], [v], guard, recent
+        ).items():
+            for column, amount in ((0, at_risk), (1, conversions), (2, value)):
+                if amount:
+                    expected[column * n_patterns + pattern[(p, r)]] += amount
+        if path:
+            expected[3 * n_patterns] += w
+        got: dict[int, float] = defaultdict(float)
+        for k in range(bounds[j], bounds[j + 1]):
+            got[int(indices[k])] += float(data[k])
+        assert got == pytest.approx(dict(expected))
+
+
+def test_replicate_columns_are_the_counts_of_the_reweighted_journeys() -> None:
+    _, _, _, _, journeys = random_paths(4, 120)
+    model = Presence()
+    statistics = model.statistics(journeys)
+    columns = model.replicate_columns(journeys, None, statistics)
+    assert columns is not None
+    lengths, indices, data = columns.rows(0, journeys.n_journeys)
+    rows = np.repeat(np.arange(journeys.n_journeys), lengths)
+    factors = np.random.default_rng(1).poisson(1.0, (journeys.n_journeys, 3)).astype(float)
+    for r in range(3):
+        sums = np.bincount(indices, data * factors[rows, r], minlength=columns.n_columns)
+        got = columns.statistics(sums)
+        expected = model.statistics(journeys.reweighted(factors[:, r]))
+        np.testing.assert_array_equal(got.present, expected.present)
+        np.testing.assert_array_equal(got.recent, expected.recent)
+        for name in ("at_risk", "conversions", "conversion_value"):
+            np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=1e-12)
+        assert got.journeys == pytest.approx(expected.journeys, rel=1e-12)
 
 
 @pytest.mark.parametrize(("guard", "recent"), [(0, 0), (1, 3), (2, 1)])
