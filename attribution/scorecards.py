@@ -200,13 +200,16 @@ def scorecard_sums(
     *,
     once: bool,
     lead: tuple[Journeys, TouchCredit, np.ndarray] | None = None,
+    group: np.ndarray | None = None,
 ) -> ScorecardSums:
     """The weighted sums of one model's credit of ``journeys`` (the journeys it credited,
     ``features`` their rows of :func:`journey_features`). ``untouched``: the untouched
     groups' sums (:func:`untouched_features`). ``lead``: the lead-stage journeys,
     the model's credit of them, and per lead journey its leads and, of those, the ones
-    that became opportunities (two columns)."""
-    group = group_index(journeys, by, keys)
+    that became opportunities (two columns). ``group``: each touch's position among
+    ``keys``, when already known."""
+    if group is None:
+        group = group_index(journeys, by, keys)
     sums = journey_group_sums(
         group, journeys.offsets, credit_shares(journeys, credit), features, len(keys), once
     )
