@@ -1213,8 +1213,8 @@ def _scorecards(
     """Every model's scorecard of every roll-up, with costs and intervals."""
     out: dict[Rollup, pd.DataFrame] = {}
     notes: list[Note] = []
-    if options.costs is not None and plan.period is not None:
-        options.costs.check_periods(plan.period)
+    if options.costs is not None:
+        options.costs.check_run(plan.period)
     for dims in plan.rollups:
         keys = fit.card_keys[dims]
         cost = np.full(len(keys), np.nan)

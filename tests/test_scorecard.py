@@ -508,12 +508,42 @@ def test_bad_costs_are_input_errors() -> None:
     with pytest.raises(at.InputError, match="need a 'cost' column"):
         Costs.load(pd.DataFrame({"channel": ["a"], "spend": [1.0]}))
     touches, outcomes = data()
-    # Without a period the file's spend is summed over its periods.
-    card = at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)
-    assert card.set_index("channel").loc["webinar", "cost"] == 200
     no_period = COSTS.drop(columns="period")
     with pytest.raises(at.ParameterError, match="has no period column"):
         at.scorecard(at.load(touches, outcomes), ["linear"], period="quarter", costs=no_period)
+
+
+def test_costs_by_period_need_a_run_by_period() -> None:
+    """A costs file with a period column gives spend per period: without a period the
+    run refuses it (naming the file and the column), before anything is computed,
+    rather than summing it over its periods. A card without the period dimension of a
+    run by period sums them (the spend of every period of the group)."""
+    touches, outcomes = data()
+    loaded = at.load(touches, outcomes)
+    costs = Costs.read(COSTS, "costs.csv")
+    expected = (
+        r"costs.csv: column 'period': costs by period need a run by period "
+        r"\(period='month', 'quarter' or 'year'"
+    )
+    with pytest.raises(at.InputError, match=expected):
+        at.scorecard(loaded, ["linear"], by=("channel",), costs=costs)
+    with pytest.raises(at.InputError, match=expected):
+        at.attribute(loaded, ["linear"], scorecard=True, costs=costs)
+    result = at.attribute(
+        loaded,
+        ["linear"],
+        by=("channel",),
+        also_by=[("channel",)],
+        period="quarter",
+        scorecard=True,
+        costs=costs,
+    )
+    assert result.scorecards is not None
+    by_channel = result.scorecards[("channel",)].set_index("channel")
+    assert by_channel.loc["webinar", "cost"] == 200 and by_channel.loc["events", "cost"] == 400
+    # Without a period column the file needs no period.
+    plain = at.scorecard(loaded, ["linear"], costs=COSTS.drop(columns="period"))
+    assert plain.set_index("channel").loc["webinar", "cost"] == 200
 
 
 def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() -> None:
