@@ -150,6 +150,8 @@ def attribute(
         bootstrap=bootstrap_option(bootstrap, ci, seed),
         touch_credits=touch_credits,
     )
+    if scorecard and costs is not None:
+        costs.check_run(plan.period)
     prepared = plan.prepare(journeys)
     if progress is not None:
         progress("fitting and crediting")

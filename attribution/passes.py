@@ -265,6 +265,12 @@ class PartitionFit:
         return replace(self, card_keys=card_keys, lead_keys={})
 
 
+def _has_lead_stage(plan: RunPlan, options: RunOptions) -> bool:
+    """Whether the run computes the scorecard's lead stage: a scorecard, and a lead date
+    on some journey of the data (any partition's)."""
+    return options.scorecard and plan.has_lead_dates
+
+
 def _lead_journeys(journeys: Journeys, plan: RunPlan) -> tuple[Journeys, np.ndarray]:
     """The lead stage (each lead in the period of its own creation)."""
     staged, columns = lead_stage(journeys)
@@ -339,7 +345,11 @@ def context_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Mode
         return contexts
     excluded = plan.excluded(journeys)
     # Every journey is part of the lead stage (see PartitionFit.resolved).
-    leads = _lead_journeys(journeys, plan)[0] if options.scorecard else None
+    leads = (
+        _StageWindows(_lead_journeys(journeys, plan)[0], excluded)
+        if _has_lead_stage(plan, options)
+        else None
+    )
     for label, model in needing.items():
         lookback = plan.window_of(model)
         try:
@@ -347,12 +357,37 @@ def context_pass(journeys: Journeys, plan: RunPlan, options: RunOptions) -> Mode
             if context is not None:
                 contexts.models[label] = context
             if leads is not None:
-                lead = model.context(leads.window(lookback, excluded)[0])
+                lead = model.lead_stage_model().context(leads.of(lookback))
                 if lead is not None:
                     contexts.leads[label] = lead
         except ModelNotApplicable:
             continue  # the fit pass reports it
     return contexts
+
+
+class _StageWindows:
+    """The credit windows of one set of journeys (the lead stage), each computed once
+    and shared by the models with that window."""
+
+    def __init__(self, journeys: Journeys, excluded: np.ndarray | None) -> None:
+        self.journeys = journeys
+        self.excluded = excluded
+        self._windows: dict[Window, Journeys] = {}
+
+    def of(self, lookback: Window) -> Journeys:
+        if lookback not in self._windows:
+            self._windows[lookback] = self.journeys.window(lookback, self.excluded)[0]
+        return self._windows[lookback]
+
+
+def _learns_from_data(model: AttributionModel) -> bool:
+    """Whether a model's statistics depend on the journeys (a rule model's do not: they
+    are :class:`~attribution.models.base.NoStatistics` whatever the data)."""
+    kind = type(model)
+    return any(
+        getattr(kind, name) is not getattr(AttributionModel, name)
+        for name in ("statistics", "statistics_in_context", "context")
+    )
 
 
 def _statistics(model: AttributionModel, journeys: Journeys, context: Any) -> Any:
@@ -386,8 +421,11 @@ def fit_pass(
     statistics: dict[str, Any] = {}
     failed: dict[str, str] = {}
     replicates: dict[str, Iterable[Any]] = {}
-    lead: dict[str, Any] = {}
-    leads = _lead_journeys(journeys, plan) if options.scorecard else None
+    leads = _lead_journeys(journeys, plan)[0] if _has_lead_stage(plan, options) else None
+    # The lead stage first, its windows dropped before the main statistics are computed.
+    lead, lead_failed = (
+        _lead_statistics(leads, excluded, plan, contexts) if leads is not None else ({}, {})
+    )
     boot = options.bootstrap
     keys = keys_of(journeys) if boot is not None else None
     for label, model in plan.models.items():
@@ -395,12 +433,12 @@ def fit_pass(
         try:
             own = contexts.models.get(label) if contexts else model.context(windowed)
             statistics[label] = _statistics(model, windowed, own)
-            if leads is not None:
-                staged = leads[0].window(plan.window_of(model), excluded)[0]
-                lead_context = contexts.leads.get(label) if contexts else model.context(staged)
-                lead[label] = _statistics(model, staged, lead_context)
         except ModelNotApplicable as error:
             failed[label] = str(error)
+            lead.pop(label, None)
+            continue
+        if label in lead_failed:
+            failed[label] = lead_failed[label]
             continue
         if boot is not None and keys is not None and not model.linear_in_weights:
             # A clone: the plan's model object is fitted before lazy replicates are made.
@@ -419,7 +457,10 @@ def fit_pass(
                 costs[dims] = GroupCost(*spend)
                 extra.append(spend[0])
             if leads is not None:
-                lead_keys[dims] = present_groups(leads[0], dims)
+                # The lead stage differs from the journeys in its period alone.
+                lead_keys[dims] = (
+                    present_groups(leads, dims) if PERIOD_DIMENSION in dims else group_keys_[dims]
+                )
             card_keys[dims] = np.unique(np.concatenate(extra))
     return PartitionFit(
         statistics=statistics,
@@ -434,6 +475,33 @@ def fit_pass(
         counts=JourneyCounts.of(journeys),
         lead_keys=lead_keys,
     )
+
+
+def _lead_statistics(
+    staged: Journeys,
+    excluded: np.ndarray | None,
+    plan: RunPlan,
+    contexts: ModelContexts | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each model's lead-stage statistics (of its :meth:`~AttributionModel.lead_stage_model`)
+    in one partition, and the models that cannot compute them (with the reason). A
+    model whose statistics do not depend on the data needs no windowed lead stage; the
+    others share one window per lookback."""
+    lead: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    stage = _StageWindows(staged, excluded)
+    for label, model in plan.models.items():
+        stage_model = model.lead_stage_model()
+        try:
+            if not _learns_from_data(stage_model):
+                lead[label] = stage_model.statistics(staged)
+                continue
+            windowed = stage.of(plan.window_of(model))
+            context = contexts.leads.get(label) if contexts else stage_model.context(windowed)
+            lead[label] = _statistics(stage_model, windowed, context)
+        except ModelNotApplicable as error:
+            failed[label] = str(error)
+    return lead, failed
 
 
 def replicate_statistics(
@@ -499,7 +567,10 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
             continue
         if label in fit.lead_statistics:
             try:
-                fitted.lead_models[label] = clone(model).fit_statistics(fit.lead_statistics[label])
+                # Only credited: without what only the model's reports read.
+                fitted.lead_models[label] = (
+                    model.lead_stage_model().fit_statistics(fit.lead_statistics[label]).for_credit()
+                )
             except ModelNotApplicable as error:
                 fitted.notes.append(
                     Note("lead_stage_left_out", f"no lead-stage columns: {error}", model=label)
@@ -628,7 +699,7 @@ def credit_pass(
         first_touch = _first_touch(journeys)
         features = journey_features(journeys, first_touch)
         if fitted.lead_models:
-            leads = _lead_journeys(journeys, plan)
+            leads = _LeadCredit(journeys, plan)
     groups: dict[tuple[int, Rollup], tuple[Journeys, np.ndarray]] = {}
     credits: dict[str, tuple[Journeys, TouchCredit]] = {}
 
@@ -638,6 +709,13 @@ def credit_pass(
         if key not in groups:
             groups[key] = (credited, group_index(credited, dims, fit.keys[dims]))
         return groups[key][1]
+
+    def card_group_of(credited: Journeys, dims: Rollup) -> np.ndarray:
+        """The touches' indices among the scorecard's groups (which hold the roll-up's)."""
+        group, keys, card_keys = group_of(credited, dims), fit.keys[dims], fit.card_keys[dims]
+        if np.array_equal(keys, card_keys):
+            return group
+        return np.searchsorted(card_keys, keys)[group]
 
     for label, model in fitted.models.items():
         windowed = windows[plan.window_of(model)]
@@ -672,9 +750,10 @@ def credit_pass(
             credited_features = features if rows is None else features[rows]
             for dims in plan.rollups:
                 untouched_card = untouched_features(windowed, dims, features)
-                if lead_window is not None and leads is not None:
+                if lead_window is not None:
+                    staged_window, lead_columns = lead_window
                     untouched_card = with_untouched_leads(
-                        untouched_card, lead_window, dims, leads[1]
+                        untouched_card, staged_window, dims, lead_columns
                     )
                 cards[(label, dims)] = scorecard_sums(
                     credited,
@@ -685,6 +764,7 @@ def credit_pass(
                     untouched_card,
                     once=model.counts_groups_once,
                     lead=lead,
+                    group=card_group_of(credited, dims),
                 )
         if options.touch_credits:
             frames.append(touch_frame(label, credited, credit, intake))
@@ -711,23 +791,47 @@ def _touches_credited(credit: TouchCredit) -> int:
     return int(np.count_nonzero((credit.value != 0) | (credit.conversions != 0)))
 
 
+class _LeadCredit:
+    """The lead stage of one partition as the lead-stage models credit it: per window and
+    per kind of model, the windowed stage and its journeys' lead columns (leads, and of
+    those the ones that became opportunities), each computed once. A model that credits
+    converted journeys only gets the journeys with a lead alone, cut to them before the
+    window (the window is per journey: the same touches as the whole stage's window)."""
+
+    def __init__(self, journeys: Journeys, plan: RunPlan) -> None:
+        self.staged, self.columns = _lead_journeys(journeys, plan)
+        self.plan = plan
+        self._stages: dict[tuple[Window, bool], tuple[Journeys, np.ndarray]] = {}
+
+    def stage(self, lookback: Window, converted_only: bool) -> tuple[Journeys, np.ndarray]:
+        key = (lookback, converted_only)
+        if key not in self._stages:
+            staged, columns = self.staged, self.columns
+            if converted_only:
+                rows = np.flatnonzero(staged.converted)
+                staged, columns = staged.subset(rows), columns[rows]
+            windowed = staged.window(lookback, self.plan.excluded(staged))[0]
+            self._stages[key] = (windowed, columns)
+        return self._stages[key]
+
+
 def _lead_credit(
     label: str,
     model: AttributionModel,
     fitted: FittedRun,
-    leads: tuple[Journeys, np.ndarray] | None,
+    leads: _LeadCredit | None,
     plan: RunPlan,
-) -> tuple[tuple[Journeys, TouchCredit, np.ndarray] | None, Journeys | None]:
+) -> tuple[tuple[Journeys, TouchCredit, np.ndarray] | None, tuple[Journeys, np.ndarray] | None]:
     """The lead-stage model's credit of the leads, with each lead journey's counts, and
-    the windowed lead stage (every staged journey: its untouched leads are a group)."""
+    the windowed lead stage with its lead columns (every staged journey with a lead: its
+    untouched leads are a group)."""
     if leads is None or label not in fitted.lead_models:
         return None, None
-    staged, columns = leads
-    staged_window = staged.window(plan.window_of(model), plan.excluded(staged))[0]
+    staged_window, columns = leads.stage(plan.window_of(model), model.credits_converted_only)
     credited = staged_window.converted_only if model.credits_converted_only else staged_window
     credit = fitted.lead_models[label].credit(credited)
     rows = np.flatnonzero(staged_window.converted) if credited is not staged_window else None
-    return (credited, credit, columns if rows is None else columns[rows]), staged_window
+    return (credited, credit, columns if rows is None else columns[rows]), (staged_window, columns)
 
 
 # ------------------------------------------------------------ replicates
@@ -1304,8 +1408,8 @@ def _scorecards(
     """Every model's scorecard of every roll-up, with costs and intervals."""
     out: dict[Rollup, pd.DataFrame] = {}
     notes: list[Note] = []
-    if options.costs is not None and plan.period is not None:
-        options.costs.check_periods(plan.period)
+    if options.costs is not None:
+        options.costs.check_run(plan.period)
     for dims in plan.rollups:
         keys = fit.card_keys[dims]
         cost = np.full(len(keys), np.nan)
@@ -1530,8 +1634,11 @@ def run_partitions(
     fit = fits[0]
     for other in fits[1:]:
         fit = fit.merge(other)
+    del fits  # the partitions' sums, merged
     fit = fit.resolved()
     fitted = fit_models(plan, fit, options)
+    # The lead-stage statistics are fitted: nothing reads them again.
+    fit = replace(fit, lead_statistics={})
     credits = [credit_pass(part, plan, fitted, fit, options, intake) for part in partitions]
     credit: PartitionCredit = credits[0]
     for part_credit in credits[1:]:

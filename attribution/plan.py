@@ -49,6 +49,8 @@ class DataShape:
     has_opportunity_dates: bool
     has_conversion_dates: bool
     months: np.ndarray
+    #: Whether some journey has a ``lead_created_at`` (the scorecard's lead stage).
+    has_lead_dates: bool = True
 
     @classmethod
     def of(cls, journeys: Journeys, *, months: bool = True) -> DataShape:
@@ -60,6 +62,7 @@ class DataShape:
             bool((journeys.opportunity_created_at != NO_TIME).any()),
             bool((journeys.converted_at != NO_TIME).any()),
             months_of(journeys) if months else np.zeros(0, np.int64),
+            bool((journeys.lead_created_at != NO_TIME).any()),
         )
 
     def merge(self, other: DataShape) -> DataShape:
@@ -69,6 +72,7 @@ class DataShape:
             self.has_opportunity_dates or other.has_opportunity_dates,
             self.has_conversion_dates or other.has_conversion_dates,
             np.union1d(self.months, other.months),
+            self.has_lead_dates or other.has_lead_dates,
         )
 
     @property
@@ -97,6 +101,8 @@ class RunPlan:
     period_names: tuple[str, ...] = ()
     #: Touches no model may credit: (dimension, label) pairs.
     exclude: tuple[tuple[str, str], ...] = ()
+    #: Whether some journey has a lead date: without one the scorecard has no lead stage.
+    has_lead_dates: bool = True
 
     def excluded(self, journeys: Journeys) -> np.ndarray | None:
         """Which touches are excluded (None: none are)."""
@@ -201,6 +207,7 @@ def plan_run(
         notes=tuple(notes),
         period_names=period_names(shape.months, period) if period is not None else (),
         exclude=exclude,
+        has_lead_dates=shape.has_lead_dates,
     )
 
 

@@ -200,13 +200,16 @@ def scorecard_sums(
     *,
     once: bool,
     lead: tuple[Journeys, TouchCredit, np.ndarray] | None = None,
+    group: np.ndarray | None = None,
 ) -> ScorecardSums:
     """The weighted sums of one model's credit of ``journeys`` (the journeys it credited,
     ``features`` their rows of :func:`journey_features`). ``untouched``: the untouched
     groups' sums (:func:`untouched_features`). ``lead``: the lead-stage journeys,
     the model's credit of them, and per lead journey its leads and, of those, the ones
-    that became opportunities (two columns)."""
-    group = group_index(journeys, by, keys)
+    that became opportunities (two columns). ``group``: each touch's position among
+    ``keys``, when already known."""
+    if group is None:
+        group = group_index(journeys, by, keys)
     sums = journey_group_sums(
         group, journeys.offsets, credit_shares(journeys, credit), features, len(keys), once
     )
@@ -450,6 +453,24 @@ class Costs:
             table[PERIOD_DIMENSION] = frame[PERIOD_DIMENSION].astype(str).str.strip()
         return cls(tuple(keys), table, PERIOD_DIMENSION in columns, source)
 
+    def check_run(self, period: Period | None) -> None:
+        """The costs against a run's ``period``: a file with a period column gives its
+        spend per period, so it needs a run by period (summed over its periods it would
+        lose them), and its period labels must have the run's form."""
+        if period is None:
+            if self.has_period:
+                raise InputError(
+                    Problem(
+                        "costs by period need a run by period (period='month', 'quarter' "
+                        "or 'year', the form of these periods); this run has none, and "
+                        "the spend is not summed over its periods",
+                        source=self.source,
+                        column=PERIOD_DIMENSION,
+                    )
+                )
+            return
+        self.check_periods(period)
+
     def check_periods(self, period: Period) -> None:
         """Every period label must have the run's form (``2026-Q3`` for quarters)."""
         if not self.has_period:
@@ -513,8 +534,9 @@ def with_file_costs(
       scorecard by channel).
 
     The row's spend is added to that group's touch cost; the period is the row's own
-    (the scorecard by period needs a period column; without one by period, spend is
-    summed over the file's periods). A cost row matching no group of the data is shown
+    (the scorecard by period needs a period column; a card without the period of a
+    run by period sums the file's periods, and a file with periods needs a run by
+    period: :meth:`Costs.check_run`). A cost row matching no group of the data is shown
     as a row with no opportunities, named in a note. So every card, whatever its
     dimensions, carries the file's whole spend. The untouched group has no cost.
     Returns the card and its notes (code, text): ``costs_unallocated``,

@@ -15,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from attribution.scorecards import Costs
+from attribution.models.base import clone
+from attribution.models.hazard import Hazard
+from attribution.scorecards import Costs, credit_shares, lead_stage
 from tests.builders import J, touches_frame
 
 NAN = math.nan
@@ -506,12 +508,81 @@ def test_bad_costs_are_input_errors() -> None:
     with pytest.raises(at.InputError, match="need a 'cost' column"):
         Costs.load(pd.DataFrame({"channel": ["a"], "spend": [1.0]}))
     touches, outcomes = data()
-    # Without a period the file's spend is summed over its periods.
-    card = at.scorecard(at.load(touches, outcomes), ["linear"], costs=COSTS)
-    assert card.set_index("channel").loc["webinar", "cost"] == 200
     no_period = COSTS.drop(columns="period")
     with pytest.raises(at.ParameterError, match="has no period column"):
         at.scorecard(at.load(touches, outcomes), ["linear"], period="quarter", costs=no_period)
+
+
+def test_costs_by_period_need_a_run_by_period() -> None:
+    """A costs file with a period column gives spend per period: without a period the
+    run refuses it (naming the file and the column), before anything is computed,
+    rather than summing it over its periods. A card without the period dimension of a
+    run by period sums them (the spend of every period of the group)."""
+    touches, outcomes = data()
+    loaded = at.load(touches, outcomes)
+    costs = Costs.read(COSTS, "costs.csv")
+    expected = (
+        r"costs.csv: column 'period': costs by period need a run by period "
+        r"\(period='month', 'quarter' or 'year'"
+    )
+    with pytest.raises(at.InputError, match=expected):
+        at.scorecard(loaded, ["linear"], by=("channel",), costs=costs)
+    with pytest.raises(at.InputError, match=expected):
+        at.attribute(loaded, ["linear"], scorecard=True, costs=costs)
+    result = at.attribute(
+        loaded,
+        ["linear"],
+        by=("channel",),
+        also_by=[("channel",)],
+        period="quarter",
+        scorecard=True,
+        costs=costs,
+    )
+    assert result.scorecards is not None
+    by_channel = result.scorecards[("channel",)].set_index("channel")
+    assert by_channel.loc["webinar", "cost"] == 200 and by_channel.loc["events", "cost"] == 400
+    # Without a period column the file needs no period.
+    plain = at.scorecard(loaded, ["linear"], costs=COSTS.drop(columns="period"))
+    assert plain.set_index("channel").loc["webinar", "cost"] == 200
+
+
+def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() -> None:
+    """hazard's leads are the credit of hazard fitted on the lead stage (each lead a
+    conversion at its creation, worth 1), over the touches up to lead creation; the
+    reference guard, a check of the main run, plays no part in them."""
+    rng = np.random.default_rng(3)
+    journeys = []
+    for _ in range(120):
+        length = int(rng.integers(1, 6))
+        days = np.sort(np.round(rng.uniform(0, 60, length), 3))
+        milestones = {}
+        if rng.random() < 0.6:
+            milestones["lead_created_at"] = float(days[0] + rng.uniform(0, 30))
+        converted = "lead_created_at" in milestones and rng.random() < 0.5
+        if converted:
+            milestones["opportunity_created_at"] = milestones["lead_created_at"] + 5
+            milestones["converted_at"] = milestones["opportunity_created_at"]
+        path = [str(c) for c in rng.choice(["a", "b", "c", "d"], length)]
+        journeys.append(J(path, converted, 10.0, list(days), milestones=milestones))
+    loaded = at.load(touches_frame(journeys))
+    model = {"hazard": Hazard(half_lives=(1.0, 7.0), pair_half_lives=(3.0,), pairs="none")}
+    card = at.scorecard(loaded, model, by=("channel",)).set_index("channel")
+    # By hand, through the public model API.
+    staged, columns = lead_stage(loaded.journeys)
+    windowed = staged.window(None)[0]
+    refit = clone(model["hazard"]).fit(windowed)
+    credited = windowed.converted_only
+    share = credit_shares(credited, refit.credit(credited))
+    leads = columns[np.flatnonzero(windowed.converted), 0]
+    per_touch = share * np.repeat(leads, credited.lengths)
+    names = np.asarray(credited.channel_names)[credited.channel]
+    expected = pd.Series(per_touch).groupby(names).sum()
+    got = card["leads"].drop("(no touch)", errors="ignore")
+    np.testing.assert_allclose(got[expected.index], expected, rtol=1e-12)
+    assert got.drop(expected.index).eq(0).all()
+    without = {"hazard": clone(model["hazard"]).set_params(reference_guard_days=None)}
+    other = at.scorecard(loaded, without, by=("channel",)).set_index("channel")
+    pd.testing.assert_series_equal(other["leads"], card["leads"])
 
 
 def test_period_boundaries_are_utc() -> None:

@@ -9,7 +9,7 @@ from attribution.cli.inputs import add_input_arguments, comma_list, input_files,
 from attribution.cli.outputs import OutputPlan
 from attribution.cli.pipeline import add_model_selection, add_view_options, credit, exit_status
 from attribution.cli.progress import Progress
-from attribution.errors import ParameterError
+from attribution.errors import InputError, ParameterError, Problem
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +65,15 @@ def run_scorecard(args: argparse.Namespace) -> int:
     plan.add("--rejects", rejects_path(args))
     plan.check(input_files(args))
     costs = Costs.load(args.costs) if args.costs else None
+    if costs is not None and costs.has_period and not args.period:
+        raise InputError(
+            Problem(
+                "costs by period need --period (month, quarter or year, the form of these "
+                "periods): the spend is not summed over its periods",
+                source=costs.source,
+                column="period",
+            )
+        )
     period = ("period",) if args.period else ()
     with Progress(total=3, quiet=args.quiet) as progress:
         result = credit(

@@ -208,6 +208,8 @@ def attribute(
                 cohort=cohort,
                 exclude=exclude,
             )
+            if scorecard and costs is not None:
+                costs.check_run(plan.period)
             tables = checked.shape.tables
             if plan.period is not None:
                 tables = LabelTables({**tables.tables, PERIOD_DIMENSION: plan.period_names})

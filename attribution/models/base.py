@@ -239,9 +239,22 @@ class AttributionModel(ABC):
         """Fit to the journeys; returns ``self``."""
         return self.fit_statistics(self.statistics(journeys))
 
+    def lead_stage_model(self: ModelT) -> ModelT:
+        """An unfitted copy to fit and credit at the scorecard's lead stage (each lead a
+        conversion at its creation: :mod:`attribution.scorecards`). The stage shows only
+        the copy's credit, so a model may leave out here what serves only its own
+        reports; by default a copy with the same parameters."""
+        return clone(self)
+
     @abstractmethod
     def credit(self, journeys: Journeys) -> TouchCredit:
         """Conversions and value credited to each touch of ``journeys``."""
+
+    def for_credit(self: ModelT) -> ModelT:
+        """This fitted model with only what :meth:`credit` reads, for a model the engine
+        only credits with (the scorecard's lead stage): a data-driven model may leave out
+        the statistics it keeps for its reports. By default the model itself."""
+        return self
 
     def _check_fitted(self, attribute: str) -> None:
         """Raise :class:`NotFittedError` unless the learned ``attribute`` is set."""

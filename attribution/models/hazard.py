@@ -92,6 +92,7 @@ pairs that only patch the misfit.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import replace
@@ -106,6 +107,7 @@ from attribution.models.base import (
     AttributionModel,
     ModelNotApplicable,
     TouchCredit,
+    clone,
 )
 from attribution.models.hazard_fit import Design, Solution, equal_sums, solve, unidentified
 from attribution.models.hazard_statistics import (
@@ -290,6 +292,14 @@ class Hazard(AttributionModel):
         factor = np.asarray(multipliers, np.float64)[converter_journeys(journeys)]
         return statistics.reweighted(sums, factor)
 
+    def lead_stage_model(self) -> Hazard:
+        """The lead-stage copy without the reference guard: the credit at
+        ``reference_guard_days`` is a check reported beside the main roll-up
+        (``value_at_reference_guard``), which the lead stage never shows, and it costs a
+        second set of statistics and a second fit. The credit is the same (the main
+        fit does not depend on the reference)."""
+        return clone(self).set_params(reference_guard_days=None)
+
     def fit_statistics(self, statistics: HazardStatistics) -> Hazard:
         self._check_params()
         if statistics.settings != self._settings(self.guard_days):
@@ -411,6 +421,15 @@ class Hazard(AttributionModel):
         self.passenger_suspects_ = tuple(s.channel_names[c] for c in np.flatnonzero(suspect))
 
     # ------------------------------------------------------------------ credit
+    def for_credit(self) -> Hazard:
+        """A copy whose ``statistics_`` keep the sums and not the converters' rows: the
+        credit reads only their settings, horizon and end of data, and the rows are the
+        bulk of a fitted model's memory (hundreds of MB for a million journeys)."""
+        self._check_fitted("solution_")
+        slim = copy.copy(self)
+        slim.statistics_ = self.statistics_.without_rows()
+        return slim
+
     def credit(self, journeys: Journeys) -> TouchCredit:
         self._check_fitted("solution_")
         if tuple(journeys.channel_names) != self.channel_names_:

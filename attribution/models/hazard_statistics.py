@@ -290,6 +290,27 @@ class HazardStatistics:
             reference=reference,
         )
 
+    def without_rows(self) -> HazardStatistics:
+        """The sums alone: no converter rows (and no reference statistics), what a
+        fitted model's credit reads (settings, horizon, end of data); not for a fit."""
+        ints, floats = np.zeros(0, np.int64), np.zeros(0)
+        pair_rates = self.x_pairs.shape[1:]
+        return replace(
+            self,
+            row_pointer=np.zeros(1, np.int64),
+            row_column=ints,
+            x_values=floats,
+            z_values=floats,
+            weight=floats,
+            event_weight=floats,
+            value=floats,
+            pair_pointer=np.zeros(1, np.int64),
+            pair_code=ints,
+            x_pairs=np.zeros((0, *pair_rates)),
+            z_pairs=np.zeros((0, *pair_rates)),
+            reference=None,
+        )
+
     def with_rows_of(self, data: HazardStatistics) -> HazardStatistics:
         """These statistics with the row arrays of ``data`` (the statistics of the same
         journeys, whose rows these are: a replicate of ``data``), shared; the merge of two

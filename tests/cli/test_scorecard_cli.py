@@ -147,6 +147,13 @@ def test_costs_period_and_cohort(files: Path) -> None:
     assert math.isnan(closed.loc[("paid_search", "(none)"), "win_rate"])
 
 
+def test_costs_by_period_need_period(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert scorecard(files, "--costs", str(files / "costs.csv")) == 2
+    err = capsys.readouterr().err
+    assert "costs.csv: column 'period': costs by period need --period" in err
+    assert "period=" not in err
+
+
 def test_bad_costs_exit_2(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = files / "bad.csv"
     bad.write_text("channel,period,cost\nwebinar,2026-01,5\n,2026-Q1,3\n")

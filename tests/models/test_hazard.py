@@ -398,3 +398,26 @@ def test_pair_search_finds_the_true_pairs() -> None:
 def test_pair_search_admits_at_most_one_false_pair(name: str, independent: tuple) -> None:
     model = independent[0] if name == "independent" else fit_simulated(name, 40_000, 5)[0]
     assert len(selected(model)) <= 1
+
+
+def test_the_lead_stage_copy_credits_as_the_model_does() -> None:
+    """The scorecard's lead-stage copy leaves out the reference guard (a check of the main
+    run), and its credit-only form the converters' rows: neither changes the credit."""
+    journeys = random_journeys(5, 80)
+    model = small_model(reference_guard_days=0.0)
+    stage = model.lead_stage_model()
+    assert stage is not model and stage.get_params() == {
+        **model.get_params(),
+        "reference_guard_days": None,
+    }
+    full = small_model(reference_guard_days=0.0).fit(journeys)
+    fitted = stage.fit(journeys)
+    slim = fitted.for_credit()
+    assert fitted.statistics_.n_converters > 0 and fitted.statistics_.reference is None
+    assert slim.statistics_.n_converters == 0 and slim.statistics_.x_values.size == 0
+    assert fitted.statistics_.n_converters > 0  # the fitted model itself is unchanged
+    expected = full.credit(journeys)
+    for candidate in (fitted, slim):
+        credit = candidate.credit(journeys)
+        np.testing.assert_array_equal(credit.conversions, expected.conversions)
+        np.testing.assert_array_equal(credit.value, expected.value)
