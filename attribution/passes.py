@@ -717,6 +717,24 @@ def credit_pass(
             return group
         return np.searchsorted(card_keys, keys)[group]
 
+    untouched_cards: dict[tuple[int, int, Rollup], tuple[Any, pd.DataFrame]] = {}
+
+    def untouched_card_of(
+        windowed: Journeys, lead_window: tuple[Journeys, np.ndarray] | None, dims: Rollup
+    ) -> pd.DataFrame:
+        """The untouched groups' scorecard sums: the same for every model with the same
+        window (and lead-stage window), so computed once for them."""
+        assert features is not None
+        staged = None if lead_window is None else lead_window[0]
+        key = (id(windowed), id(staged), dims)
+        if key not in untouched_cards:
+            card = untouched_features(windowed, dims, features)
+            if lead_window is not None:
+                card = with_untouched_leads(card, lead_window[0], dims, lead_window[1])
+            # The journeys are held with the card, so their ids stay theirs.
+            untouched_cards[key] = ((windowed, staged), card)
+        return untouched_cards[key][1]
+
     for label, model in fitted.models.items():
         windowed = windows[plan.window_of(model)]
         credited = windowed.converted_only if model.credits_converted_only else windowed
@@ -749,12 +767,7 @@ def credit_pass(
             rows = np.flatnonzero(windowed.converted) if credited is not windowed else None
             credited_features = features if rows is None else features[rows]
             for dims in plan.rollups:
-                untouched_card = untouched_features(windowed, dims, features)
-                if lead_window is not None:
-                    staged_window, lead_columns = lead_window
-                    untouched_card = with_untouched_leads(
-                        untouched_card, staged_window, dims, lead_columns
-                    )
+                untouched_card = untouched_card_of(windowed, lead_window, dims)
                 cards[(label, dims)] = scorecard_sums(
                     credited,
                     credit,
@@ -1488,13 +1501,13 @@ def _card_intervals(
     get["pipeline"] = pipeline
     get["cost"] = cost[:, None]
     values = kpis(get)
-    card = card.copy()
+    columns: dict[str, np.ndarray] = {}
     for name in INTERVAL_KPIS:
         _, low, high = interval(values[name], boot.ci)
         for column, data in ((f"{name}_low", low), (f"{name}_high", high)):
-            card[column] = np.nan
-            card.loc[known, column] = data[index]
-    return card
+            columns[column] = np.full(len(card), np.nan)
+            columns[column][known] = data[index]
+    return card.assign(**columns)
 
 
 def _without_empty(replicates: ReplicateSums) -> ReplicateSums:
