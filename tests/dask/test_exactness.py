@@ -30,7 +30,7 @@ ROLLUPS = dict(
 )
 OPTIONS: dict[str, dict[str, Any]] = {
     "scorecards": {**ROLLUPS, "scorecard": True},
-    "scorecards_and_bootstrap": {**ROLLUPS, "scorecard": True, "bootstrap": Bootstrap(8, seed=3)},
+    "scorecards_and_bootstrap": {**ROLLUPS, "scorecard": True, "bootstrap": Bootstrap(4, seed=3)},
 }
 
 Layout = Callable[[Path, pd.DataFrame, pd.DataFrame], tuple[Path, Path, dict[str, Any]]]
