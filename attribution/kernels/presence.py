@@ -41,6 +41,24 @@ def _slot(table: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint
 
 
 @njit(cache=True, nogil=True)
+def _step_masks(
+    channel: np.ndarray, start: int, k: int, guard: int, recent_steps: int, present: np.int64
+) -> tuple[np.int64, np.int64]:
+    """The pattern of step ``k`` of the journey whose touches start at ``start``:
+    ``present`` (the previous step's) with the touch that enters the exposure at this
+    step (the newest touch ``guard`` steps back), and the channels of the
+    ``recent_steps`` newest exposed touches."""
+    one = np.int64(1)
+    exposed = k - guard
+    recent = np.int64(0)
+    if exposed >= 0:
+        present |= one << np.int64(channel[start + exposed])
+        for p in range(max(0, exposed - recent_steps + 1), exposed + 1):
+            recent |= one << np.int64(channel[start + p])
+    return present, recent
+
+
+@njit(cache=True, nogil=True)
 def count_patterns(
     channel: np.ndarray,
     offsets: np.ndarray,
@@ -64,7 +82,6 @@ def count_patterns(
     recent_of = np.zeros(1 << bits, np.int64)
     sums = np.zeros((1 << bits, 3), np.float64)  # at risk, conversions, value
     n_patterns = 0
-    one = np.int64(1)
     for j in range(len(offsets) - 1):
         start, end = offsets[j], offsets[j + 1]
         n = end - start
@@ -74,12 +91,7 @@ def count_patterns(
         last_recent = np.int64(-1)
         pattern = -1
         for k in range(n):
-            exposed = k - guard  # the newest touch in the exposure of step k
-            recent = np.int64(0)
-            if exposed >= 0:
-                present |= one << np.int64(channel[start + exposed])
-                for p in range(max(0, exposed - recent_steps + 1), exposed + 1):
-                    recent |= one << np.int64(channel[start + p])
+            present, recent = _step_masks(channel, start, k, guard, recent_steps, present)
             if present != last_present or recent != last_recent:
                 if 2 * (n_patterns + 1) > len(table):
                     bits += 1
@@ -625,7 +637,6 @@ def pattern_rows(
     lengths = np.zeros(n, np.int64)
     indices = np.empty(total, np.int64)
     data = np.empty(total, np.float64)
-    one = np.int64(1)
     w = 0
     for j in range(n):
         start, end = offsets[j], offsets[j + 1]
@@ -640,12 +651,7 @@ def pattern_rows(
         run = 0  # steps at risk in the current pattern
         pattern = -1
         for k in range(steps):
-            exposed = k - guard
-            recent = np.int64(0)
-            if exposed >= 0:
-                present |= one << np.int64(channel[start + exposed])
-                for p in range(max(0, exposed - recent_steps + 1), exposed + 1):
-                    recent |= one << np.int64(channel[start + p])
+            present, recent = _step_masks(channel, start, k, guard, recent_steps, present)
             if present != last_present or recent != last_recent:
                 if run:
                     indices[w] = pattern
