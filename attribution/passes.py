@@ -48,10 +48,12 @@ from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummar
 from attribution.replicate_design import Design, spread
 from attribution.rollup import (
     GroupSums,
+    SortedGroups,
     group_index,
     labels_of,
     present_groups,
     rollup_frame,
+    sorted_groups,
     sum_groups,
     untouched_labels,
     untouched_sums,
@@ -1285,14 +1287,14 @@ def finish_run(
     frames: dict[Rollup, list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
     totals = []
     replicates = None if credit.replicates is None else _without_empty(credit.replicates)
+    groups = {dims: sorted_groups(fit.keys[dims], tables, dims) for dims in plan.rollups}
     for label, model in fitted.models.items():
         window_days = plan.window_of(model)
         for dims in plan.rollups:
             untouched = credit.untouched[(window_days, dims)].frame
             frame = rollup_frame(
                 credit.sums[(label, dims)],
-                tables,
-                dims,
+                groups[dims],
                 value_in=fit.counts.value_in,
                 untouched=untouched if any_untouched and plan.shows_untouched(model) else None,
             )
@@ -1300,7 +1302,7 @@ def finish_run(
             frame.insert(0, "model", label)
             if replicates is not None and options.bootstrap is not None:
                 frame = _intervals(
-                    frame, label, model, dims, replicates, fit, tables, plan, options.bootstrap
+                    frame, label, model, dims, groups[dims], replicates, plan, options.bootstrap
                 )
             frames[dims].append(frame)
         summary = fit.summaries[window_days]
@@ -1375,39 +1377,50 @@ def _intervals(
     label: str,
     model: AttributionModel,
     dims: Rollup,
+    groups: SortedGroups,
     replicates: ReplicateSums,
-    fit: PartitionFit,
-    tables: LabelTables,
     plan: RunPlan,
     boot: Bootstrap,
 ) -> pd.DataFrame:
     """A roll-up frame with its bootstrap interval columns.
 
-    The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups (one row
-    per key of ``fit.keys``), then the untouched groups. Each block is joined to its own
-    replicates, by labels that are unique within the block: a touched and an untouched
-    group may carry the same labels (a journey-level dimension), so the blocks are never
-    joined on labels together."""
-    touched = len(fit.keys[dims])
-    keys = labels_of(fit.keys[dims], tables, dims)
-    blocks = [(frame.iloc[:touched], keys, replicates.values[(label, dims)])]
+    The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups in the
+    order of ``groups`` (whose ``order`` takes the replicate rows, one per key of
+    ``fit.keys``, to it), then the untouched groups, each found among the untouched
+    replicate sums by its labels, unique within the untouched groups (a touched and an
+    untouched group may carry the same labels, a journey-level dimension, so the two
+    blocks are never matched on labels together). An untouched group without replicate
+    sums has no interval."""
+    touched = len(groups.order)
+    rows = [replicates.values[(label, dims)][groups.order]]
     if len(frame) > touched:
         untouched = replicates.untouched[(plan.window_of(model), dims)].frame
-        reps = untouched.drop(columns=list(dims)).to_numpy()
-        blocks.append((frame.iloc[touched:], untouched[list(dims)], reps))
-    parts = []
-    for block, names, reps in blocks:
-        se, low, high = interval(reps, boot.ci)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
-        _, share_low, share_high = interval(shares, boot.ci)
-        part = names.reset_index(drop=True).copy()
-        for column, data in zip(
-            INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True
-        ):
-            part[column] = data
-        parts.append(block.merge(part, on=list(dims), how="left", validate="one_to_one"))
-    return pd.concat(parts, ignore_index=True)
+        rows.append(
+            rows_by_labels(
+                frame.iloc[touched:][list(dims)],
+                untouched[list(dims)],
+                untouched.drop(columns=list(dims)).to_numpy(),
+            )
+        )
+    reps = np.concatenate(rows)
+    se, low, high = interval(reps, boot.ci)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
+    _, share_low, share_high = interval(shares, boot.ci)
+    columns = dict(zip(INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True))
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def rows_by_labels(wanted: pd.DataFrame, labels: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """The rows of ``values`` (one per row of ``labels``, whose rows are unique) of each
+    row of ``wanted``, matched on every label; NaN for a row with no match."""
+    found = {row: i for i, row in enumerate(labels.itertuples(index=False, name=None))}
+    index = np.array(
+        [found.get(row, -1) for row in wanted.itertuples(index=False, name=None)], np.int64
+    )
+    out = np.full((len(index), values.shape[1]), np.nan)
+    out[index >= 0] = values[index[index >= 0]]
+    return out
 
 
 def _scorecards(
@@ -1429,9 +1442,10 @@ def _scorecards(
         if dims in fit.costs:
             spend = fit.costs[dims]
             cost[np.searchsorted(keys, spend.keys)] = spend.cost
+        labels = labels_of(keys, tables, dims)
         parts = []
         for label, model in fitted.models.items():
-            raw = raw_frame(label, credit.cards[(label, dims)], cost, tables, dims)
+            raw = raw_frame(label, credit.cards[(label, dims)], cost, labels)
             # Each row's position (from 1) among the scorecard's groups, then untouched
             # groups: the intervals join on it, as labels can repeat across the two.
             raw["_row"] = np.arange(1, len(raw) + 1, dtype=np.float64)
@@ -1501,13 +1515,16 @@ def _card_intervals(
     get["pipeline"] = pipeline
     get["cost"] = cost[:, None]
     values = kpis(get)
+    # Every column's replicates in one interval call: its rows are independent.
+    stacked = np.concatenate([values[name] for name in INTERVAL_KPIS])
+    _, lows, highs = interval(stacked, boot.ci)
     columns: dict[str, np.ndarray] = {}
-    for name in INTERVAL_KPIS:
-        _, low, high = interval(values[name], boot.ci)
-        for column, data in ((f"{name}_low", low), (f"{name}_high", high)):
+    for k, name in enumerate(INTERVAL_KPIS):
+        block = slice(k * len(sums), (k + 1) * len(sums))
+        for column, data in ((f"{name}_low", lows[block]), (f"{name}_high", highs[block])):
             columns[column] = np.full(len(card), np.nan)
             columns[column][known] = data[index]
-    return card.assign(**columns)
+    return pd.concat([card, pd.DataFrame(columns, index=card.index)], axis=1)
 
 
 def _without_empty(replicates: ReplicateSums) -> ReplicateSums:

@@ -199,20 +199,36 @@ def untouched_sums(windowed: Journeys, by: Sequence[str]) -> pd.DataFrame:
     return frame.groupby(list(by), as_index=False, sort=True).sum()
 
 
+@dataclass(frozen=True)
+class SortedGroups:
+    """A roll-up's groups in table order, worked out once for every model: ``labels``
+    the groups' labels sorted (stably) by label, ``order`` the position in ``keys`` of
+    each of those rows."""
+
+    labels: pd.DataFrame
+    order: np.ndarray
+
+
+def sorted_groups(keys: np.ndarray, journeys: HasNames, by: Sequence[str]) -> SortedGroups:
+    """The groups of ``keys`` in the order of a roll-up table (see :class:`SortedGroups`)."""
+    labels = labels_of(keys, journeys, by).sort_values(list(by), kind="stable")
+    return SortedGroups(labels.reset_index(drop=True), labels.index.to_numpy())
+
+
 def rollup_frame(
     sums: GroupSums,
-    journeys: HasNames,
-    by: Sequence[str],
+    groups: SortedGroups,
     *,
     value_in: float,
     untouched: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """The roll-up table of one model: groups sorted by label, then the untouched groups
-    (``untouched``: from :func:`untouched_sums`, or None for a model without them)."""
-    frame = labels_of(sums.keys, journeys, by)
-    frame["credited_conversions"] = sums.conversions
-    frame["credited_value"] = sums.value
-    frame = frame.sort_values(list(by), kind="stable").reset_index(drop=True)
+    """The roll-up table of one model: groups sorted by label (``groups``, of the keys
+    of ``sums``), then the untouched groups (``untouched``: from :func:`untouched_sums`,
+    or None for a model without them)."""
+    frame = groups.labels.assign(
+        credited_conversions=sums.conversions[groups.order],
+        credited_value=sums.value[groups.order],
+    )
     if untouched is not None and len(untouched):
         frame = pd.concat([frame, untouched], ignore_index=True)
     frame["share"] = frame["credited_value"] / value_in if value_in > 0 else 0.0

@@ -55,7 +55,7 @@ from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import TouchCredit
 from attribution.periods import PERIOD_DIMENSION, PERIOD_FORMS, Period, period_codes
-from attribution.rollup import HasNames, group_index, group_keys, labels_of, untouched_labels
+from attribution.rollup import group_index, group_keys, untouched_labels
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 Rollup = tuple[str, ...]
@@ -290,19 +290,21 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def raw_frame(
-    model: str, sums: ScorecardSums, cost: np.ndarray, journeys: HasNames, by: Sequence[str]
+    model: str, sums: ScorecardSums, cost: np.ndarray, labels: pd.DataFrame
 ) -> pd.DataFrame:
-    """The summed columns of one model's scorecard, one row per group, then the
-    untouched group (no cost): the ratios are computed by :func:`finish`."""
-    frame = labels_of(sums.keys, journeys, by)
+    """The summed columns of one model's scorecard, one row per group (``labels``: the
+    labels of ``sums.keys``, :func:`~attribution.rollup.labels_of`), then the untouched
+    group (no cost): the ratios are computed by :func:`finish`."""
+    columns: dict[str, object] = {d: labels[d] for d in labels.columns}
     for i, name in enumerate(FEATURES):
         if name != "pipeline":
-            frame[name] = sums.sums[:, i]
-    frame["pipeline"] = sums.pipeline
-    frame["cost"] = cost.astype(np.float64)
+            columns[name] = sums.sums[:, i]
+    columns["pipeline"] = sums.pipeline
+    columns["cost"] = cost.astype(np.float64)
     if sums.leads is not None:
-        frame["leads"] = sums.leads[:, 0]
-        frame["lead_converted"] = sums.leads[:, 1]
+        columns["leads"] = sums.leads[:, 0]
+        columns["lead_converted"] = sums.leads[:, 1]
+    frame = pd.DataFrame(columns)
     if len(sums.untouched):
         frame = pd.concat([frame, sums.untouched.assign(cost=np.nan)], ignore_index=True)
         if sums.leads is not None:
@@ -360,15 +362,9 @@ def kpis(get: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """The scorecard columns (see the module docstring) from the summed ones."""
-    out = raw[["model", *by]].copy()
-    get = {
-        name: raw[name].to_numpy(dtype=np.float64)
-        for name in raw.columns
-        if name not in ("model", *by)
-    }
-    for name, values in kpis(get).items():
-        out[name] = values
-    return out
+    labels = ("model", *by)
+    get = {name: raw[name].to_numpy(dtype=np.float64) for name in raw.columns if name not in labels}
+    return pd.DataFrame({**{name: raw[name] for name in labels}, **kpis(get)})
 
 
 #: The label of a dimension a cost row's key does not determine (see

@@ -235,6 +235,31 @@ def test_interval_ignores_failed_replicates() -> None:
     assert np.isnan(se[1]) and np.isnan(low[1])
 
 
+def _percentile_of_row(values: list[float], q: float) -> float:
+    """The linear-interpolation percentile of a list, as numpy defines it."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def test_interval_with_failed_replicates_is_each_row_s_percentile_of_its_defined_values() -> None:
+    rng = np.random.default_rng(11)
+    values = np.round(rng.normal(size=(40, 23)) * 100, 1)
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[3] = np.nan
+    values[5, 1:] = np.nan
+    _, low, high = interval(values, 0.8)
+    for row, lo, hi in zip(values, low, high, strict=True):
+        kept = [float(v) for v in row if not np.isnan(v)]
+        if not kept:
+            assert np.isnan(lo) and np.isnan(hi)
+            continue
+        assert lo == pytest.approx(_percentile_of_row(kept, 10), abs=1e-9)
+        assert hi == pytest.approx(_percentile_of_row(kept, 90), abs=1e-9)
+
+
 def test_bootstrap_options_are_checked() -> None:
     loaded = at.load(touches_frame(JOURNEYS))
     for bad in (Bootstrap(1), Bootstrap(10, ci=1.5), Bootstrap(10, seed=-1)):
