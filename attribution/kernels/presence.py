@@ -221,29 +221,26 @@ def log_likelihood(hazards: np.ndarray, at_risk: np.ndarray, conversions: np.nda
 @njit(cache=True)
 def log_likelihood_terms(
     hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray, information: bool
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Per pattern of ``ℓ``: the total, the derivative ``y_t / (e^{λ_t} - 1) - s_t``, the
-    curvature of ``-ℓ`` ``y_t e^{λ_t} / (e^{λ_t} - 1)²`` and, if ``information``, the
-    expected Fisher information ``(s_t + y_t) / (e^{λ_t} - 1)`` (else an empty array)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pattern of ``ℓ`` (its total is :func:`log_likelihood`): the derivative
+    ``y_t / (e^{λ_t} - 1) - s_t``, the curvature of ``-ℓ`` ``y_t e^{λ_t} / (e^{λ_t} - 1)²``
+    and, if ``information``, the expected Fisher information ``(s_t + y_t) / (e^{λ_t} - 1)``
+    (else an empty array)."""
     n = len(hazards)
-    value = 0.0
     derivative = np.empty(n, np.float64)
     curvature = np.zeros(n, np.float64)
     fisher = np.empty(n if information else 0, np.float64)
     for t in range(n):
-        lam = hazards[t]
         y = conversions[t]
-        value -= at_risk[t] * lam
         derivative[t] = -at_risk[t]
         if y != 0.0 or information:
-            grow = np.expm1(lam)
+            grow = np.expm1(hazards[t])
             if y != 0.0:
-                value += y * np.log(-np.expm1(-lam))
                 derivative[t] += y / grow
                 curvature[t] = y * (grow + 1.0) / (grow * grow)
             if information:
                 fisher[t] = (at_risk[t] + y) / grow
-    return value, derivative, curvature, fisher
+    return derivative, curvature, fisher
 
 
 @njit(cache=True)

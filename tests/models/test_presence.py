@@ -21,6 +21,7 @@ from attribution.cli.main import main
 from attribution.kernels.presence import (
     count_patterns,
     journey_terms,
+    log_likelihood,
     log_likelihood_terms,
     pattern_rows,
 )
@@ -366,11 +367,16 @@ def test_gradient_and_hessian_match_finite_differences() -> None:
     theta = rng.uniform(0.01, 0.3, design.n_parameters)
 
     def derivatives(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        value, derivative, curvature, _ = log_likelihood_terms(
-            design.hazards(t), statistics.at_risk, statistics.conversions, False
+        hazards = design.hazards(t)
+        derivative, curvature, _ = log_likelihood_terms(
+            hazards, statistics.at_risk, statistics.conversions, False
         )
         gradient, hessian, _, _ = design.sums(derivative, curvature)
-        return value, gradient, hessian
+        return (
+            log_likelihood(hazards, statistics.at_risk, statistics.conversions),
+            gradient,
+            hessian,
+        )
 
     value, gradient, hessian = derivatives(theta)
     patterns = reference_patterns(*random_paths(21, 150)[:4], 1, 2)
