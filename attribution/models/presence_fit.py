@@ -157,7 +157,7 @@ class _Design:
         )
 
     def sums(
-        self, first: np.ndarray, second: np.ndarray
+        self, first: np.ndarray, second: np.ndarray, by_mask: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return weighted_feature_sums(
             first,
@@ -169,6 +169,7 @@ class _Design:
             self.recent_features,
             self.recent_offsets,
             self.n_parameters,
+            by_mask,
         )
 
 
@@ -268,7 +269,7 @@ class _Objective:
         derivative, curvature, _ = log_likelihood_terms(
             hazards, self.at_risk, self.conversions, False
         )
-        gradient, hessian, _, _ = self.design.sums(derivative, curvature)
+        gradient, hessian, _, _ = self.design.sums(derivative, curvature, False)
         gradient = (self.penalty * self.penalised * theta - gradient) / self.scale
         hessian = (hessian + np.diag(self.penalty * self.penalised)) / self.scale
         return gradient, hessian
@@ -390,7 +391,7 @@ def _best_pair(
     score, _, information = log_likelihood_terms(
         design.hazards(fit.theta), counts.at_risk, counts.conversions, True
     )
-    _, i_all, information_present, information_by_present = design.sums(score, information)
+    _, i_all, information_present, information_by_present = design.sums(score, information, True)
     score_present = np.bincount(design.present_id, score, minlength=len(design.present_masks))
     free_features = np.flatnonzero((fit.theta > 0) | (np.arange(len(fit.theta)) == 0))
     free = np.full(len(fit.theta), -1, np.int64)

@@ -346,7 +346,11 @@ def test_sums_by_mask_match_a_dense_design() -> None:
     x = dense_design(statistics, pairs)
     rng = np.random.default_rng(2)
     first, second = rng.normal(size=len(x)), rng.random(len(x))
-    gradient, matrix, second_present, by_present = design.sums(first, second)
+    gradient, matrix, second_present, by_present = design.sums(first, second, True)
+    without = design.sums(first, second, False)
+    for full, only in zip((gradient, matrix, second_present), without[:3], strict=True):
+        np.testing.assert_array_equal(only, full)
+    assert without[3].shape == (0, design.n_parameters)
     np.testing.assert_allclose(gradient, x.T @ first, atol=1e-12)
     np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), atol=1e-12)
     ids = design.present_id
@@ -371,7 +375,7 @@ def test_gradient_and_hessian_match_finite_differences() -> None:
         derivative, curvature, _ = log_likelihood_terms(
             hazards, statistics.at_risk, statistics.conversions, False
         )
-        gradient, hessian, _, _ = design.sums(derivative, curvature)
+        gradient, hessian, _, _ = design.sums(derivative, curvature, False)
         return (
             log_likelihood(hazards, statistics.at_risk, statistics.conversions),
             gradient,
