@@ -207,43 +207,46 @@ def pattern_hazards(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def log_likelihood(hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray) -> float:
-    """``ℓ = Σ_t [y_t log(1 - e^{-λ_t}) - s_t λ_t]``."""
+    """``ℓ = Σ_t [y_t log(1 - e^{-λ_t}) - s_t λ_t]``: the logarithms on all threads, the
+    sum in pattern order on one (so the total does not depend on the threads)."""
+    n = len(hazards)
+    logs = np.zeros(n, np.float64)
+    for t in prange(n):
+        if conversions[t] != 0.0:
+            logs[t] = np.log(-np.expm1(-hazards[t]))
     value = 0.0
-    for t in range(len(hazards)):
+    for t in range(n):
         value -= at_risk[t] * hazards[t]
         if conversions[t] != 0.0:
-            value += conversions[t] * np.log(-np.expm1(-hazards[t]))
+            value += conversions[t] * logs[t]
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def log_likelihood_terms(
     hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray, information: bool
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Per pattern of ``ℓ``: the total, the derivative ``y_t / (e^{λ_t} - 1) - s_t``, the
-    curvature of ``-ℓ`` ``y_t e^{λ_t} / (e^{λ_t} - 1)²`` and, if ``information``, the
-    expected Fisher information ``(s_t + y_t) / (e^{λ_t} - 1)`` (else an empty array)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pattern of ``ℓ`` (its total is :func:`log_likelihood`): the derivative
+    ``y_t / (e^{λ_t} - 1) - s_t``, the curvature of ``-ℓ`` ``y_t e^{λ_t} / (e^{λ_t} - 1)²``
+    and, if ``information``, the expected Fisher information ``(s_t + y_t) / (e^{λ_t} - 1)``
+    (else an empty array). Each pattern's terms are its own: computed on all threads."""
     n = len(hazards)
-    value = 0.0
     derivative = np.empty(n, np.float64)
     curvature = np.zeros(n, np.float64)
     fisher = np.empty(n if information else 0, np.float64)
-    for t in range(n):
-        lam = hazards[t]
+    for t in prange(n):
         y = conversions[t]
-        value -= at_risk[t] * lam
         derivative[t] = -at_risk[t]
         if y != 0.0 or information:
-            grow = np.expm1(lam)
+            grow = np.expm1(hazards[t])
             if y != 0.0:
-                value += y * np.log(-np.expm1(-lam))
                 derivative[t] += y / grow
                 curvature[t] = y * (grow + 1.0) / (grow * grow)
             if information:
                 fisher[t] = (at_risk[t] + y) / grow
-    return value, derivative, curvature, fisher
+    return derivative, curvature, fisher
 
 
 @njit(cache=True)
@@ -257,6 +260,7 @@ def weighted_feature_sums(
     recent_features: np.ndarray,
     recent_offsets: np.ndarray,
     n_parameters: int,
+    by_mask: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``Σ_t first_t x_t`` (a gradient) and ``Σ_t second_t x_t x_tᵀ`` (a Hessian or
     information matrix) over patterns, through the distinct masks.
@@ -265,7 +269,8 @@ def weighted_feature_sums(
     (``R``, disjoint from ``P``'s). Sums by mask make the ``P·Pᵀ`` and ``R·Rᵀ`` blocks cost
     per distinct mask; the cross block ``Σ_t second_t P_t R_tᵀ`` is accumulated by recent
     mask. Also returned: ``Σ_t second_t`` and ``Σ_t second_t x_t`` by present mask (what
-    the score test of pairs needs: the pairs' features depend on the present mask only).
+    the score test of pairs needs: the pairs' features depend on the present mask only),
+    if ``by_mask`` (else an array of no rows: the fit's Newton steps do not need it).
     """
     n_present = len(present_offsets) - 1
     n_recent = len(recent_offsets) - 1
@@ -274,7 +279,7 @@ def weighted_feature_sums(
     second_present = np.zeros(n_present, np.float64)
     second_recent = np.zeros(n_recent, np.float64)
     cross = np.zeros((n_recent, n_parameters), np.float64)  # Σ second_t P_t by recent mask
-    by_present = np.zeros((n_present, n_parameters), np.float64)  # Σ second_t x_t
+    by_present = np.zeros((n_present if by_mask else 0, n_parameters), np.float64)
     for t in range(len(first)):
         p, r = present_id[t], recent_id[t]
         first_present[p] += first[t]
@@ -286,8 +291,9 @@ def weighted_feature_sums(
         second_recent[r] += w
         for i in range(present_offsets[p], present_offsets[p + 1]):
             cross[r, present_features[i]] += w
-        for i in range(recent_offsets[r], recent_offsets[r + 1]):
-            by_present[p, recent_features[i]] += w
+        if by_mask:  # Σ second_t x_t by present mask: its recency part
+            for i in range(recent_offsets[r], recent_offsets[r + 1]):
+                by_present[p, recent_features[i]] += w
     gradient = np.zeros(n_parameters, np.float64)
     matrix = np.zeros((n_parameters, n_parameters), np.float64)
     for p in range(n_present):
@@ -295,7 +301,8 @@ def weighted_feature_sums(
         for i in range(start, end):
             a = present_features[i]
             gradient[a] += first_present[p]
-            by_present[p, a] += second_present[p]
+            if by_mask:
+                by_present[p, a] += second_present[p]
             for k in range(start, end):
                 matrix[a, present_features[k]] += second_present[p]
     for r in range(n_recent):

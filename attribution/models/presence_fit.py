@@ -41,7 +41,7 @@ statistics is the selection on all the data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -112,24 +112,36 @@ class _Design:
     @classmethod
     def of(cls, counts: StepCounts, pairs: Sequence[tuple[int, int]]) -> _Design:
         c = counts.n_channels
-        first = np.array([a for a, _ in pairs], np.int64)
-        second = np.array([b for _, b in pairs], np.int64)
         present_masks, present_id = np.unique(counts.present, return_inverse=True)
         recent_masks, recent_id = np.unique(counts.recent, return_inverse=True)
-        present_features, present_offsets = group_features(
-            present_masks, 1, True, first, second, 1 + 2 * c
-        )
         none = np.zeros(0, np.int64)
         recent_features, recent_offsets = group_features(recent_masks, 1 + c, False, none, none, 0)
-        return cls(
+        design = cls(
             n_channels=c,
             present_masks=present_masks,
             present_id=present_id.reshape(-1).astype(np.int64),
             recent_id=recent_id.reshape(-1).astype(np.int64),
-            present_features=present_features,
-            present_offsets=present_offsets,
+            present_features=none,
+            present_offsets=np.zeros(len(present_masks) + 1, np.int64),
             recent_features=recent_features,
             recent_offsets=recent_offsets,
+            n_parameters=0,
+        )
+        return design.with_pairs(pairs)
+
+    def with_pairs(self, pairs: Sequence[tuple[int, int]]) -> _Design:
+        """The design of the same counts with ``pairs`` (the masks are the pairs' own:
+        only the present masks' features change)."""
+        c = self.n_channels
+        first = np.array([a for a, _ in pairs], np.int64)
+        second = np.array([b for _, b in pairs], np.int64)
+        present_features, present_offsets = group_features(
+            self.present_masks, 1, True, first, second, 1 + 2 * c
+        )
+        return replace(
+            self,
+            present_features=present_features,
+            present_offsets=present_offsets,
             n_parameters=1 + 2 * c + len(pairs),
         )
 
@@ -145,7 +157,7 @@ class _Design:
         )
 
     def sums(
-        self, first: np.ndarray, second: np.ndarray
+        self, first: np.ndarray, second: np.ndarray, by_mask: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return weighted_feature_sums(
             first,
@@ -157,6 +169,7 @@ class _Design:
             self.recent_features,
             self.recent_offsets,
             self.n_parameters,
+            by_mask,
         )
 
 
@@ -194,20 +207,25 @@ def fit_presence(
     if pairs is not None:
         given = tuple(pairs)
         first = warm.theta if warm is not None and warm.pairs == given else None
-        fit = _fit(counts, given, penalty, max_iterations, tolerance, first)
+        fit = _fit(
+            counts, _Design.of(counts, given), given, penalty, max_iterations, tolerance, first
+        )
         return _with_z(fit, (float("nan"),) * len(fit.pairs), (fit.theta,))
     chosen: list[tuple[int, int]] = []
     z_values: list[float] = []
-    fit = _fit(counts, (), penalty, max_iterations, tolerance, start((), None))
+    # The masks are found once; each stage only adds its pairs to the present masks.
+    design = _Design.of(counts, ())
+    fit = _fit(counts, design, (), penalty, max_iterations, tolerance, start((), None))
     stages = [fit.theta]
     while len(chosen) < max_pairs:
-        best, z = _best_pair(counts, fit, penalty)
+        best, z = _best_pair(counts, design, fit, penalty)
         if best is None or not z > pair_z:
             break
         chosen.append(best)
         z_values.append(z)
         first = start(tuple(chosen), fit.theta)
-        fit = _fit(counts, tuple(chosen), penalty, max_iterations, tolerance, first)
+        design = design.with_pairs(chosen)
+        fit = _fit(counts, design, tuple(chosen), penalty, max_iterations, tolerance, first)
         stages.append(fit.theta)
     return _with_z(fit, tuple(z_values), tuple(stages))
 
@@ -227,7 +245,7 @@ def _with_z(fit: PresenceFit, z: tuple[float, ...], stages: tuple[np.ndarray, ..
 
 class _Objective:
     """``f(θ) = (penalty/2 |effects|² - ℓ(θ)) / Y`` (``Y`` the weighted conversions) with
-    its gradient and Hessian."""
+    its gradient and Hessian, at ``θ`` and the patterns' hazards ``λ`` there."""
 
     def __init__(self, counts: StepCounts, design: _Design, penalty: float) -> None:
         self.design = design
@@ -242,21 +260,19 @@ class _Objective:
         hazards = self.design.hazards(theta)
         return float(log_likelihood(hazards, self.at_risk, self.conversions))
 
-    def value(self, theta: np.ndarray) -> float:
+    def value(self, theta: np.ndarray, hazards: np.ndarray) -> float:
         penalty = 0.5 * self.penalty * float(np.sum(self.penalised * theta * theta))
-        return (penalty - self.log_likelihood(theta)) / self.scale
+        likelihood = float(log_likelihood(hazards, self.at_risk, self.conversions))
+        return (penalty - likelihood) / self.scale
 
-    def derivatives(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        hazards = self.design.hazards(theta)
-        total, derivative, curvature, _ = log_likelihood_terms(
+    def derivatives(self, theta: np.ndarray, hazards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        derivative, curvature, _ = log_likelihood_terms(
             hazards, self.at_risk, self.conversions, False
         )
-        gradient, hessian, _, _ = self.design.sums(derivative, curvature)
-        penalty = 0.5 * self.penalty * float(np.sum(self.penalised * theta * theta))
-        value = (penalty - total) / self.scale
+        gradient, hessian, _, _ = self.design.sums(derivative, curvature, False)
         gradient = (self.penalty * self.penalised * theta - gradient) / self.scale
         hessian = (hessian + np.diag(self.penalty * self.penalised)) / self.scale
-        return value, gradient, hessian
+        return gradient, hessian
 
 
 def _projected_gradient(theta: np.ndarray, gradient: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -267,13 +283,15 @@ def _projected_gradient(theta: np.ndarray, gradient: np.ndarray, lower: np.ndarr
 
 def _fit(
     counts: StepCounts,
+    design: _Design,
     pairs: tuple[tuple[int, int], ...],
     penalty: float,
     max_iterations: int,
     tolerance: float,
     start: np.ndarray | None,
 ) -> PresenceFit:
-    design = _Design.of(counts, pairs)
+    """The projected Newton fit of ``design`` (the counts' design with ``pairs``) from
+    ``start`` (else from the baseline alone)."""
     objective = _Objective(counts, design, penalty)
     n = design.n_parameters
     lower = np.zeros(n)
@@ -286,8 +304,9 @@ def _fit(
     theta[0] = max(START_FRACTION * -np.log1p(-min(rate, 0.5)), MIN_BASELINE)
     if start is not None:
         theta[: len(start)] = start
-    value, gradient, hessian = objective.derivatives(theta)
     hazards = design.hazards(theta)
+    value = objective.value(theta, hazards)
+    gradient, hessian = objective.derivatives(theta, hazards)
     converting = counts.conversions > 0
     iterations = 0
     converged = False
@@ -332,7 +351,8 @@ def _fit(
         candidate_value = value
         for _ in range(MAX_HALVINGS):
             candidate = theta + step * segment
-            candidate_value = objective.value(candidate)
+            candidate_hazards = design.hazards(candidate)
+            candidate_value = objective.value(candidate, candidate_hazards)
             if candidate_value <= value + ARMIJO * step * slope:
                 break
             step /= 2
@@ -343,9 +363,9 @@ def _fit(
             # data, the gradient's sum over patterns cancels to its rounding level).
             converged = True
             break
-        theta = candidate
-        hazards = design.hazards(theta)
-        value, gradient, hessian = objective.derivatives(theta)
+        # The accepted point's hazards and objective are those of the search.
+        theta, hazards, value = candidate, candidate_hazards, candidate_value
+        gradient, hessian = objective.derivatives(theta, hazards)
     # The search moves along the segment to the projected Newton point, so a parameter
     # whose bound holds it shrinks geometrically toward the bound and stops a rounding
     # error above it (1e-17 where the baseline is 0.2). Such residues are noise that
@@ -364,14 +384,14 @@ def _fit(
 
 
 def _best_pair(
-    counts: StepCounts, fit: PresenceFit, penalty: float
+    counts: StepCounts, design: _Design, fit: PresenceFit, penalty: float
 ) -> tuple[tuple[int, int] | None, float]:
-    """The candidate pair with the largest score-test ``z``, and that ``z``."""
-    design = _Design.of(counts, fit.pairs)
-    _, score, _, information = log_likelihood_terms(
+    """The candidate pair with the largest score-test ``z`` at ``fit`` (of ``design``),
+    and that ``z``."""
+    score, _, information = log_likelihood_terms(
         design.hazards(fit.theta), counts.at_risk, counts.conversions, True
     )
-    _, i_all, information_present, information_by_present = design.sums(score, information)
+    _, i_all, information_present, information_by_present = design.sums(score, information, True)
     score_present = np.bincount(design.present_id, score, minlength=len(design.present_masks))
     free_features = np.flatnonzero((fit.theta > 0) | (np.arange(len(fit.theta)) == 0))
     free = np.full(len(fit.theta), -1, np.int64)

@@ -21,6 +21,7 @@ from attribution.cli.main import main
 from attribution.kernels.presence import (
     count_patterns,
     journey_terms,
+    log_likelihood,
     log_likelihood_terms,
     pattern_rows,
 )
@@ -345,7 +346,11 @@ def test_sums_by_mask_match_a_dense_design() -> None:
     x = dense_design(statistics, pairs)
     rng = np.random.default_rng(2)
     first, second = rng.normal(size=len(x)), rng.random(len(x))
-    gradient, matrix, second_present, by_present = design.sums(first, second)
+    gradient, matrix, second_present, by_present = design.sums(first, second, True)
+    without = design.sums(first, second, False)
+    for full, only in zip((gradient, matrix, second_present), without[:3], strict=True):
+        np.testing.assert_array_equal(only, full)
+    assert without[3].shape == (0, design.n_parameters)
     np.testing.assert_allclose(gradient, x.T @ first, atol=1e-12)
     np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), atol=1e-12)
     ids = design.present_id
@@ -366,11 +371,16 @@ def test_gradient_and_hessian_match_finite_differences() -> None:
     theta = rng.uniform(0.01, 0.3, design.n_parameters)
 
     def derivatives(t: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        value, derivative, curvature, _ = log_likelihood_terms(
-            design.hazards(t), statistics.at_risk, statistics.conversions, False
+        hazards = design.hazards(t)
+        derivative, curvature, _ = log_likelihood_terms(
+            hazards, statistics.at_risk, statistics.conversions, False
         )
-        gradient, hessian, _, _ = design.sums(derivative, curvature)
-        return value, gradient, hessian
+        gradient, hessian, _, _ = design.sums(derivative, curvature, False)
+        return (
+            log_likelihood(hazards, statistics.at_risk, statistics.conversions),
+            gradient,
+            hessian,
+        )
 
     value, gradient, hessian = derivatives(theta)
     patterns = reference_patterns(*random_paths(21, 150)[:4], 1, 2)
