@@ -1448,14 +1448,15 @@ def _scorecards(
             raw = raw_frame(label, credit.cards[(label, dims)], cost, labels)
             # Each row's position (from 1) among the scorecard's groups, then untouched
             # groups: the intervals join on it, as labels can repeat across the two.
-            raw["_row"] = np.arange(1, len(raw) + 1, dtype=np.float64)
+            rows = np.arange(1, len(raw) + 1, dtype=np.float64)
             if options.costs is not None:
+                raw["_row"] = rows
                 raw, texts = with_file_costs(raw, options.costs, dims, fit.combinations.get(dims))
                 for code, text in texts:
                     note = Note(code, text)
                     if note not in notes:
                         notes.append(note)
-            rows = raw.pop("_row").to_numpy()
+                rows = raw.pop("_row").to_numpy()
             card = finish(raw, dims)
             replicates = credit.replicates
             if replicates is not None and options.bootstrap is not None:

@@ -294,8 +294,9 @@ def raw_frame(
 ) -> pd.DataFrame:
     """The summed columns of one model's scorecard, one row per group (``labels``: the
     labels of ``sums.keys``, :func:`~attribution.rollup.labels_of`), then the untouched
-    group (no cost): the ratios are computed by :func:`finish`."""
-    columns: dict[str, object] = {d: labels[d] for d in labels.columns}
+    groups (no cost; no lead counted where they have no lead column): the ratios are
+    computed by :func:`finish`."""
+    columns: dict[str, np.ndarray] = {d: labels[d].to_numpy() for d in labels.columns}
     for i, name in enumerate(FEATURES):
         if name != "pipeline":
             columns[name] = sums.sums[:, i]
@@ -304,13 +305,23 @@ def raw_frame(
     if sums.leads is not None:
         columns["leads"] = sums.leads[:, 0]
         columns["lead_converted"] = sums.leads[:, 1]
-    frame = pd.DataFrame(columns)
-    if len(sums.untouched):
-        frame = pd.concat([frame, sums.untouched.assign(cost=np.nan)], ignore_index=True)
+    untouched = sums.untouched.assign(cost=np.nan)
+    if len(untouched):
+        touched = len(labels)
+        for name in untouched.columns:
+            if name not in columns:
+                columns[name] = np.full(touched, np.nan)
+        for name, values in columns.items():
+            more = (
+                untouched[name].to_numpy()
+                if name in untouched.columns
+                else np.full(len(untouched), np.nan)
+            )
+            columns[name] = np.concatenate([values, more])
         if sums.leads is not None:
-            frame[list(LEAD_COLUMNS)] = frame[list(LEAD_COLUMNS)].fillna(0.0)
-    frame.insert(0, "model", model)
-    return frame
+            for name in LEAD_COLUMNS:
+                columns[name] = np.where(np.isnan(columns[name]), 0.0, columns[name])
+    return pd.DataFrame({"model": model, **columns}, index=pd.RangeIndex(len(columns["cost"])))
 
 
 #: Scorecard columns that get bootstrap intervals (``<column>_low``, ``<column>_high``).
