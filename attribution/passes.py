@@ -40,6 +40,7 @@ from attribution.models.base import (
     SharesRows,
     TouchCredit,
     clone,
+    same_model,
 )
 from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
@@ -392,6 +393,21 @@ def _learns_from_data(model: AttributionModel) -> bool:
     )
 
 
+def _inner_twin(model: AttributionModel, plan: RunPlan, candidates: Iterable[str]) -> str | None:
+    """The first of ``candidates`` (labels of the plan) that is ``model``'s
+    :meth:`~AttributionModel.inner_model` (the same model) in the same window: its
+    statistics and its fit are ``model``'s (shapley's presence game and presence)."""
+    inner = model.inner_model()
+    if inner is None:
+        return None
+    window_days = plan.window_of(model)
+    for label in candidates:
+        other = plan.models[label]
+        if plan.window_of(other) == window_days and same_model(other, inner):
+            return label
+    return None
+
+
 def _statistics(model: AttributionModel, journeys: Journeys, context: Any) -> Any:
     return (
         model.statistics(journeys)
@@ -430,11 +446,19 @@ def fit_pass(
     )
     boot = options.bootstrap
     keys = keys_of(journeys) if boot is not None else None
+    #: Models whose statistics were computed without a context (shareable).
+    contextless: list[str] = []
     for label, model in plan.models.items():
         windowed = windows[plan.window_of(model)][0]
         try:
             own = contexts.models.get(label) if contexts else model.context(windowed)
-            statistics[label] = _statistics(model, windowed, own)
+            twin = _inner_twin(model, plan, contextless) if own is None else None
+            if twin is not None:
+                statistics[label] = statistics[twin]
+            else:
+                statistics[label] = _statistics(model, windowed, own)
+                if own is None:
+                    contextless.append(label)
         except ModelNotApplicable as error:
             failed[label] = str(error)
             lead.pop(label, None)
@@ -561,7 +585,15 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
         try:
             if label in fit.failed:
                 raise ModelNotApplicable(fit.failed[label])
-            fitted.models[label] = model.fit_statistics(fit.statistics[label])
+            statistics = fit.statistics[label]
+            # A model built on another model of the run fitted on the same statistics
+            # (the same object) takes that fit instead of repeating it.
+            same = [other for other in fitted.models if fit.statistics[other] is statistics]
+            twin = _inner_twin(model, plan, same)
+            if twin is not None:
+                fitted.models[label] = model.fit_on_inner(fitted.models[twin])
+            else:
+                fitted.models[label] = model.fit_statistics(statistics)
         except ModelNotApplicable as error:
             if not plan.every_model:
                 raise

@@ -239,6 +239,19 @@ class AttributionModel(ABC):
         """Fit to the journeys; returns ``self``."""
         return self.fit_statistics(self.statistics(journeys))
 
+    def inner_model(self) -> AttributionModel | None:
+        """The unfitted model whose statistics are this model's and whose fit it builds
+        on (shapley's game model), or None (the default). A run that also fits a model
+        equal to it (same type and parameters) in the same window computes those
+        statistics once and gives that fitted model to :meth:`fit_on_inner`, instead of
+        fitting the same model twice."""
+        return None
+
+    def fit_on_inner(self: ModelT, fitted: AttributionModel) -> ModelT:
+        """Fit on ``fitted``: the :meth:`inner_model` already fitted on this model's
+        statistics (the same as :meth:`fit_statistics` on them); returns ``self``."""
+        raise NotImplementedError
+
     def lead_stage_model(self: ModelT) -> ModelT:
         """An unfitted copy to fit and credit at the scorecard's lead stage (each lead a
         conversion at its creation: :mod:`attribution.scorecards`). The stage shows only
@@ -296,3 +309,8 @@ class RuleModel(AttributionModel):
 def clone(model: ModelT) -> ModelT:
     """An unfitted copy of ``model`` with the same parameters."""
     return type(model)(**model.get_params())
+
+
+def same_model(first: AttributionModel, second: AttributionModel) -> bool:
+    """Whether two models are the same model: the same type and equal parameters."""
+    return type(first) is type(second) and first.get_params() == second.get_params()

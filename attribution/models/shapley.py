@@ -45,7 +45,13 @@ import numpy as np
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
-from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
+from attribution.models.base import (
+    AttributionModel,
+    ReplicateColumns,
+    TouchCredit,
+    clone,
+    same_model,
+)
 from attribution.models.coalitions import CoalitionCounts
 from attribution.models.presence import Presence
 from attribution.models.shapley_game import ExposureModel, exposure_credit
@@ -213,6 +219,18 @@ class Shapley(AttributionModel):
             self.method_ = fit.method
             return self
         return self._with_game_model(self._new_game_model().fit_statistics(statistics))
+
+    def inner_model(self) -> AttributionModel | None:
+        """The game model under the model-based game (None for observed rates)."""
+        return None if self.game == "observed_rates" else self._new_game_model()
+
+    def fit_on_inner(self, fitted: AttributionModel) -> Shapley:
+        """This model on its game model ``fitted`` on its statistics (model-based game)."""
+        self._check_params()
+        if self.game == "observed_rates" or not same_model(fitted, self._new_game_model()):
+            raise ValueError(f"{fitted!r} is not this model's game model")
+        self.game_ = self.game
+        return self._with_game_model(fitted)
 
     def fit_replicate(self, statistics: Any) -> Shapley:
         """A bootstrap replicate's model; under the model-based game its game model is

@@ -317,3 +317,44 @@ def test_permutation_reference_is_the_textbook_formula() -> None:
     value = permutation_shapley(lambda s: float(len(s)) ** 2, [0, 1, 2])
     assert value == pytest.approx({0: 3.0, 1: 3.0, 2: 3.0})
     assert len(list(itertools.permutations(range(3)))) == 6
+
+
+def test_a_run_with_presence_fits_the_game_model_once() -> None:
+    """With ``presence`` (the same model as the game model) in the run, shapley builds on
+    its fit; the credit is the one shapley gets alone, exactly."""
+    _, _, _, _, journeys = random_paths(6, 200)
+    both = at.attribute(journeys, ["presence", "shapley"], by=["channel"], touch_credits=True)
+    alone = at.attribute(journeys, ["shapley"], by=["channel"], touch_credits=True)
+    shapley_model = both.models["shapley"]
+    assert isinstance(shapley_model, Shapley)
+    assert shapley_model.game_model_ is both.models["presence"]
+    assert both.touch_credits is not None and alone.touch_credits is not None
+    shapley = both.touch_credits[both.touch_credits["model"] == "shapley"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shapley, alone.touch_credits)
+    assert [n for n in both.reconciliation.notes if n.model == "shapley"] == [
+        n for n in alone.reconciliation.notes if n.model == "shapley"
+    ]
+
+
+def test_a_different_presence_model_is_not_shared() -> None:
+    _, _, _, _, journeys = random_paths(6, 200)
+    result = at.attribute(
+        journeys, ["presence", "shapley"], parameters={"presence": {"guard_steps": 0}}
+    )
+    model = result.models["shapley"]
+    assert isinstance(model, Shapley)
+    assert model.game_model_ is not result.models["presence"]
+    assert model.game_model_.guard_steps == 1
+
+
+def test_fit_on_inner_refuses_another_model() -> None:
+    _, _, _, _, journeys = random_paths(3, 80)
+    other = Presence(guard_steps=0).fit(journeys)
+    with pytest.raises(ValueError, match="not this model's game model"):
+        Shapley().fit_on_inner(other)
+    with pytest.raises(ValueError, match="not this model's game model"):
+        Shapley(game="observed_rates").fit_on_inner(Presence().fit(journeys))
+    same = Shapley().fit_on_inner(Presence().fit(journeys))
+    np.testing.assert_array_equal(
+        same.credit(journeys).value, Shapley().fit(journeys).credit(journeys).value
+    )
