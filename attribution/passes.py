@@ -70,6 +70,7 @@ from attribution.scorecards import (
     journey_features,
     kpis,
     lead_stage,
+    merge_untouched,
     raw_frame,
     scorecard_sums,
     untouched_features,
@@ -106,6 +107,27 @@ def _add(first: dict[Any, Any], second: dict[Any, Any]) -> dict[Any, Any]:
     out = dict(first)
     for key, value in second.items():
         out[key] = out[key].merge(value) if key in out else value
+    return out
+
+
+def _merge_cards(
+    first: dict[tuple[str, Rollup], ScorecardSums], second: dict[tuple[str, Rollup], ScorecardSums]
+) -> dict[tuple[str, Rollup], ScorecardSums]:
+    """Two partitions' scorecard sums, merged key by key. The models of one credit window
+    share that window's table of untouched groups (one object per window and roll-up,
+    :func:`credit_pass`), so each pair of those tables is merged once, and the merged
+    table is again shared."""
+    merged: dict[tuple[int, int], pd.DataFrame] = {}
+
+    def untouched(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+        pair = (id(a), id(b))
+        if pair not in merged:
+            merged[pair] = merge_untouched(a, b)
+        return merged[pair]
+
+    out = dict(first)
+    for key, value in second.items():
+        out[key] = out[key].merge(value, untouched) if key in out else value
     return out
 
 
@@ -706,7 +728,7 @@ class PartitionCredit:
             sums=_add(self.sums, other.sums),
             totals=_add(self.totals, other.totals),
             untouched=_add(self.untouched, other.untouched),
-            cards=_add(self.cards, other.cards),
+            cards=_merge_cards(self.cards, other.cards),
             replicates=replicates,
             touch_frames=self.touch_frames + other.touch_frames,
         )

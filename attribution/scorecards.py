@@ -43,7 +43,7 @@ tables, bootstrap replicates) multiply every count and amount.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,7 +118,13 @@ class ScorecardSums:
     #: Per untouched group (labels, then :data:`FEATURES` sums).
     untouched: pd.DataFrame
 
-    def merge(self, other: ScorecardSums) -> ScorecardSums:
+    def merge(
+        self,
+        other: ScorecardSums,
+        untouched: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> ScorecardSums:
+        """The two partitions' sums added by key; ``untouched`` merges the untouched
+        groups' tables (default :func:`merge_untouched`)."""
         keys = np.concatenate((self.keys, other.keys))
         unique, inverse = np.unique(keys, return_inverse=True)
 
@@ -136,7 +142,7 @@ class ScorecardSums:
             add(self.sums, other.sums),
             add(self.pipeline, other.pipeline),
             leads,
-            merge_untouched(self.untouched, other.untouched),
+            (untouched or merge_untouched)(self.untouched, other.untouched),
         )
 
 
@@ -153,9 +159,10 @@ def untouched_features(windowed: Journeys, by: Sequence[str], features: np.ndarr
     """The feature sums of the converted journeys with no touch in the window, per
     untouched group (``(no touch)`` for touch-level dimensions)."""
     mask = windowed.converted & (windowed.lengths == 0)
-    frame = untouched_labels(windowed, by, mask)
-    for i, name in enumerate(FEATURES):
-        frame[name] = features[mask, i]
+    labels = untouched_labels(windowed, by, mask)
+    columns: dict[str, object] = {str(d): labels[d] for d in labels.columns}
+    columns.update({name: features[mask, i] for i, name in enumerate(FEATURES)})
+    frame = pd.DataFrame(columns)
     return frame.groupby(list(by), as_index=False, sort=True).sum()
 
 
@@ -168,9 +175,10 @@ def with_untouched_leads(
     is then in exactly one group, so the ``leads`` column sums to the leads.
     ``lead_columns``: per staged journey its leads and converted leads."""
     mask = staged.converted & (staged.lengths == 0)
-    frame = untouched_labels(staged, by, mask)
-    for i, name in enumerate(LEAD_COLUMNS):
-        frame[name] = lead_columns[mask, i]
+    labels = untouched_labels(staged, by, mask)
+    columns: dict[str, object] = {str(d): labels[d] for d in labels.columns}
+    columns.update({name: lead_columns[mask, i] for i, name in enumerate(LEAD_COLUMNS)})
+    frame = pd.DataFrame(columns)
     leads = frame.groupby(list(by), as_index=False, sort=True).sum()
     merged = untouched.merge(leads, on=list(by), how="outer")
     sums = [c for c in merged.columns if c in FEATURES or c in LEAD_COLUMNS]
