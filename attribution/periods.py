@@ -48,7 +48,7 @@ def months_of(journeys: Journeys) -> np.ndarray:
     times = [getattr(journeys, name) for name in TIME_FIELDS]
     if journeys.has_times:
         times.append(journeys.timestamp)
-    months = [np.unique(_keys(t, "month")) for t in times]
+    months = [_distinct(_keys(t, "month")) for t in times]
     months.append(np.array([np.iinfo(np.int64).min]))
     return np.unique(np.concatenate(months))
 
@@ -83,12 +83,33 @@ def _keys(times: np.ndarray, period: str) -> np.ndarray:
     return np.where(known, months // divisor, np.iinfo(np.int64).min)
 
 
+def _slots(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each period number's slot in a dense table of the numbers present (slot 0: the
+    unknown time, slot ``1 + k - k_min`` for period number ``k``), and the period number
+    of each slot. Times are int64 nanoseconds, years 1678 to 2261, so there are at most
+    about 7,000 months: a table and a count replace sorting the times (``np.unique``)."""
+    known = keys != np.iinfo(np.int64).min
+    low = int(keys[known].min()) if known.any() else 0
+    high = int(keys[known].max()) if known.any() else -1
+    slots = np.where(known, keys, low - 1) - (low - 1)
+    numbers = np.concatenate(([np.iinfo(np.int64).min], np.arange(low, high + 1, dtype=np.int64)))
+    return slots, numbers
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The sorted distinct period numbers of ``keys`` (``np.unique``, by counting)."""
+    slots, numbers = _slots(keys)
+    return numbers[np.bincount(slots, minlength=len(numbers)) > 0]
+
+
 def period_codes(times: np.ndarray, period: Period, names: tuple[str, ...]) -> np.ndarray:
     """Codes of ``times`` in an existing period coding (every period must be in it)."""
     index = {name: code for code, name in enumerate(names)}
-    unique, inverse = np.unique(_keys(times, period), return_inverse=True)
-    remap = np.array([index[_label(int(k), period)] for k in unique] or [0], np.int32)
-    return remap[inverse].astype(np.int32)
+    slots, numbers = _slots(_keys(times, period))
+    present = np.flatnonzero(np.bincount(slots, minlength=len(numbers)))
+    remap = np.zeros(len(numbers), np.int32)
+    remap[present] = [index[_label(int(k), period)] for k in numbers[present]]
+    return remap[slots]
 
 
 #: The form of a period label (a costs file's ``period`` column must have it).
