@@ -29,15 +29,26 @@ _HASH_RECENT = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 @njit(cache=True, inline="always")
-def _slot(table: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint64) -> int:
-    """Slot of a pattern in an open-addressing table of ``2^(64 - shift)`` rows
-    ``(present, recent, id)`` (``present == -1``: empty); one row is one cache line."""
-    mask = len(table) - 1
+def _slot(keys: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint64) -> int:
+    """Slot of a pattern in an open-addressing table of ``2^(64 - shift)`` rows whose
+    first two words ``keys[slot]`` are the pattern ``(present, recent)`` (``present ==
+    -1``: empty)."""
+    mask = len(keys) - 1
     h = (np.uint64(present) * _HASH_PRESENT) ^ (np.uint64(recent) * _HASH_RECENT)
     slot = np.int64(h >> shift) & mask
-    while table[slot, 0] != -1 and (table[slot, 0] != present or table[slot, 1] != recent):
+    while keys[slot, 0] != -1 and (keys[slot, 0] != present or keys[slot, 1] != recent):
         slot = (slot + 1) & mask
     return slot
+
+
+@njit(cache=True)
+def _empty_table(bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A table of ``2^bits`` empty rows ``(present, recent, at_risk, conversions)``: the
+    float rows, the same memory as integers (the keys) and the conversions' values."""
+    rows = np.zeros((1 << bits, 4), np.float64)
+    keys = rows.view(np.int64)
+    keys[:, 0] = -1
+    return rows, keys, np.zeros(1 << bits, np.float64)
 
 
 @njit(cache=True, nogil=True)
@@ -72,15 +83,14 @@ def count_patterns(
     the weighted steps lived through (``at_risk``), the weighted conversions and the
     value of those conversions of each.
 
-    A hash group-by whose table and arrays double as patterns are found; a pattern is
-    looked up only when it changes from one step to the next. It releases the GIL, so
-    chunks of journeys can be counted on several threads and the counts merged.
+    A hash group-by (open addressing, load at most 1/2) whose row of 32 bytes holds a
+    pattern's masks beside its sums, so a look-up touches one row; a pattern is looked up
+    only when it changes from one step to the next. Patterns come out in table order
+    (each once, every sum added in journey order). It releases the GIL, so chunks of
+    journeys can be counted on several threads and the counts merged.
     """
     bits = 10
-    table = np.full((1 << bits, 4), -1, np.int64)
-    present_of = np.zeros(1 << bits, np.int64)
-    recent_of = np.zeros(1 << bits, np.int64)
-    sums = np.zeros((1 << bits, 3), np.float64)  # at risk, conversions, value
+    rows, keys, values = _empty_table(bits)
     n_patterns = 0
     for j in range(len(offsets) - 1):
         start, end = offsets[j], offsets[j + 1]
@@ -89,52 +99,34 @@ def count_patterns(
         present = np.int64(0)
         last_present = np.int64(-1)
         last_recent = np.int64(-1)
-        pattern = -1
+        row = -1
         for k in range(n):
             present, recent = _step_masks(channel, start, k, guard, recent_steps, present)
             if present != last_present or recent != last_recent:
-                if 2 * (n_patterns + 1) > len(table):
+                if 2 * (n_patterns + 1) > len(rows):
                     bits += 1
-                    table = np.full((1 << bits, 4), -1, np.int64)
-                    for q in range(n_patterns):
-                        row = _slot(table, present_of[q], recent_of[q], np.uint64(64 - bits))
-                        table[row, 0] = present_of[q]
-                        table[row, 1] = recent_of[q]
-                        table[row, 2] = q
-                    present_of = _grown(present_of, 1 << bits)
-                    recent_of = _grown(recent_of, 1 << bits)
-                    grown = np.zeros((1 << bits, 3), np.float64)
-                    grown[:n_patterns] = sums[:n_patterns]
-                    sums = grown
-                row = _slot(table, present, recent, np.uint64(64 - bits))
-                if table[row, 0] == -1:
-                    table[row, 0] = present
-                    table[row, 1] = recent
-                    table[row, 2] = n_patterns
-                    present_of[n_patterns] = present
-                    recent_of[n_patterns] = recent
+                    old_rows, old_keys, old_values = rows, keys, values
+                    rows, keys, values = _empty_table(bits)
+                    for s in range(len(old_rows)):
+                        if old_keys[s, 0] != -1:
+                            moved = _slot(
+                                keys, old_keys[s, 0], old_keys[s, 1], np.uint64(64 - bits)
+                            )
+                            rows[moved] = old_rows[s]
+                            values[moved] = old_values[s]
+                row = _slot(keys, present, recent, np.uint64(64 - bits))
+                if keys[row, 0] == -1:
+                    keys[row, 0] = present
+                    keys[row, 1] = recent
                     n_patterns += 1
-                pattern = table[row, 2]
                 last_present, last_recent = present, recent
             if converted[j] and k == n - 1:
-                sums[pattern, 1] += w
-                sums[pattern, 2] += value[j]
+                rows[row, 3] += w
+                values[row] += value[j]
             else:
-                sums[pattern, 0] += w
-    return (
-        present_of[:n_patterns].copy(),
-        recent_of[:n_patterns].copy(),
-        sums[:n_patterns, 0].copy(),
-        sums[:n_patterns, 1].copy(),
-        sums[:n_patterns, 2].copy(),
-    )
-
-
-@njit(cache=True)
-def _grown(values: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, values.dtype)
-    out[: len(values)] = values
-    return out
+                rows[row, 2] += w
+    found = np.flatnonzero(keys[:, 0] != -1)
+    return keys[found, 0], keys[found, 1], rows[found, 2], rows[found, 3], values[found]
 
 
 @njit(cache=True)
