@@ -83,7 +83,7 @@ def count_patterns(
     the weighted steps lived through (``at_risk``), the weighted conversions and the
     value of those conversions of each.
 
-    A hash group-by (open addressing, load at most 1/2) whose row of 32 bytes holds a
+    A hash group-by (open addressing, load at most 3/4) whose row of 32 bytes holds a
     pattern's masks beside its sums, so a look-up touches one row; a pattern is looked up
     only when it changes from one step to the next. Patterns come out in table order
     (each once, every sum added in journey order). It releases the GIL, so chunks of
@@ -103,7 +103,7 @@ def count_patterns(
         for k in range(n):
             present, recent = _step_masks(channel, start, k, guard, recent_steps, present)
             if present != last_present or recent != last_recent:
-                if 2 * (n_patterns + 1) > len(rows):
+                if 4 * (n_patterns + 1) > 3 * len(rows):
                     bits += 1
                     old_rows, old_keys, old_values = rows, keys, values
                     rows, keys, values = _empty_table(bits)
