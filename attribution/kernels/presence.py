@@ -394,6 +394,7 @@ def journey_terms(
     pair_first: np.ndarray,
     pair_second: np.ndarray,
     pair_effect: np.ndarray,
+    wanted: np.ndarray,
 ) -> tuple[
     np.ndarray,
     np.ndarray,
@@ -404,7 +405,8 @@ def journey_terms(
     np.ndarray,
     np.ndarray,
 ]:
-    """Every journey's cumulative hazard over its steps, split by channel and pair.
+    """Every ``wanted`` journey's cumulative hazard over its steps, split by channel and
+    pair (the others get their ``base`` only: no members, no pairs, touch weights 0).
 
     With ``n`` steps, ``base = b·n``. Channel ``c`` first touched at position ``f_c``
     is present in ``N_c = max(0, n - f_c - g)`` steps and recent in ``M_c`` steps; its
@@ -424,25 +426,25 @@ def journey_terms(
     n_chunks = max(1, min(n_journeys // 1024, 256))
     member_counts = np.zeros(n_journeys + 1, np.int64)
     pair_counts = np.zeros(n_journeys + 1, np.int64)
-    # Pass 1: the members and pairs of each journey.
-    for chunk in prange(n_chunks):
-        first = np.full(n_channels, -1, np.int64)
-        for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
-            start, end = offsets[j], offsets[j + 1]
-            k = 0
-            for i in range(start, end):
-                c = channel[i]
-                if first[c] < 0:
-                    first[c] = i
-                    k += 1
-            member_counts[j + 1] = k
-            p = 0
-            for q in range(len(pair_first)):
-                if first[pair_first[q]] >= 0 and first[pair_second[q]] >= 0:
-                    p += 1
-            pair_counts[j + 1] = p
-            for i in range(start, end):
-                first[channel[i]] = -1
+    # Pass 1: the members and pairs of each journey, from its channels' bit mask.
+    one = np.int64(1)
+    for j in prange(n_journeys):
+        if not wanted[j]:
+            continue
+        mask = np.int64(0)
+        for i in range(offsets[j], offsets[j + 1]):
+            mask |= one << np.int64(channel[i])
+        k = 0
+        rest = mask
+        while rest:
+            rest &= rest - one
+            k += 1
+        member_counts[j + 1] = k
+        p = 0
+        for q in range(len(pair_first)):
+            if mask >> pair_first[q] & one and mask >> pair_second[q] & one:
+                p += 1
+        pair_counts[j + 1] = p
     member_counts = np.cumsum(member_counts)
     pair_counts = np.cumsum(pair_counts)
     base = np.empty(n_journeys, np.float64)
@@ -457,6 +459,9 @@ def journey_terms(
         following = np.full(n_channels, -1, np.int64)
         local = np.full(n_channels, -1, np.int64)
         for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
+            if not wanted[j]:
+                base[j] = baseline * (offsets[j + 1] - offsets[j])
+                continue
             _journey_terms_of(
                 j, channel, offsets, guard, recent_steps, baseline, presence_effect,
                 recent_effect, pair_first, pair_second, pair_effect, member_counts,

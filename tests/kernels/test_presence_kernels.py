@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from attribution.kernels.presence import count_patterns, log_likelihood, log_likelihood_terms
+from attribution.kernels.presence import (
+    count_patterns,
+    journey_terms,
+    log_likelihood,
+    log_likelihood_terms,
+)
 
 
 def patterns(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,3 +102,35 @@ def test_count_patterns_matches_python_through_table_growth(guard: int, recent: 
     for key, (at_risk, conversions, total) in expected.items():
         assert table[key][:2] == (at_risk, conversions)
         assert table[key][2] == pytest.approx(total, rel=1e-12)
+
+
+def test_journey_terms_of_wanted_journeys_only() -> None:
+    # The journeys not wanted get their base only; the others the terms of the full call
+    # (itself checked against a plain-Python reference in tests/models/test_presence.py).
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 12, 400)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    channel = rng.integers(0, 6, offsets[-1]).astype(np.int64)
+    wanted = rng.random(len(lengths)) < 0.4
+    effects = (0.05, rng.random(6), rng.random(6), np.array([0, 1]), np.array([2, 4]))
+    every = journey_terms(channel, offsets, 6, 1, 3, *effects, np.array([0.7, 0.4]),
+                          np.ones(len(lengths), np.bool_))  # fmt: skip
+    some = journey_terms(channel, offsets, 6, 1, 3, *effects, np.array([0.7, 0.4]), wanted)
+    base, members, member_channel, member_part, pairs, pair_members, pair_part, weight = some
+    np.testing.assert_array_equal(base, every[0])
+    for j in range(len(lengths)):
+        mine = slice(members[j], members[j + 1])
+        full = slice(every[1][j], every[1][j + 1])
+        mine_pairs = slice(pairs[j], pairs[j + 1])
+        full_pairs = slice(every[4][j], every[4][j + 1])
+        touches = slice(offsets[j], offsets[j + 1])
+        if wanted[j]:
+            np.testing.assert_array_equal(member_channel[mine], every[2][full])
+            np.testing.assert_array_equal(member_part[mine], every[3][full])
+            np.testing.assert_array_equal(pair_members[mine_pairs], every[5][full_pairs])
+            np.testing.assert_array_equal(pair_part[mine_pairs], every[6][full_pairs])
+            np.testing.assert_array_equal(weight[touches], every[7][touches])
+        else:
+            assert members[j] == members[j + 1] and pairs[j] == pairs[j + 1]
+            assert not weight[touches].any()
+    assert members[-1] < every[1][-1]
