@@ -29,15 +29,26 @@ _HASH_RECENT = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 @njit(cache=True, inline="always")
-def _slot(table: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint64) -> int:
-    """Slot of a pattern in an open-addressing table of ``2^(64 - shift)`` rows
-    ``(present, recent, id)`` (``present == -1``: empty); one row is one cache line."""
-    mask = len(table) - 1
+def _slot(keys: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint64) -> int:
+    """Slot of a pattern in an open-addressing table of ``2^(64 - shift)`` rows whose
+    first two words ``keys[slot]`` are the pattern ``(present, recent)`` (``present ==
+    -1``: empty)."""
+    mask = len(keys) - 1
     h = (np.uint64(present) * _HASH_PRESENT) ^ (np.uint64(recent) * _HASH_RECENT)
     slot = np.int64(h >> shift) & mask
-    while table[slot, 0] != -1 and (table[slot, 0] != present or table[slot, 1] != recent):
+    while keys[slot, 0] != -1 and (keys[slot, 0] != present or keys[slot, 1] != recent):
         slot = (slot + 1) & mask
     return slot
+
+
+@njit(cache=True)
+def _empty_table(bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A table of ``2^bits`` empty rows ``(present, recent, at_risk, conversions)``: the
+    float rows, the same memory as integers (the keys) and the conversions' values."""
+    rows = np.zeros((1 << bits, 4), np.float64)
+    keys = rows.view(np.int64)
+    keys[:, 0] = -1
+    return rows, keys, np.zeros(1 << bits, np.float64)
 
 
 @njit(cache=True, nogil=True)
@@ -72,15 +83,14 @@ def count_patterns(
     the weighted steps lived through (``at_risk``), the weighted conversions and the
     value of those conversions of each.
 
-    A hash group-by whose table and arrays double as patterns are found; a pattern is
-    looked up only when it changes from one step to the next. It releases the GIL, so
-    chunks of journeys can be counted on several threads and the counts merged.
+    A hash group-by (open addressing, load at most 3/4) whose row of 32 bytes holds a
+    pattern's masks beside its sums, so a look-up touches one row; a pattern is looked up
+    only when it changes from one step to the next. Patterns come out in table order
+    (each once, every sum added in journey order). It releases the GIL, so chunks of
+    journeys can be counted on several threads and the counts merged.
     """
     bits = 10
-    table = np.full((1 << bits, 4), -1, np.int64)
-    present_of = np.zeros(1 << bits, np.int64)
-    recent_of = np.zeros(1 << bits, np.int64)
-    sums = np.zeros((1 << bits, 3), np.float64)  # at risk, conversions, value
+    rows, keys, values = _empty_table(bits)
     n_patterns = 0
     for j in range(len(offsets) - 1):
         start, end = offsets[j], offsets[j + 1]
@@ -89,52 +99,34 @@ def count_patterns(
         present = np.int64(0)
         last_present = np.int64(-1)
         last_recent = np.int64(-1)
-        pattern = -1
+        row = -1
         for k in range(n):
             present, recent = _step_masks(channel, start, k, guard, recent_steps, present)
             if present != last_present or recent != last_recent:
-                if 2 * (n_patterns + 1) > len(table):
+                if 4 * (n_patterns + 1) > 3 * len(rows):
                     bits += 1
-                    table = np.full((1 << bits, 4), -1, np.int64)
-                    for q in range(n_patterns):
-                        row = _slot(table, present_of[q], recent_of[q], np.uint64(64 - bits))
-                        table[row, 0] = present_of[q]
-                        table[row, 1] = recent_of[q]
-                        table[row, 2] = q
-                    present_of = _grown(present_of, 1 << bits)
-                    recent_of = _grown(recent_of, 1 << bits)
-                    grown = np.zeros((1 << bits, 3), np.float64)
-                    grown[:n_patterns] = sums[:n_patterns]
-                    sums = grown
-                row = _slot(table, present, recent, np.uint64(64 - bits))
-                if table[row, 0] == -1:
-                    table[row, 0] = present
-                    table[row, 1] = recent
-                    table[row, 2] = n_patterns
-                    present_of[n_patterns] = present
-                    recent_of[n_patterns] = recent
+                    old_rows, old_keys, old_values = rows, keys, values
+                    rows, keys, values = _empty_table(bits)
+                    for s in range(len(old_rows)):
+                        if old_keys[s, 0] != -1:
+                            moved = _slot(
+                                keys, old_keys[s, 0], old_keys[s, 1], np.uint64(64 - bits)
+                            )
+                            rows[moved] = old_rows[s]
+                            values[moved] = old_values[s]
+                row = _slot(keys, present, recent, np.uint64(64 - bits))
+                if keys[row, 0] == -1:
+                    keys[row, 0] = present
+                    keys[row, 1] = recent
                     n_patterns += 1
-                pattern = table[row, 2]
                 last_present, last_recent = present, recent
             if converted[j] and k == n - 1:
-                sums[pattern, 1] += w
-                sums[pattern, 2] += value[j]
+                rows[row, 3] += w
+                values[row] += value[j]
             else:
-                sums[pattern, 0] += w
-    return (
-        present_of[:n_patterns].copy(),
-        recent_of[:n_patterns].copy(),
-        sums[:n_patterns, 0].copy(),
-        sums[:n_patterns, 1].copy(),
-        sums[:n_patterns, 2].copy(),
-    )
-
-
-@njit(cache=True)
-def _grown(values: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, values.dtype)
-    out[: len(values)] = values
-    return out
+                rows[row, 2] += w
+    found = np.flatnonzero(keys[:, 0] != -1)
+    return keys[found, 0], keys[found, 1], rows[found, 2], rows[found, 3], values[found]
 
 
 @njit(cache=True)
@@ -402,6 +394,7 @@ def journey_terms(
     pair_first: np.ndarray,
     pair_second: np.ndarray,
     pair_effect: np.ndarray,
+    wanted: np.ndarray,
 ) -> tuple[
     np.ndarray,
     np.ndarray,
@@ -412,7 +405,8 @@ def journey_terms(
     np.ndarray,
     np.ndarray,
 ]:
-    """Every journey's cumulative hazard over its steps, split by channel and pair.
+    """Every ``wanted`` journey's cumulative hazard over its steps, split by channel and
+    pair (the others get their ``base`` only: no members, no pairs, touch weights 0).
 
     With ``n`` steps, ``base = b·n``. Channel ``c`` first touched at position ``f_c``
     is present in ``N_c = max(0, n - f_c - g)`` steps and recent in ``M_c`` steps; its
@@ -432,25 +426,25 @@ def journey_terms(
     n_chunks = max(1, min(n_journeys // 1024, 256))
     member_counts = np.zeros(n_journeys + 1, np.int64)
     pair_counts = np.zeros(n_journeys + 1, np.int64)
-    # Pass 1: the members and pairs of each journey.
-    for chunk in prange(n_chunks):
-        first = np.full(n_channels, -1, np.int64)
-        for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
-            start, end = offsets[j], offsets[j + 1]
-            k = 0
-            for i in range(start, end):
-                c = channel[i]
-                if first[c] < 0:
-                    first[c] = i
-                    k += 1
-            member_counts[j + 1] = k
-            p = 0
-            for q in range(len(pair_first)):
-                if first[pair_first[q]] >= 0 and first[pair_second[q]] >= 0:
-                    p += 1
-            pair_counts[j + 1] = p
-            for i in range(start, end):
-                first[channel[i]] = -1
+    # Pass 1: the members and pairs of each journey, from its channels' bit mask.
+    one = np.int64(1)
+    for j in prange(n_journeys):
+        if not wanted[j]:
+            continue
+        mask = np.int64(0)
+        for i in range(offsets[j], offsets[j + 1]):
+            mask |= one << np.int64(channel[i])
+        k = 0
+        rest = mask
+        while rest:
+            rest &= rest - one
+            k += 1
+        member_counts[j + 1] = k
+        p = 0
+        for q in range(len(pair_first)):
+            if mask >> pair_first[q] & one and mask >> pair_second[q] & one:
+                p += 1
+        pair_counts[j + 1] = p
     member_counts = np.cumsum(member_counts)
     pair_counts = np.cumsum(pair_counts)
     base = np.empty(n_journeys, np.float64)
@@ -465,6 +459,9 @@ def journey_terms(
         following = np.full(n_channels, -1, np.int64)
         local = np.full(n_channels, -1, np.int64)
         for j in range(chunk * n_journeys // n_chunks, (chunk + 1) * n_journeys // n_chunks):
+            if not wanted[j]:
+                base[j] = baseline * (offsets[j + 1] - offsets[j])
+                continue
             _journey_terms_of(
                 j, channel, offsets, guard, recent_steps, baseline, presence_effect,
                 recent_effect, pair_first, pair_second, pair_effect, member_counts,

@@ -98,7 +98,7 @@ from attribution.kernels.presence import journey_terms, pattern_rows
 from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
 from attribution.models.presence_fit import PresenceFit, fit_presence
 from attribution.models.presence_statistics import StepCounts
-from attribution.models.shapley_game import ExposureTerms, exposure_credit
+from attribution.models.shapley_game import ExposureTerms, credited_journeys, exposure_credit
 from attribution.notes import Note
 
 PairsOption = Literal["auto", "none"] | Sequence[tuple[str, str]]
@@ -312,11 +312,14 @@ class Presence(AttributionModel):
         return [(int(a), int(b)) for a, b in sorted(pairs)]
 
     # ------------------------------------------------------------------ credit
-    def exposure_terms(self, journeys: Journeys) -> ExposureTerms:
-        """Each journey's fitted cumulative hazard split by channel and pair."""
+    def exposure_terms(self, journeys: Journeys, wanted: np.ndarray | None = None) -> ExposureTerms:
+        """Each journey's fitted cumulative hazard split by channel and pair (only the
+        ``wanted`` journeys' if given: the others get no members and no pairs)."""
         self._check_fitted("baseline_")
         self._check_coding(journeys)
         pairs = self.pair_codes_
+        if wanted is None:
+            wanted = np.ones(journeys.n_journeys, np.bool_)
         return ExposureTerms(
             *journey_terms(
                 np.ascontiguousarray(journeys.channel),
@@ -330,11 +333,15 @@ class Presence(AttributionModel):
                 np.ascontiguousarray(pairs[:, 0]),
                 np.ascontiguousarray(pairs[:, 1]),
                 self.pair_effects_,
+                np.ascontiguousarray(wanted, dtype=np.bool_),
             )
         )
 
     def credit(self, journeys: Journeys) -> TouchCredit:
-        return exposure_credit(self.exposure_terms(journeys), journeys, shapley=False).credit
+        """Removal-effect credit (module docstring); the terms are computed for the
+        converted journeys only, the only ones credited."""
+        terms = self.exposure_terms(journeys, credited_journeys(journeys))
+        return exposure_credit(terms, journeys, shapley=False).credit
 
     def _check_coding(self, journeys: Journeys) -> None:
         if tuple(journeys.channel_names) != self.channel_names_:

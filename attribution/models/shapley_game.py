@@ -90,13 +90,22 @@ class ExposureCredit:
     even_value: float
 
 
+def credited_journeys(journeys: Journeys) -> np.ndarray:
+    """The journeys with an amount to credit (conversions or value above 0): the only
+    ones whose terms :func:`exposure_credit` reads."""
+    return (np.asarray(journeys.conversions, np.float64) > 0) | (
+        np.asarray(journeys.value, np.float64) > 0
+    )
+
+
 def exposure_credit(terms: ExposureTerms, journeys: Journeys, *, shapley: bool) -> ExposureCredit:
     """Credit each converted journey's conversions and value to its channels by their
     Shapley values in its game (``shapley``) or by their removal effects, normalised
-    within the journey, and split each channel's part over its touches."""
+    within the journey, and split each channel's part over its touches. Only the terms
+    of :func:`credited_journeys` are read."""
     conversions = np.asarray(journeys.conversions, np.float64)
     value = np.asarray(journeys.value, np.float64)
-    wanted = (conversions > 0) | (value > 0)
+    wanted = credited_journeys(journeys)
     shares, even = exposure_shares(
         terms.base,
         terms.member_offsets,

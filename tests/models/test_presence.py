@@ -296,6 +296,7 @@ def test_journey_terms_match_python(guard: int, recent: int) -> None:
         np.array([0, 1]),
         np.array([2, 3]),
         np.array([0.7, 0.4]),
+        np.ones(journeys.n_journeys, np.bool_),
     )
     base, member_offsets, member_channel, member_part, pair_offsets, pair_members = terms[:6]
     pair_part, touch_weight = terms[6:]
