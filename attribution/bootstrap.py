@@ -206,8 +206,9 @@ def _percentiles_without_nan(
     over rows in Python: the rows with the same number ``n`` of defined replicates have
     those values moved to their first ``n`` columns (their order kept; a percentile does
     not depend on it) and take one vectorised ``np.percentile``, so each row's result is
-    exactly ``np.percentile`` of its defined values, as numpy's own. A row with none
-    has no interval (NaN)."""
+    ``np.percentile`` of its defined values, as numpy's own (bit for bit, but for the
+    sign of a zero where a row holds both +0 and -0). A row with none has no interval
+    (NaN)."""
     low, high = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     defined = ~np.isnan(rows)
     counts = defined.sum(axis=1)

@@ -1439,8 +1439,8 @@ def _intervals(
     """A roll-up frame with its bootstrap interval columns.
 
     The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups in the
-    order of ``groups`` (whose ``order`` takes the replicate rows, one per key of
-    ``fit.keys``, to it), then the untouched groups, each found among the untouched
+    order of ``groups`` (whose ``order`` takes the replicate rows, one per key of the
+    roll-up, to it), then the untouched groups, each found among the untouched
     replicate sums by its labels, unique within the untouched groups (a touched and an
     untouched group may carry the same labels, a journey-level dimension, so the two
     blocks are never matched on labels together). An untouched group without replicate

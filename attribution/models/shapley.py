@@ -37,6 +37,7 @@ ignored by the model-based game, which is exact.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
@@ -225,12 +226,14 @@ class Shapley(AttributionModel):
         return None if self.game == "observed_rates" else self._new_game_model()
 
     def fit_on_inner(self, fitted: AttributionModel) -> Shapley:
-        """This model on its game model ``fitted`` on its statistics (model-based game)."""
+        """This model on its game model ``fitted`` on its statistics (model-based game).
+        The game model is a copy: ``fitted`` (the run's own model, perhaps the caller's
+        object) may be refitted later without changing this model."""
         self._check_params()
         if self.game == "observed_rates" or not same_model(fitted, self._new_game_model()):
             raise ValueError(f"{fitted!r} is not this model's game model")
         self.game_ = self.game
-        return self._with_game_model(fitted)
+        return self._with_game_model(copy.copy(fitted))
 
     def fit_replicate(self, statistics: Any) -> Shapley:
         """A bootstrap replicate's model; under the model-based game its game model is

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
+from attribution.bootstrap import Bootstrap
 from attribution.cli.main import main
 from attribution.kernels.shapley_exposure import _journey_shapley, exposure_shares
 from attribution.models.base import NotFittedError
@@ -327,7 +328,13 @@ def test_a_run_with_presence_fits_the_game_model_once() -> None:
     alone = at.attribute(journeys, ["shapley"], by=["channel"], touch_credits=True)
     shapley_model = both.models["shapley"]
     assert isinstance(shapley_model, Shapley)
-    assert shapley_model.game_model_ is both.models["presence"]
+    presence = both.models["presence"]
+    assert isinstance(presence, Presence)
+    # A copy of the run's presence fit, not that object (which a later run may refit).
+    assert shapley_model.game_model_ is not presence
+    np.testing.assert_array_equal(
+        shapley_model.game_model_.presence_effects_, presence.presence_effects_
+    )
     assert both.touch_credits is not None and alone.touch_credits is not None
     shapley = both.touch_credits[both.touch_credits["model"] == "shapley"].reset_index(drop=True)
     pd.testing.assert_frame_equal(shapley, alone.touch_credits)
@@ -358,3 +365,25 @@ def test_fit_on_inner_refuses_another_model() -> None:
     np.testing.assert_array_equal(
         same.credit(journeys).value, Shapley().fit(journeys).credit(journeys).value
     )
+
+
+def test_refitting_the_caller_s_presence_leaves_an_earlier_shapley_alone() -> None:
+    _, _, _, _, first = random_paths(6, 200)
+    _, _, _, _, second = random_paths(7, 200)
+    presence = Presence()
+    earlier = at.attribute(first, {"presence": presence, "shapley": Shapley()}, by=["channel"])
+    shapley_model = earlier.models["shapley"]
+    assert isinstance(shapley_model, Shapley)
+    credit = shapley_model.credit(first).value.copy()
+    at.attribute(second, {"presence": presence, "shapley": Shapley()}, by=["channel"])
+    np.testing.assert_array_equal(shapley_model.credit(first).value, credit)
+
+
+def test_sharing_the_presence_fit_leaves_the_bootstrap_intervals_alone() -> None:
+    _, _, _, _, journeys = random_paths(6, 200)
+    boot = Bootstrap(5, seed=2)
+    both = at.attribute(journeys, ["presence", "shapley"], by=["channel"], bootstrap=boot)
+    alone = at.attribute(journeys, ["shapley"], by=["channel"], bootstrap=boot)
+    credits = both.credits[both.credits["model"] == "shapley"].reset_index(drop=True)
+    assert {"credited_value_low", "share_high"} <= set(alone.credits.columns)
+    pd.testing.assert_frame_equal(credits[list(alone.credits.columns)], alone.credits)
