@@ -58,10 +58,11 @@ def _untouched(period: str, value: float) -> pd.DataFrame:
 def test_merged_cards_equal_merging_each_model_alone_and_share_the_untouched_table() -> None:
     first_u, second_u = _untouched("2026-Q1", 1.0), _untouched("2026-Q2", 2.0)
     other_u = _untouched("2026-Q1", 5.0)  # another window's table
-    first = {("a", ("channel",)): _card([1, 3], first_u, 1.0),
+    Cards = dict[tuple[str, tuple[str, ...]], ScorecardSums]
+    first: Cards = {("a", ("channel",)): _card([1, 3], first_u, 1.0),
              ("b", ("channel",)): _card([1, 3], first_u, 2.0),
              ("c", ("channel",)): _card([1, 3], other_u, 3.0)}  # fmt: skip
-    second = {("a", ("channel",)): _card([2, 3], second_u, 1.0),
+    second: Cards = {("a", ("channel",)): _card([2, 3], second_u, 1.0),
               ("b", ("channel",)): _card([2, 3], second_u, 2.0),
               ("c", ("channel",)): _card([2, 3], second_u, 3.0)}  # fmt: skip
     merged = _merge_cards(first, second)
