@@ -193,9 +193,19 @@ def untouched_sums(windowed: Journeys, by: Sequence[str]) -> pd.DataFrame:
     """Conversions and value of the converted journeys with no touch in the window, per
     untouched group (see the module docstring)."""
     mask = windowed.converted & (windowed.lengths == 0)
-    frame = untouched_labels(windowed, by, mask)
-    frame["credited_conversions"] = windowed.weight[mask]
-    frame["credited_value"] = windowed.value[mask]
+    sums = {"credited_conversions": windowed.weight[mask], "credited_value": windowed.value[mask]}
+    return untouched_table(windowed, by, mask, sums)
+
+
+def untouched_table(
+    journeys: Journeys, by: Sequence[str], mask: np.ndarray, sums: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """The journeys in ``mask`` as untouched groups (:func:`untouched_labels`), with
+    ``sums`` (columns of one value per journey in ``mask``) added up per group, sorted
+    by label."""
+    labels = untouched_labels(journeys, by, mask)
+    columns: dict[str, object] = {str(d): labels[d] for d in labels.columns}
+    frame = pd.DataFrame(columns | sums)
     return frame.groupby(list(by), as_index=False, sort=True).sum()
 
 

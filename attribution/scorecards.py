@@ -55,7 +55,7 @@ from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
 from attribution.models.base import TouchCredit
 from attribution.periods import PERIOD_DIMENSION, PERIOD_FORMS, Period, period_codes
-from attribution.rollup import group_index, group_keys, untouched_labels
+from attribution.rollup import group_index, group_keys, untouched_table
 
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 Rollup = tuple[str, ...]
@@ -159,11 +159,8 @@ def untouched_features(windowed: Journeys, by: Sequence[str], features: np.ndarr
     """The feature sums of the converted journeys with no touch in the window, per
     untouched group (``(no touch)`` for touch-level dimensions)."""
     mask = windowed.converted & (windowed.lengths == 0)
-    labels = untouched_labels(windowed, by, mask)
-    columns: dict[str, object] = {str(d): labels[d] for d in labels.columns}
-    columns.update({name: features[mask, i] for i, name in enumerate(FEATURES)})
-    frame = pd.DataFrame(columns)
-    return frame.groupby(list(by), as_index=False, sort=True).sum()
+    sums = {name: features[mask, i] for i, name in enumerate(FEATURES)}
+    return untouched_table(windowed, by, mask, sums)
 
 
 def with_untouched_leads(
@@ -175,11 +172,8 @@ def with_untouched_leads(
     is then in exactly one group, so the ``leads`` column sums to the leads.
     ``lead_columns``: per staged journey its leads and converted leads."""
     mask = staged.converted & (staged.lengths == 0)
-    labels = untouched_labels(staged, by, mask)
-    columns: dict[str, object] = {str(d): labels[d] for d in labels.columns}
-    columns.update({name: lead_columns[mask, i] for i, name in enumerate(LEAD_COLUMNS)})
-    frame = pd.DataFrame(columns)
-    leads = frame.groupby(list(by), as_index=False, sort=True).sum()
+    per_lead = {name: lead_columns[mask, i] for i, name in enumerate(LEAD_COLUMNS)}
+    leads = untouched_table(staged, by, mask, per_lead)
     merged = untouched.merge(leads, on=list(by), how="outer")
     sums = [c for c in merged.columns if c in FEATURES or c in LEAD_COLUMNS]
     merged[sums] = merged[sums].fillna(0.0)
