@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from attribution.bootstrap import (
-    INTERVAL_COLUMNS,
     Bootstrap,
     interval,
     replicate_blocks,
@@ -49,16 +48,15 @@ from attribution.reconciliation import ModelTotals, Reconciliation, WindowSummar
 from attribution.replicate_design import Design, spread
 from attribution.rollup import (
     GroupSums,
-    SortedGroups,
     group_index,
     labels_of,
     present_groups,
-    rollup_frame,
     sorted_groups,
     sum_groups,
     untouched_labels,
     untouched_sums,
 )
+from attribution.run_tables import rollup_tables
 from attribution.scorecards import (
     FEATURES,
     INTERVAL_KPIS,
@@ -1338,27 +1336,22 @@ def finish_run(
     """The run's tables from the merged sums (see the module docstring)."""
     notes = list(plan.notes) + list(fitted.notes)
     any_untouched = any(s.converted_without_touches > 0 for s in fit.summaries.values())
-    frames: dict[Rollup, list[pd.DataFrame]] = {dims: [] for dims in plan.rollups}
     totals = []
     replicates = None if credit.replicates is None else _without_empty(credit.replicates)
     groups = {dims: sorted_groups(fit.keys[dims], tables, dims) for dims in plan.rollups}
+    rollups = rollup_tables(
+        plan,
+        fitted.models,
+        fit.counts.value_in,
+        credit,
+        groups,
+        tables,
+        replicates,
+        options.bootstrap,
+        any_untouched,
+    )
     for label, model in fitted.models.items():
         window_days = plan.window_of(model)
-        for dims in plan.rollups:
-            untouched = credit.untouched[(window_days, dims)].frame
-            frame = rollup_frame(
-                credit.sums[(label, dims)],
-                groups[dims],
-                value_in=fit.counts.value_in,
-                untouched=untouched if any_untouched and plan.shows_untouched(model) else None,
-            )
-            frame = _with_channel_columns(frame, model, tables)
-            frame.insert(0, "model", label)
-            if replicates is not None and options.bootstrap is not None:
-                frame = _intervals(
-                    frame, label, model, dims, groups[dims], replicates, plan, options.bootstrap
-                )
-            frames[dims].append(frame)
         summary = fit.summaries[window_days]
         total = credit.totals[label]
         totals.append(
@@ -1398,83 +1391,11 @@ def finish_run(
         models=tuple(totals),
         notes=tuple(list(intake.notes if intake else ()) + notes),
     )
-    rollups = {
-        dims: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        for dims, parts in frames.items()
-    }
     touch_credits = None
     if options.touch_credits:
         frames_ = list(credit.touch_frames)
         touch_credits = pd.concat(frames_, ignore_index=True) if frames_ else pd.DataFrame()
     return Finished(rollups, reconciliation, scorecards, replicate_tables, touch_credits)
-
-
-def _with_channel_columns(
-    frame: pd.DataFrame, model: AttributionModel, tables: LabelTables
-) -> pd.DataFrame:
-    extra = model.channel_columns()
-    if not extra or "channel" not in frame.columns:
-        return frame
-    names = tables.names("channel")
-    codes = pd.Series(range(len(names)), index=list(names))
-    index = codes.reindex(frame["channel"]).to_numpy()
-    known = ~np.isnan(index)
-    for name, values in extra.items():
-        column = np.full(len(frame), np.nan)
-        column[known] = np.asarray(values, dtype=np.float64)[index[known].astype(np.int64)]
-        frame[name] = column
-    return frame
-
-
-def _intervals(
-    frame: pd.DataFrame,
-    label: str,
-    model: AttributionModel,
-    dims: Rollup,
-    groups: SortedGroups,
-    replicates: ReplicateSums,
-    plan: RunPlan,
-    boot: Bootstrap,
-) -> pd.DataFrame:
-    """A roll-up frame with its bootstrap interval columns.
-
-    The frame is :func:`~attribution.rollup.rollup_frame`'s: the touched groups in the
-    order of ``groups`` (whose ``order`` takes the replicate rows, one per key of the
-    roll-up, to it), then the untouched groups, each found among the untouched
-    replicate sums by its labels, unique within the untouched groups (a touched and an
-    untouched group may carry the same labels, a journey-level dimension, so the two
-    blocks are never matched on labels together). An untouched group without replicate
-    sums has no interval."""
-    touched = len(groups.order)
-    rows = [replicates.values[(label, dims)][groups.order]]
-    if len(frame) > touched:
-        untouched = replicates.untouched[(plan.window_of(model), dims)].frame
-        rows.append(
-            rows_by_labels(
-                frame.iloc[touched:][list(dims)],
-                untouched[list(dims)],
-                untouched.drop(columns=list(dims)).to_numpy(),
-            )
-        )
-    reps = np.concatenate(rows)
-    se, low, high = interval(reps, boot.ci)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = reps / np.where(replicates.value_in > 0, replicates.value_in, np.nan)
-    _, share_low, share_high = interval(shares, boot.ci)
-    columns = dict(zip(INTERVAL_COLUMNS, (se, low, high, share_low, share_high), strict=True))
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
-
-
-def rows_by_labels(wanted: pd.DataFrame, labels: pd.DataFrame, values: np.ndarray) -> np.ndarray:
-    """The rows of ``values`` (one per row of ``labels``, whose rows are unique) of each
-    row of ``wanted``, matched on every label; NaN for a row with no match."""
-    found = {row: i for i, row in enumerate(labels.itertuples(index=False, name=None))}
-    index = np.array(
-        [found.get(row, -1) for row in wanted.itertuples(index=False, name=None)], np.int64
-    )
-    out = np.full((len(index), values.shape[1]), np.nan)
-    out[index >= 0] = values[index[index >= 0]]
-    return out
 
 
 def _scorecards(
@@ -1680,23 +1601,25 @@ def touch_frame(
     with its origin (file and row, as in the rejects file) and every dimension."""
     in_converted = np.repeat(journeys.converted, journeys.lengths)
     touches = np.flatnonzero(in_converted | (credit.value != 0) | (credit.conversions != 0))
-    frame = pd.DataFrame(
-        {"model": label, "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches]}
-    )
+    columns: dict[str, object] = {
+        "model": np.full(len(touches), label, dtype=object),
+        "journey_id": np.repeat(journeys.journey_id, journeys.lengths)[touches],
+    }
     rows = journeys.row[touches]
     if intake is not None:
-        frame["source_file"], frame["source_row"] = intake.source_of(rows)
+        columns["source_file"], columns["source_row"] = intake.source_of(rows)
     else:
-        frame["input_row"] = rows
+        columns["input_row"] = rows
     if journeys.has_times:
-        frame["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
+        columns["timestamp"] = pd.to_datetime(journeys.timestamp[touches], utc=True)
     else:
-        frame["position"] = journeys.timestamp[touches]
+        columns["position"] = journeys.timestamp[touches]
     for dimension in journeys.dimensions:
         names = np.asarray(journeys.names(dimension), dtype=object)
-        frame[dimension] = names[journeys.codes(dimension)[touches]]
-    frame["credited_conversions"] = credit.conversions[touches]
-    frame["credited_value"] = credit.value[touches]
+        columns[dimension] = names[journeys.codes(dimension)[touches]]
+    columns["credited_conversions"] = credit.conversions[touches]
+    columns["credited_value"] = credit.value[touches]
+    frame = pd.DataFrame(columns)
     return frame
 
 

@@ -223,23 +223,3 @@ def sorted_groups(keys: np.ndarray, journeys: HasNames, by: Sequence[str]) -> So
     """The groups of ``keys`` in the order of a roll-up table (see :class:`SortedGroups`)."""
     labels = labels_of(keys, journeys, by).sort_values(list(by), kind="stable")
     return SortedGroups(labels.reset_index(drop=True), labels.index.to_numpy())
-
-
-def rollup_frame(
-    sums: GroupSums,
-    groups: SortedGroups,
-    *,
-    value_in: float,
-    untouched: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """The roll-up table of one model: groups sorted by label (``groups``, of the keys
-    of ``sums``), then the untouched groups (``untouched``: from :func:`untouched_sums`,
-    or None for a model without them)."""
-    frame = groups.labels.assign(
-        credited_conversions=sums.conversions[groups.order],
-        credited_value=sums.value[groups.order],
-    )
-    if untouched is not None and len(untouched):
-        frame = pd.concat([frame, untouched], ignore_index=True)
-    frame["share"] = frame["credited_value"] / value_in if value_in > 0 else 0.0
-    return frame

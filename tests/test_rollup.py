@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attribution.passes import _merge_cards, rows_by_labels
+from attribution.passes import _merge_cards
 from attribution.rollup import labels_of, sorted_groups
+from attribution.run_tables import rows_by_labels
 from attribution.scorecards import FEATURES, ScorecardSums
 
 
