@@ -5,7 +5,7 @@ bootstrap intervals.
 Each table is assembled once per set of dimensions, for all models together: the
 models' rows are built as arrays, the replicate rows of every model are stacked into
 one interval computation, and one DataFrame is made at the end. Every value is the one
-a table per model would hold (the interval and KPI formulas act row by row, so
+a table per model would hold (the interval formulas act row by row, so
 stacking rows changes nothing); only pandas' fixed cost per operation is paid per set
 of dimensions instead of per model and set of dimensions.
 
