@@ -1619,8 +1619,7 @@ def touch_frame(
         columns[dimension] = names[journeys.codes(dimension)[touches]]
     columns["credited_conversions"] = credit.conversions[touches]
     columns["credited_value"] = credit.value[touches]
-    frame = pd.DataFrame(columns)
-    return frame
+    return pd.DataFrame(columns)
 
 
 def run_partitions(

@@ -45,7 +45,7 @@ class _Block:
     """One model's rows of a table: label columns (pandas, so the table's label dtype
     is the one pandas gives their concatenation) and numeric columns (arrays)."""
 
-    label: str
+    model: str
     rows: int
     labels: list[pd.Series]
     values: dict[str, np.ndarray]
@@ -57,11 +57,10 @@ def _stack(blocks: Sequence[_Block], dims: Rollup) -> pd.DataFrame:
     if not blocks:
         return pd.DataFrame()
     total = sum(b.rows for b in blocks)
-    model = np.repeat(np.array([b.label for b in blocks], dtype=object), [b.rows for b in blocks])
+    model = np.repeat(np.array([b.model for b in blocks], dtype=object), [b.rows for b in blocks])
     columns: dict[str, object] = {"model": pd.Series(model, dtype=TEXT)}
     for i, dimension in enumerate(dims):
-        parts = [part for b in blocks for part in b.labels[i : i + 1]]
-        columns[dimension] = pd.concat(parts, ignore_index=True)
+        columns[dimension] = pd.concat([b.labels[i] for b in blocks], ignore_index=True)
     names = list(dict.fromkeys(name for b in blocks for name in b.values))
     for name in names:
         column = np.full(total, np.nan)
@@ -93,7 +92,7 @@ def rollup_tables(
         touched_labels = [groups[dims].labels[d] for d in dims]
         blocks: list[_Block] = []
         reps: list[np.ndarray] = []
-        untouched_reps: dict[object, np.ndarray] = {}
+        untouched_reps: dict[float | None, np.ndarray] = {}
         for label, model in models.items():
             window = plan.window_of(model)
             sums: GroupSums = credit.sums[(label, dims)]
@@ -130,6 +129,10 @@ def rollup_tables(
             if replicates is not None and boot is not None:
                 model_reps = [replicates.values[(label, dims)][order]]
                 if shown:
+                    # Untouched groups are found among the untouched replicate sums by
+                    # their labels, unique there; never among the touched groups too (a
+                    # journey-level dimension can give a touched and an untouched group
+                    # the same labels).
                     if window not in untouched_reps:
                         table = replicates.untouched[(window, dims)].frame
                         untouched_reps[window] = rows_by_labels(
