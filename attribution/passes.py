@@ -13,7 +13,7 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -64,12 +64,11 @@ from attribution.scorecards import (
     ScorecardSums,
     costs_by_group,
     credit_shares,
-    finish,
     journey_features,
     kpis,
     lead_stage,
     merge_untouched,
-    raw_frame,
+    raw_columns,
     scorecard_sums,
     untouched_features,
     with_file_costs,
@@ -1420,11 +1419,12 @@ def _scorecards(
         labels = labels_of(keys, tables, dims)
         parts = []
         for label, model in fitted.models.items():
-            raw = raw_frame(label, credit.cards[(label, dims)], cost, labels)
+            columns = raw_columns(credit.cards[(label, dims)], cost, labels)
             # Each row's position (from 1) among the scorecard's groups, then untouched
             # groups: the intervals join on it, as labels can repeat across the two.
-            rows = np.arange(1, len(raw) + 1, dtype=np.float64)
+            rows = np.arange(1, len(columns["cost"]) + 1, dtype=np.float64)
             if options.costs is not None:
+                raw = pd.DataFrame({"model": label, **columns}, index=pd.RangeIndex(len(rows)))
                 raw["_row"] = rows
                 raw, texts = with_file_costs(raw, options.costs, dims, fit.combinations.get(dims))
                 for code, text in texts:
@@ -1432,19 +1432,27 @@ def _scorecards(
                     if note not in notes:
                         notes.append(note)
                 rows = raw.pop("_row").to_numpy()
-            card = finish(raw, dims)
+                columns = {name: raw[name].to_numpy() for name in raw.columns if name != "model"}
+            summed = {
+                name: np.asarray(values, dtype=np.float64)
+                for name, values in columns.items()
+                if name not in dims
+            }
+            card = {**{d: columns[d] for d in dims}, **kpis(summed)}
             replicates = credit.replicates
             if replicates is not None and options.bootstrap is not None:
-                card = _card_intervals(
-                    card, rows, label, model, dims, replicates, fit, plan, options.bootstrap
+                card.update(
+                    _card_intervals(
+                        card, rows, label, model, dims, replicates, fit, plan, options.bootstrap
+                    )
                 )
-            parts.append(card)
+            parts.append(pd.DataFrame({"model": label, **card}, index=pd.RangeIndex(len(rows))))
         out[dims] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return out, notes
 
 
 def _card_intervals(
-    card: pd.DataFrame,
+    card: Mapping[str, np.ndarray],
     rows: np.ndarray,
     label: str,
     model: AttributionModel,
@@ -1453,8 +1461,9 @@ def _card_intervals(
     fit: PartitionFit,
     plan: RunPlan,
     boot: Bootstrap,
-) -> pd.DataFrame:
-    """One model's finished scorecard with ``<column>_low``/``_high`` intervals.
+) -> dict[str, np.ndarray]:
+    """The ``<column>_low``/``_high`` intervals of one model's scorecard columns
+    (``card``: its label and scorecard columns).
 
     ``rows``: each card row's position (from 1) among the groups of ``fit.card_keys``
     then the untouched groups, the order of the replicate sums; a row of a costs file
@@ -1481,12 +1490,12 @@ def _card_intervals(
         }
         rows[tail] = [
             found.get(tuple(map(str, labels)), 0)
-            for labels in card.loc[tail, list(dims)].itertuples(index=False, name=None)
+            for labels in zip(*(card[d][tail] for d in dims), strict=True)
         ]
     known = rows >= 1
     index = rows[known].astype(np.int64) - 1
     cost = np.full(len(sums), np.nan)
-    cost[index] = card["cost"].to_numpy(dtype=np.float64)[known]
+    cost[index] = np.asarray(card["cost"], dtype=np.float64)[known]
     get = {name: sums[:, i, :] for i, name in enumerate(FEATURES)}
     get["pipeline"] = pipeline
     get["cost"] = cost[:, None]
@@ -1498,9 +1507,9 @@ def _card_intervals(
     for k, name in enumerate(INTERVAL_KPIS):
         block = slice(k * len(sums), (k + 1) * len(sums))
         for column, data in ((f"{name}_low", lows[block]), (f"{name}_high", highs[block])):
-            columns[column] = np.full(len(card), np.nan)
+            columns[column] = np.full(len(rows), np.nan)
             columns[column][known] = data[index]
-    return pd.concat([card, pd.DataFrame(columns, index=card.index)], axis=1)
+    return columns
 
 
 def _without_empty(replicates: ReplicateSums) -> ReplicateSums:
@@ -1581,16 +1590,19 @@ def _replicate_tables(
     replicates: ReplicateSums, fit: PartitionFit, tables: LabelTables
 ) -> dict[tuple[str, Rollup], pd.DataFrame]:
     """Every model's replicate values per group (rows: group labels; columns:
-    replicates), the untouched groups left out."""
+    replicates), the untouched groups left out. A roll-up's labels are found once for
+    all its models; each table gets its own copy of the index (names can be set)."""
+    indexes: dict[Rollup, pd.Index] = {}
     out = {}
     for (label, dims), values in replicates.values.items():
-        labels = labels_of(fit.keys[dims], tables, dims)
-        index = (
-            pd.Index(labels[dims[0]], name=dims[0])
-            if len(dims) == 1
-            else pd.MultiIndex.from_frame(labels)
-        )
-        out[(label, dims)] = pd.DataFrame(values, index=index)
+        if dims not in indexes:
+            labels = labels_of(fit.keys[dims], tables, dims)
+            indexes[dims] = (
+                pd.Index(labels[dims[0]], name=dims[0])
+                if len(dims) == 1
+                else pd.MultiIndex.from_frame(labels)
+            )
+        out[(label, dims)] = pd.DataFrame(values, index=indexes[dims].copy())
     return out
 
 

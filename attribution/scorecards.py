@@ -291,13 +291,13 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def raw_frame(
-    model: str, sums: ScorecardSums, cost: np.ndarray, labels: pd.DataFrame
-) -> pd.DataFrame:
-    """The summed columns of one model's scorecard, one row per group (``labels``: the
-    labels of ``sums.keys``, :func:`~attribution.rollup.labels_of`), then the untouched
-    groups (no cost; no lead counted where they have no lead column): the ratios are
-    computed by :func:`finish`."""
+def raw_columns(
+    sums: ScorecardSums, cost: np.ndarray, labels: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """The label and summed columns of one model's scorecard, one row per group
+    (``labels``: the labels of ``sums.keys``, :func:`~attribution.rollup.labels_of`), then
+    the untouched groups (no cost; no lead counted where they have no lead column): the
+    ratios are computed by :func:`kpis`."""
     columns: dict[str, np.ndarray] = {d: labels[d].to_numpy() for d in labels.columns}
     for i, name in enumerate(FEATURES):
         if name != "pipeline":
@@ -323,7 +323,7 @@ def raw_frame(
         if sums.leads is not None:
             for name in LEAD_COLUMNS:
                 columns[name] = np.where(np.isnan(columns[name]), 0.0, columns[name])
-    return pd.DataFrame({"model": model, **columns}, index=pd.RangeIndex(len(columns["cost"])))
+    return columns
 
 
 #: Scorecard columns that get bootstrap intervals (``<column>_low``, ``<column>_high``).
@@ -371,13 +371,6 @@ def kpis(get: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out["lead_to_opportunity"] = _ratio(get["lead_converted"], get["leads"])
         out["opportunity_to_won"] = _ratio(get["won"], get["opportunities"])
     return out
-
-
-def finish(raw: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """The scorecard columns (see the module docstring) from the summed ones."""
-    labels = ("model", *by)
-    get = {name: raw[name].to_numpy(dtype=np.float64) for name in raw.columns if name not in labels}
-    return pd.DataFrame({**{name: raw[name] for name in labels}, **kpis(get)})
 
 
 #: The label of a dimension a cost row's key does not determine (see
