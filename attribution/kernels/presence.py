@@ -26,6 +26,11 @@ from numba import njit, prange
 #: Fibonacci hashing multipliers for the two masks of a pattern.
 _HASH_PRESENT = np.uint64(0x9E3779B97F4A7C15)
 _HASH_RECENT = np.uint64(0xC2B2AE3D27D4EB4F)
+#: Blocks of patterns of :func:`weighted_feature_sums`: at most this many, of at least
+#: ``BLOCK_PATTERNS`` patterns, with at most ``BLOCK_CROSS_CELLS`` cross sums in all.
+PATTERN_BLOCKS = 16
+BLOCK_PATTERNS = 4096
+BLOCK_CROSS_CELLS = 1 << 21
 
 
 @njit(cache=True, inline="always")
@@ -241,6 +246,37 @@ def log_likelihood_terms(
     return derivative, curvature, fisher
 
 
+@njit(cache=True, parallel=True)
+def _mask_sums(
+    first: np.ndarray,
+    second: np.ndarray,
+    present_id: np.ndarray,
+    recent_id: np.ndarray,
+    present_features: np.ndarray,
+    present_offsets: np.ndarray,
+    present_sums: np.ndarray,
+    recent_sums: np.ndarray,
+    cross: np.ndarray,
+) -> None:
+    """Block ``b``'s sums of ``first`` and ``second`` by present and by recent mask
+    (``present_sums[b, 0 or 1]``, ``recent_sums[b, 0 or 1]``) and of ``second_t P_t`` by
+    recent mask (``cross[b]``), the blocks on all threads."""
+    n, blocks = len(first), len(cross)
+    size = (n + blocks - 1) // blocks
+    for b in prange(blocks):
+        for t in range(min(b * size, n), min((b + 1) * size, n)):
+            p, r = present_id[t], recent_id[t]
+            present_sums[b, 0, p] += first[t]
+            recent_sums[b, 0, r] += first[t]
+            w = second[t]
+            if w == 0.0:
+                continue
+            present_sums[b, 1, p] += w
+            recent_sums[b, 1, r] += w
+            for i in range(present_offsets[p], present_offsets[p + 1]):
+                cross[b, r, present_features[i]] += w
+
+
 @njit(cache=True)
 def weighted_feature_sums(
     first: np.ndarray,
@@ -263,29 +299,40 @@ def weighted_feature_sums(
     mask. Also returned: ``Σ_t second_t`` and ``Σ_t second_t x_t`` by present mask (what
     the score test of pairs needs: the pairs' features depend on the present mask only),
     if ``by_mask`` (else an array of no rows: the fit's Newton steps do not need it).
+
+    The sums by mask are accumulated over fixed blocks of patterns on all threads
+    (:func:`_mask_sums`) and added up in block order: up to :data:`PATTERN_BLOCKS`
+    blocks of at least :data:`BLOCK_PATTERNS` patterns, fewer where the blocks' cross
+    sums would pass :data:`BLOCK_CROSS_CELLS`. The blocks depend on the sizes of the
+    design alone, so the result does not depend on the number of threads.
     """
     n_present = len(present_offsets) - 1
     n_recent = len(recent_offsets) - 1
-    first_present = np.zeros(n_present, np.float64)
-    first_recent = np.zeros(n_recent, np.float64)
-    second_present = np.zeros(n_present, np.float64)
-    second_recent = np.zeros(n_recent, np.float64)
-    cross = np.zeros((n_recent, n_parameters), np.float64)  # Σ second_t P_t by recent mask
+    n = len(first)
+    cells = max(n_recent * n_parameters, 1)
+    blocks = max(1, min(PATTERN_BLOCKS, n // BLOCK_PATTERNS, BLOCK_CROSS_CELLS // cells))
+    present_sums = np.zeros((blocks, 2, n_present), np.float64)
+    recent_sums = np.zeros((blocks, 2, n_recent), np.float64)
+    block_cross = np.zeros((blocks, n_recent, n_parameters), np.float64)
+    _mask_sums(
+        first, second, present_id, recent_id, present_features, present_offsets,
+        present_sums, recent_sums, block_cross,
+    )  # fmt: skip
+    for b in range(1, blocks):
+        present_sums[0] += present_sums[b]
+        recent_sums[0] += recent_sums[b]
+        block_cross[0] += block_cross[b]
+    first_present, second_present = present_sums[0, 0], present_sums[0, 1]
+    first_recent, second_recent = recent_sums[0, 0], recent_sums[0, 1]
+    cross = block_cross[0]
     by_present = np.zeros((n_present if by_mask else 0, n_parameters), np.float64)
-    for t in range(len(first)):
-        p, r = present_id[t], recent_id[t]
-        first_present[p] += first[t]
-        first_recent[r] += first[t]
-        w = second[t]
-        if w == 0.0:
-            continue
-        second_present[p] += w
-        second_recent[r] += w
-        for i in range(present_offsets[p], present_offsets[p + 1]):
-            cross[r, present_features[i]] += w
-        if by_mask:  # Σ second_t x_t by present mask: its recency part
-            for i in range(recent_offsets[r], recent_offsets[r + 1]):
-                by_present[p, recent_features[i]] += w
+    if by_mask:  # Σ second_t x_t by present mask: its recency part
+        for t in range(n):
+            w = second[t]
+            if w != 0.0:
+                p, r = present_id[t], recent_id[t]
+                for i in range(recent_offsets[r], recent_offsets[r + 1]):
+                    by_present[p, recent_features[i]] += w
     gradient = np.zeros(n_parameters, np.float64)
     matrix = np.zeros((n_parameters, n_parameters), np.float64)
     for p in range(n_present):

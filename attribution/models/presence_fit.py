@@ -16,15 +16,19 @@ variance ``1/penalty`` on every effect; the baseline is not penalised) subject t
 ``Σ_x x xᵀ y_x e^{λ_x} / (e^{λ_x} - 1)²`` are sums over patterns, one numba pass per
 iteration, summed by distinct present and recent mask so that a pattern costs a few
 operations, not the square of its features. Parameters at their bound whose gradient
-pushes them out of the feasible set are held there, the others take the Newton step (a
-Cholesky solve of at most 137 unknowns, written out in numba); the step goes along the
-segment to the projected Newton point, no further than shrinking any converting
-pattern's ``λ`` a hundredfold (``log(1 - e^{-λ})`` is a barrier at 0), with Armijo
-backtracking. It converges in a handful of iterations, and a warm start after adding a
-pair in a few more. The stopping rule is the largest projected gradient of ``ℓ`` per
-conversion ``<= tolerance``, or no decrease of the objective beyond rounding (with a
-million journeys the gradient's sum over patterns cancels to about 1e-7 per
-conversion).
+pushes them out of the feasible set are held there; the step is Newton's on the face
+where the held parameters sit on their bound (a Cholesky solve of at most 137 unknowns,
+written out in numba), and a free parameter whose Newton point falls below its bound is
+held too and the step solved again, so the step ends at a feasible point and the
+iterations converge quadratically once the bounds that hold at the optimum are found.
+The step goes no further than shrinking any converting pattern's ``λ`` tenfold
+(``log(1 - e^{-λ})`` is a barrier at 0; Newton climbs back from below only about
+twofold per iteration), with Armijo backtracking. It converges in a handful of
+iterations, and a warm start after adding a pair in a few more. The stopping rule is the
+largest projected gradient of ``ℓ`` per conversion ``<= tolerance``, or no decrease of
+the objective beyond rounding, or a step whose promised decrease (the slope: the
+objective is convex) is below rounding (with a million journeys the gradient's sum over
+patterns cancels to about 1e-7 per conversion).
 
 **Pairs** (``pairs="auto"``): starting from the fit without pairs, every pair of
 channels that are present together in some step is scored by the one-sided score test
@@ -62,7 +66,7 @@ MIN_BASELINE = 1e-12
 ARMIJO = 1e-4
 MAX_HALVINGS = 30
 #: A step may shrink the hazard of a step with conversions to this fraction at most.
-BARRIER_FRACTION = 0.01
+BARRIER_FRACTION = 0.1
 #: Largest distance to a bound at which a parameter pushed outwards is held there.
 ACTIVE_SLACK = 1e-3
 #: The baseline starts at this fraction of the overall conversion rate per step.
@@ -324,16 +328,7 @@ def _fit(
         # zigzag on and off it.
         slack = min(ACTIVE_SLACK, float(np.abs(theta - np.maximum(theta - gradient, lower)).max()))
         held = (theta - lower <= slack) & (gradient > 0)
-        free = np.flatnonzero(~held)
-        direction = np.zeros(n)
-        system = hessian[np.ix_(free, free)]
-        # A ridge of the order of rounding keeps the system definite when some effect
-        # appears only in steps without conversions and there is no penalty.
-        system = system + np.eye(len(free)) * (1e-12 * max(float(np.trace(system)), 1e-300))
-        direction[free] = -cholesky_solve(system, gradient[free][:, None])[:, 0]
-        direction[held] = -gradient[held] / np.maximum(np.diag(hessian)[held], 1e-300)
-        # The projected Newton point, and the segment to it (feasible throughout).
-        segment = np.maximum(theta + direction, lower) - theta
+        segment = _newton_segment(theta, gradient, hessian, lower, held)
         slope = float(np.sum(gradient * segment))
         if not slope < 0:  # not a descent direction: a projected, scaled gradient step
             scaled = -gradient / np.maximum(np.diag(hessian), 1e-300)
@@ -341,7 +336,7 @@ def _fit(
             slope = float(np.sum(gradient * segment))
         change = design.hazards(segment)  # Δλ of every pattern along the segment
         # The log-likelihood is a barrier at λ = 0 for steps with conversions: a step may
-        # shrink their λ at most a hundredfold (fraction to the boundary), so iterates
+        # shrink their λ at most tenfold (fraction to the boundary), so iterates
         # do not jump onto the barrier and crawl back. λ is linear along the segment.
         shrinking = converting & (change < 0)
         step = 1.0
@@ -350,6 +345,11 @@ def _fit(
             step = min(1.0, float(limit.min()))
         candidate_value = value
         for _ in range(MAX_HALVINGS):
+            if not -step * slope > ROUNDING * abs(value):
+                # The objective is convex, so it cannot fall by more than the slope
+                # promises: below rounding, no step can show a decrease beyond it.
+                candidate_value = value
+                break
             candidate = theta + step * segment
             candidate_hazards = design.hazards(candidate)
             candidate_value = objective.value(candidate, candidate_hazards)
@@ -366,11 +366,11 @@ def _fit(
         # The accepted point's hazards and objective are those of the search.
         theta, hazards, value = candidate, candidate_hazards, candidate_value
         gradient, hessian = objective.derivatives(theta, hazards)
-    # The search moves along the segment to the projected Newton point, so a parameter
-    # whose bound holds it shrinks geometrically toward the bound and stops a rounding
-    # error above it (1e-17 where the baseline is 0.2). Such residues are noise that
-    # differs between codings of the same channels, and the credit divides by the
-    # effects: they are put on the bound, so an effect the data do not support is 0.
+    # A shortened step moves a held parameter only part of the way to its bound, so it
+    # can stop a rounding error above it (1e-17 where the baseline is 0.2). Such
+    # residues are noise that differs between codings of the same channels, and the
+    # credit divides by the effects: they are put on the bound, so an effect the data
+    # do not support is 0.
     theta = np.where(theta - lower <= SNAP * float(theta.max()), lower, theta)
     return PresenceFit(
         theta=theta,
@@ -381,6 +381,40 @@ def _fit(
         gradient_norm=gradient_norm,
         log_likelihood=objective.log_likelihood(theta),
     )
+
+
+def _newton_segment(
+    theta: np.ndarray,
+    gradient: np.ndarray,
+    hessian: np.ndarray,
+    lower: np.ndarray,
+    held: np.ndarray,
+) -> np.ndarray:
+    """The step to the Newton point of the free parameters, the ``held`` ones moved onto
+    their bound: ``d_A = lower_A - θ_A``, ``d_F = -H_FF⁻¹ (g_F + H_FA d_A)`` (Newton on
+    the face where the held parameters sit on their bound). A free parameter whose
+    Newton point falls below its bound is held too and the step solved again, so the
+    point ``θ + d`` is feasible and is the Newton point of the face it lies on: once the
+    bounds that hold at the optimum are found, the iterations converge quadratically
+    (clipping the unconstrained Newton point instead bends the other parameters' step,
+    and the rate falls to linear)."""
+    held = held.copy()
+    direction = np.zeros(len(theta))
+    while True:
+        free, fixed = np.flatnonzero(~held), np.flatnonzero(held)
+        direction[fixed] = lower[fixed] - theta[fixed]
+        if not len(free):
+            return direction
+        system = hessian[np.ix_(free, free)]
+        # A ridge of the order of rounding keeps the system definite when some effect
+        # appears only in steps without conversions and there is no penalty.
+        system = system + np.eye(len(free)) * (1e-12 * max(float(np.trace(system)), 1e-300))
+        rhs = gradient[free] + hessian[np.ix_(free, fixed)] @ direction[fixed]
+        direction[free] = -cholesky_solve(system, rhs[:, None])[:, 0]
+        below = free[theta[free] + direction[free] < lower[free]]
+        if not len(below):
+            return direction
+        held[below] = True
 
 
 def _best_pair(

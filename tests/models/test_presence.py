@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ from scipy.optimize import minimize
 import attribution as at
 from attribution.cli.main import main
 from attribution.kernels.presence import (
+    BLOCK_PATTERNS,
     count_patterns,
     journey_terms,
     log_likelihood,
@@ -362,6 +364,42 @@ def test_sums_by_mask_match_a_dense_design() -> None:
     np.testing.assert_allclose(by_present, expected, atol=1e-12)
     theta = rng.random(design.n_parameters)
     np.testing.assert_allclose(design.hazards(theta), x @ theta, atol=1e-12)
+
+
+def test_sums_over_many_blocks_match_a_dense_design_whatever_the_threads() -> None:
+    """Enough patterns for the sums by mask to be cut into several blocks of patterns."""
+    rng = np.random.default_rng(8)
+    n, c = 3 * BLOCK_PATTERNS + 11, 6
+    present = rng.integers(0, 1 << c, n)
+    statistics = StepCounts(
+        guard=1,
+        recent_steps=2,
+        channel_names=tuple(f"c{k}" for k in range(c)),
+        present=present,
+        recent=present & rng.integers(0, 1 << c, n),
+        at_risk=rng.random(n),
+        conversions=rng.random(n),
+        conversion_value=np.zeros(n),
+        journeys=float(n),
+    )
+    pairs = [(0, 1), (2, 4)]
+    design = _Design.of(statistics, pairs)
+    x = dense_design(statistics, pairs)
+    first = rng.normal(size=n)
+    second = rng.random(n) * (rng.random(n) < 0.7)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        alone = design.sums(first, second, True)
+    finally:
+        numba.set_num_threads(threads)
+    gradient, matrix, second_present, by_present = design.sums(first, second, True)
+    for one, many in zip(alone, (gradient, matrix, second_present, by_present), strict=True):
+        np.testing.assert_array_equal(one, many)
+    np.testing.assert_allclose(gradient, x.T @ first, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), rtol=1e-12, atol=1e-9)
+    ids = design.present_id
+    np.testing.assert_allclose(second_present, np.bincount(ids, second), rtol=1e-12, atol=1e-9)
 
 
 def test_gradient_and_hessian_match_finite_differences() -> None:
