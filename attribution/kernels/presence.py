@@ -336,6 +336,8 @@ def weighted_feature_sums(
     gradient = np.zeros(n_parameters, np.float64)
     matrix = np.zeros((n_parameters, n_parameters), np.float64)
     for p in range(n_present):
+        if first_present[p] == 0.0 and second_present[p] == 0.0:
+            continue  # no pattern of the mask has a weight: it adds nothing
         start, end = present_offsets[p], present_offsets[p + 1]
         for i in range(start, end):
             a = present_features[i]

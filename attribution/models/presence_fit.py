@@ -149,6 +149,14 @@ class _Design:
             n_parameters=1 + 2 * c + len(pairs),
         )
 
+    def rows(self, rows: np.ndarray) -> _Design:
+        """The design of the patterns ``rows`` alone (the same masks and parameters)."""
+        return replace(
+            self,
+            present_id=np.ascontiguousarray(self.present_id[rows]),
+            recent_id=np.ascontiguousarray(self.recent_id[rows]),
+        )
+
     def hazards(self, theta: np.ndarray) -> np.ndarray:
         return pattern_hazards(
             theta,
@@ -249,32 +257,51 @@ def _with_z(fit: PresenceFit, z: tuple[float, ...], stages: tuple[np.ndarray, ..
 
 class _Objective:
     """``f(θ) = (penalty/2 |effects|² - ℓ(θ)) / Y`` (``Y`` the weighted conversions) with
-    its gradient and Hessian, at ``θ`` and the patterns' hazards ``λ`` there."""
+    its gradient and Hessian, at ``θ`` and the hazards ``λ`` there of the patterns with
+    conversions.
+
+    A pattern without conversions adds ``-s_x λ_x`` to ``ℓ``, linear in ``θ``: together
+    they are ``-θ·E`` with ``E = Σ_{x: y_x = 0} s_x x`` (computed once), and they add
+    nothing to the Hessian. So each evaluation runs over the patterns with conversions
+    alone (:attr:`converting`, a design of those patterns)."""
 
     def __init__(self, counts: StepCounts, design: _Design, penalty: float) -> None:
+        rows = np.flatnonzero(counts.conversions > 0)
+        idle = np.flatnonzero(counts.conversions <= 0)
         self.design = design
-        self.at_risk = counts.at_risk
-        self.conversions = counts.conversions
+        self.converting = design.rows(rows)
+        self.all_at_risk = counts.at_risk
+        self.all_conversions = counts.conversions
+        self.at_risk = np.ascontiguousarray(counts.at_risk[rows])
+        self.conversions = np.ascontiguousarray(counts.conversions[rows])
+        idle_at_risk = np.ascontiguousarray(counts.at_risk[idle])
+        self.exposure = design.rows(idle).sums(idle_at_risk, np.zeros(len(idle)), False)[0]
         self.penalty = penalty
         self.scale = max(counts.total_conversions, 1.0)
         self.penalised = np.ones(design.n_parameters)
         self.penalised[0] = 0.0
 
     def log_likelihood(self, theta: np.ndarray) -> float:
+        """``ℓ(θ)``, summed over every pattern."""
         hazards = self.design.hazards(theta)
-        return float(log_likelihood(hazards, self.at_risk, self.conversions))
+        return float(log_likelihood(hazards, self.all_at_risk, self.all_conversions))
+
+    def hazards(self, theta: np.ndarray) -> np.ndarray:
+        """``λ`` of the patterns with conversions (also of a step ``θ``: ``λ`` is linear)."""
+        return self.converting.hazards(theta)
 
     def value(self, theta: np.ndarray, hazards: np.ndarray) -> float:
         penalty = 0.5 * self.penalty * float(np.sum(self.penalised * theta * theta))
         likelihood = float(log_likelihood(hazards, self.at_risk, self.conversions))
+        likelihood -= float(theta @ self.exposure)
         return (penalty - likelihood) / self.scale
 
     def derivatives(self, theta: np.ndarray, hazards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         derivative, curvature, _ = log_likelihood_terms(
             hazards, self.at_risk, self.conversions, False
         )
-        gradient, hessian, _, _ = self.design.sums(derivative, curvature, False)
-        gradient = (self.penalty * self.penalised * theta - gradient) / self.scale
+        gradient, hessian, _, _ = self.converting.sums(derivative, curvature, False)
+        gradient = (self.penalty * self.penalised * theta - gradient + self.exposure) / self.scale
         hessian = (hessian + np.diag(self.penalty * self.penalised)) / self.scale
         return gradient, hessian
 
@@ -308,10 +335,9 @@ def _fit(
     theta[0] = max(START_FRACTION * -np.log1p(-min(rate, 0.5)), MIN_BASELINE)
     if start is not None:
         theta[: len(start)] = start
-    hazards = design.hazards(theta)
+    hazards = objective.hazards(theta)
     value = objective.value(theta, hazards)
     gradient, hessian = objective.derivatives(theta, hazards)
-    converting = counts.conversions > 0
     iterations = 0
     converged = False
     while True:
@@ -334,11 +360,11 @@ def _fit(
             scaled = -gradient / np.maximum(np.diag(hessian), 1e-300)
             segment = np.maximum(theta + scaled, lower) - theta
             slope = float(np.sum(gradient * segment))
-        change = design.hazards(segment)  # Δλ of every pattern along the segment
+        change = objective.hazards(segment)  # Δλ along the segment
         # The log-likelihood is a barrier at λ = 0 for steps with conversions: a step may
         # shrink their λ at most tenfold (fraction to the boundary), so iterates
         # do not jump onto the barrier and crawl back. λ is linear along the segment.
-        shrinking = converting & (change < 0)
+        shrinking = change < 0
         step = 1.0
         if shrinking.any():
             limit = (1 - BARRIER_FRACTION) * hazards[shrinking] / -change[shrinking]
@@ -351,7 +377,7 @@ def _fit(
                 candidate_value = value
                 break
             candidate = theta + step * segment
-            candidate_hazards = design.hazards(candidate)
+            candidate_hazards = objective.hazards(candidate)
             candidate_value = objective.value(candidate, candidate_hazards)
             if candidate_value <= value + ARMIJO * step * slope:
                 break
