@@ -277,7 +277,6 @@ def _mask_sums(
                 cross[b, r, present_features[i]] += w
 
 
-@njit(cache=True)
 def weighted_feature_sums(
     first: np.ndarray,
     second: np.ndarray,
@@ -304,27 +303,57 @@ def weighted_feature_sums(
     (:func:`_mask_sums`) and added up in block order: up to :data:`PATTERN_BLOCKS`
     blocks of at least :data:`BLOCK_PATTERNS` patterns, fewer where the blocks' cross
     sums would pass :data:`BLOCK_CROSS_CELLS`. The blocks depend on the sizes of the
-    design alone, so the result does not depend on the number of threads.
+    design alone, so the result does not depend on the number of threads. (The blocks
+    are allocated and added up here, in Python, as for the hazard kernels: a cached
+    serial kernel that calls a parallel one crashes when loaded from numba's cache.)
     """
     n_present = len(present_offsets) - 1
     n_recent = len(recent_offsets) - 1
     n = len(first)
     cells = max(n_recent * n_parameters, 1)
     blocks = max(1, min(PATTERN_BLOCKS, n // BLOCK_PATTERNS, BLOCK_CROSS_CELLS // cells))
-    present_sums = np.zeros((blocks, 2, n_present), np.float64)
-    recent_sums = np.zeros((blocks, 2, n_recent), np.float64)
-    block_cross = np.zeros((blocks, n_recent, n_parameters), np.float64)
+    present_sums = np.zeros((blocks, 2, n_present))
+    recent_sums = np.zeros((blocks, 2, n_recent))
+    cross = np.zeros((blocks, n_recent, n_parameters))
     _mask_sums(
         first, second, present_id, recent_id, present_features, present_offsets,
-        present_sums, recent_sums, block_cross,
+        present_sums, recent_sums, cross,
     )  # fmt: skip
-    for b in range(1, blocks):
+    for b in range(1, blocks):  # in block order
         present_sums[0] += present_sums[b]
         recent_sums[0] += recent_sums[b]
-        block_cross[0] += block_cross[b]
-    first_present, second_present = present_sums[0, 0], present_sums[0, 1]
-    first_recent, second_recent = recent_sums[0, 0], recent_sums[0, 1]
-    cross = block_cross[0]
+        cross[0] += cross[b]
+    return _feature_sums(
+        first, second, present_id, recent_id, present_features, present_offsets,
+        recent_features, recent_offsets, n_parameters, by_mask,
+        present_sums[0], recent_sums[0], cross[0],
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _feature_sums(
+    first: np.ndarray,
+    second: np.ndarray,
+    present_id: np.ndarray,
+    recent_id: np.ndarray,
+    present_features: np.ndarray,
+    present_offsets: np.ndarray,
+    recent_features: np.ndarray,
+    recent_offsets: np.ndarray,
+    n_parameters: int,
+    by_mask: bool,
+    present_sums: np.ndarray,
+    recent_sums: np.ndarray,
+    cross: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`weighted_feature_sums` from the sums by mask (``present_sums``,
+    ``recent_sums``: ``first`` and ``second`` by mask; ``cross``: ``second_t P_t`` by
+    recent mask)."""
+    n_present = len(present_offsets) - 1
+    n_recent = len(recent_offsets) - 1
+    n = len(first)
+    first_present, second_present = present_sums[0], present_sums[1]
+    first_recent, second_recent = recent_sums[0], recent_sums[1]
     by_present = np.zeros((n_present if by_mask else 0, n_parameters), np.float64)
     if by_mask:  # Σ second_t x_t by present mask: its recency part
         for t in range(n):
