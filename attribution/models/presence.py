@@ -96,7 +96,7 @@ from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.kernels.presence import journey_terms, pattern_rows
 from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
-from attribution.models.presence_fit import PresenceFit, fit_presence
+from attribution.models.presence_fit import ROUNDING, PresenceFit, fit_presence
 from attribution.models.presence_statistics import StepCounts
 from attribution.models.shapley_game import ExposureTerms, credited_journeys, exposure_credit
 from attribution.notes import Note
@@ -118,7 +118,8 @@ class Presence(AttributionModel):
     ``presence_effects_`` (``β``) and ``recent_effects_`` (``ρ``) by channel code,
     ``pairs_`` (channel-name pairs), ``pair_effects_`` (``δ``), ``pair_z_`` (the score
     test's ``z`` when each pair was selected; ``nan`` for given pairs),
-    ``log_likelihood_``, ``converged_``, ``n_iterations_``, ``gradient_norm_``,
+    ``log_likelihood_``, ``converged_`` (``converged_at_rounding_``: by the rounding rule,
+    not the tolerance), ``n_iterations_``, ``gradient_norm_``,
     ``presence_fit_`` (the fit, with the parameters of each stage of the selection).
     """
 
@@ -268,6 +269,7 @@ class Presence(AttributionModel):
         self.pair_z_ = fit.pair_z
         self.log_likelihood_ = fit.log_likelihood
         self.converged_ = fit.converged
+        self.converged_at_rounding_ = fit.at_rounding
         self.n_iterations_ = fit.n_iterations
         self.gradient_norm_ = fit.gradient_norm
         self.even_split_conversions_, self.even_split_value_ = self._without_effect(statistics)
@@ -355,6 +357,28 @@ class Presence(AttributionModel):
         self._check_fitted("baseline_")
         return {"presence_effect": self.presence_effects_, "recent_effect": self.recent_effects_}
 
+    def _stop(self) -> str:
+        """Why the fit stopped: ``tolerance``, ``rounding`` or ``iterations``."""
+        if not self.converged_:
+            return "iterations"
+        return "rounding" if self.converged_at_rounding_ else "tolerance"
+
+    def _stop_text(self) -> str:
+        # The gradient at convergence is rounding noise (it differs between partitionings
+        # of the same data): a converged fit's text names the rule met, not the gradient.
+        stop = self._stop()
+        if stop == "iterations":
+            return (
+                f"projected gradient {self.gradient_norm_:.1e} per conversion, "
+                f"tolerance {self.tolerance:g}"
+            )
+        if stop == "rounding":
+            return (
+                f"no decrease of the objective beyond {ROUNDING:g} of its value, the "
+                f"projected gradient per conversion above the tolerance {self.tolerance:g}"
+            )
+        return f"projected gradient per conversion within the tolerance {self.tolerance:g}"
+
     def notes(self) -> tuple[Note, ...]:
         self._check_fitted("baseline_")
         names = self.channel_names_
@@ -378,18 +402,14 @@ class Presence(AttributionModel):
             ),
             Note(
                 "converged" if self.converged_ else "not_converged",
-                # The gradient at convergence is rounding noise (it differs between
-                # partitionings of the same data): the text names the tolerance met.
                 f"fit {'converged' if self.converged_ else 'did NOT converge'} after "
-                f"{self.n_iterations_} projected Newton iterations ("
-                + (
-                    f"projected gradient per conversion within the tolerance {self.tolerance:g}"
-                    if self.converged_
-                    else f"projected gradient {self.gradient_norm_:.1e} per conversion, "
-                    f"tolerance {self.tolerance:g}"
-                )
-                + f"); log-likelihood {self.log_likelihood_:.6g}",
-                data={"iterations": self.n_iterations_, "gradient": self.gradient_norm_},
+                f"{self.n_iterations_} projected Newton iterations ({self._stop_text()}); "
+                f"log-likelihood {self.log_likelihood_:.6g}",
+                data={
+                    "iterations": self.n_iterations_,
+                    "gradient": self.gradient_norm_,
+                    "stop": self._stop(),
+                },
             ),
         ]
         if self.even_split_conversions_ > 0:

@@ -25,10 +25,11 @@ The step goes no further than shrinking any converting pattern's ``λ`` tenfold
 (``log(1 - e^{-λ})`` is a barrier at 0; Newton climbs back from below only about
 twofold per iteration), with Armijo backtracking. It converges in a handful of
 iterations, and a warm start after adding a pair in a few more. The stopping rule is the
-largest projected gradient of ``ℓ`` per conversion ``<= tolerance``, or no decrease of
-the objective beyond rounding, or a step whose promised decrease (the slope: the
-objective is convex) is below rounding (with a million journeys the gradient's sum over
-patterns cancels to about 1e-7 per conversion).
+largest projected gradient of ``ℓ`` per conversion ``<= tolerance``; or convergence at
+rounding level: no decrease of the objective beyond rounding (with a million journeys
+the gradient's sum over patterns cancels to about 1e-7 per conversion). The backtracking
+stops once a step's promised decrease (its slope: the objective is convex) is below
+rounding, since no shorter step can then show one.
 
 **Pairs** (``pairs="auto"``): starting from the fit without pairs, every pair of
 channels that are present together in some step is scored by the one-sided score test
@@ -89,6 +90,9 @@ class PresenceFit:
     n_iterations: int
     gradient_norm: float
     log_likelihood: float
+    #: Converged by the rounding rule (no decrease of the objective beyond rounding is
+    #: possible), its projected gradient above the tolerance, at rounding level.
+    at_rounding: bool = False
     #: The fit of each stage of the selection: ``stages[k]`` is ``θ`` with the first
     #: ``k`` pairs (one stage for given pairs), the warm starts of a replicate's fit.
     stages: tuple[np.ndarray, ...] = ()
@@ -251,6 +255,7 @@ def _with_z(fit: PresenceFit, z: tuple[float, ...], stages: tuple[np.ndarray, ..
         n_iterations=fit.n_iterations,
         gradient_norm=fit.gradient_norm,
         log_likelihood=fit.log_likelihood,
+        at_rounding=fit.at_rounding,
         stages=stages,
     )
 
@@ -339,7 +344,7 @@ def _fit(
     value = objective.value(theta, hazards)
     gradient, hessian = objective.derivatives(theta, hazards)
     iterations = 0
-    converged = False
+    converged = at_rounding = False
     while True:
         projected = _projected_gradient(theta, gradient, lower)
         gradient_norm = float(np.abs(projected).max(initial=0.0))
@@ -371,15 +376,16 @@ def _fit(
             step = min(1.0, float(limit.min()))
         candidate_value = value
         for _ in range(MAX_HALVINGS):
-            if not -step * slope > ROUNDING * abs(value):
-                # The objective is convex, so it cannot fall by more than the slope
-                # promises: below rounding, no step can show a decrease beyond it.
-                candidate_value = value
-                break
             candidate = theta + step * segment
             candidate_hazards = objective.hazards(candidate)
             candidate_value = objective.value(candidate, candidate_hazards)
             if candidate_value <= value + ARMIJO * step * slope:
+                break
+            if not -step * slope > ROUNDING * abs(value):
+                # The objective is convex, so a shorter step cannot fall by more than
+                # its slope promises, which is below rounding already: no halving can
+                # show a decrease beyond it.
+                candidate_value = value
                 break
             step /= 2
         else:
@@ -387,7 +393,7 @@ def _fit(
         if not value - candidate_value > ROUNDING * abs(value):
             # No decrease beyond rounding: the optimum to float precision (with much
             # data, the gradient's sum over patterns cancels to its rounding level).
-            converged = True
+            converged = at_rounding = True
             break
         # The accepted point's hazards and objective are those of the search.
         theta, hazards, value = candidate, candidate_hazards, candidate_value
@@ -406,6 +412,7 @@ def _fit(
         n_iterations=iterations,
         gradient_norm=gradient_norm,
         log_likelihood=objective.log_likelihood(theta),
+        at_rounding=at_rounding,
     )
 
 

@@ -488,6 +488,29 @@ def test_fit_is_the_maximum_of_the_likelihood(seed: int) -> None:
     np.testing.assert_allclose(theta, best.x, atol=1e-4)
 
 
+def test_the_note_names_the_stopping_rule_met() -> None:
+    """A tolerance below what rounding allows stops at rounding level, and says so; a
+    reachable one is met; too few iterations are reported with the gradient."""
+    *_, journeys = random_paths(4, 150, channels="abc")
+    notes = {}
+    for tolerance, iterations in [(1e-300, 200), (1e-6, 200), (1e-12, 1)]:
+        model = Presence(pairs="none", tolerance=tolerance, max_iterations=iterations)
+        model.fit(journeys)
+        note = next(n for n in model.notes() if n.code in ("converged", "not_converged"))
+        notes[note.data["stop"]] = (model, note.message)
+    assert set(notes) == {"rounding", "tolerance", "iterations"}
+    rounding, message = notes["rounding"]
+    assert rounding.converged_ and rounding.converged_at_rounding_
+    assert (
+        rounding.gradient_norm_ > 1e-300 and "no decrease of the objective beyond 1e-14" in message
+    )
+    met, message = notes["tolerance"]
+    assert met.converged_ and not met.converged_at_rounding_
+    assert met.gradient_norm_ <= 1e-6 and "within the tolerance 1e-06" in message
+    stopped, message = notes["iterations"]
+    assert not stopped.converged_ and "did NOT converge after 1 " in message
+
+
 def test_effects_are_recovered_and_the_true_pair_found() -> None:
     journeys = model_journeys(3, 6000, 0.02, {0: 0.15, 1: 0.0, 2: 0.05, 3: 0.0}, (1, 3, 0.3))
     model = Presence(recent_steps=0, pairs="auto").fit(journeys)
