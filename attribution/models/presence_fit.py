@@ -454,7 +454,9 @@ def _best_pair(
     counts: StepCounts, design: _Design, fit: PresenceFit, penalty: float
 ) -> tuple[tuple[int, int] | None, float]:
     """The candidate pair with the largest score-test ``z`` at ``fit`` (of ``design``),
-    and that ``z``."""
+    and that ``z`` (none without a step with conversions: no pair can be tested)."""
+    if not (counts.conversions > 0).any():
+        return None, float("nan")
     score, _, information = log_likelihood_terms(
         design.hazards(fit.theta), counts.at_risk, counts.conversions, True
     )

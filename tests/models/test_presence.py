@@ -29,7 +29,7 @@ from attribution.kernels.presence import (
 )
 from attribution.models.base import NotFittedError
 from attribution.models.presence import Presence
-from attribution.models.presence_fit import _Design
+from attribution.models.presence_fit import _Design, fit_presence
 from attribution.models.presence_statistics import StepCounts
 from attribution.models.registry import make_model
 from tests.builders import J, channel_credit, load
@@ -486,6 +486,27 @@ def test_fit_is_the_maximum_of_the_likelihood(seed: int) -> None:
     )
     assert objective(theta) <= best.fun + 1e-8
     np.testing.assert_allclose(theta, best.x, atol=1e-4)
+
+
+@pytest.mark.parametrize("patterns", [0, 3])
+def test_pair_selection_without_conversions_selects_no_pair(patterns: int) -> None:
+    counts = StepCounts(
+        guard=1,
+        recent_steps=2,
+        channel_names=("a", "b"),
+        present=np.arange(patterns, dtype=np.int64),
+        recent=np.zeros(patterns, np.int64),
+        at_risk=np.ones(patterns),
+        conversions=np.zeros(patterns),
+        conversion_value=np.zeros(patterns),
+        journeys=float(patterns),
+    )
+    fit = fit_presence(
+        counts, penalty=1.0, pairs=None, max_pairs=10, pair_z=4.0, max_iterations=50,
+        tolerance=1e-8,
+    )  # fmt: skip
+    assert fit.pairs == () and fit.converged
+    assert np.all(fit.theta[1:] == 0.0)
 
 
 def test_the_note_names_the_stopping_rule_met() -> None:
