@@ -27,7 +27,8 @@ from numba import njit, prange
 _HASH_PRESENT = np.uint64(0x9E3779B97F4A7C15)
 _HASH_RECENT = np.uint64(0xC2B2AE3D27D4EB4F)
 #: Blocks of patterns of :func:`weighted_feature_sums`: at most this many, of at least
-#: ``BLOCK_PATTERNS`` patterns, with at most ``BLOCK_CROSS_CELLS`` cross sums in all.
+#: ``BLOCK_PATTERNS`` patterns, with at most ``BLOCK_CROSS_CELLS`` cross sums in all
+#: (but always one block, however many cross sums it has).
 PATTERN_BLOCKS = 16
 BLOCK_PATTERNS = 4096
 BLOCK_CROSS_CELLS = 1 << 21

@@ -13,8 +13,9 @@ variance ``1/penalty`` on every effect; the baseline is not penalised) subject t
 ``b >= 1e-12`` and every effect ``>= 0``.
 
 **Optimiser**: projected Newton (Bertsekas 1982). The gradient and the Hessian
-``Σ_x x xᵀ y_x e^{λ_x} / (e^{λ_x} - 1)²`` are sums over patterns, one numba pass per
-iteration, summed by distinct present and recent mask so that a pattern costs a few
+``Σ_x x xᵀ y_x e^{λ_x} / (e^{λ_x} - 1)²`` are sums over the patterns with conversions (the
+others' part is linear in θ, summed once per stage), computed by numba kernels per
+iteration and summed by distinct present and recent mask so that a pattern costs a few
 operations, not the square of its features. Parameters at their bound whose gradient
 pushes them out of the feasible set are held there; the step is Newton's on the face
 where the held parameters sit on their bound (a Cholesky solve of at most 137 unknowns,
@@ -26,10 +27,12 @@ The step goes no further than shrinking any converting pattern's ``λ`` tenfold
 twofold per iteration), with Armijo backtracking. It converges in a handful of
 iterations, and a warm start after adding a pair in a few more. The stopping rule is the
 largest projected gradient of ``ℓ`` per conversion ``<= tolerance``; or convergence at
-rounding level: no decrease of the objective beyond rounding (with a million journeys
-the gradient's sum over patterns cancels to about 1e-7 per conversion). The backtracking
-stops once a step's promised decrease (its slope: the objective is convex) is below
-rounding, since no shorter step can then show one.
+rounding level: two steps in a row without a decrease of the objective beyond ``1e-14``
+of it (near the optimum one full Newton step is taken without a visible decrease, since
+the gradient it removes is real; with a million journeys the gradient's sum over
+patterns then cancels to between 1e-8 and 4e-6 per conversion). The backtracking stops once a
+step's promised decrease (its slope: the objective is convex) is below rounding, since
+no shorter step can then show one.
 
 **Pairs** (``pairs="auto"``): starting from the fit without pairs, every pair of
 channels that are present together in some step is scored by the one-sided score test
@@ -90,8 +93,8 @@ class PresenceFit:
     n_iterations: int
     gradient_norm: float
     log_likelihood: float
-    #: Converged by the rounding rule (no decrease of the objective beyond rounding is
-    #: possible), its projected gradient above the tolerance, at rounding level.
+    #: Converged by the rounding rule (two steps in a row without a decrease of the
+    #: objective beyond rounding), its projected gradient above the tolerance.
     at_rounding: bool = False
     #: The fit of each stage of the selection: ``stages[k]`` is ``θ`` with the first
     #: ``k`` pairs (one stage for given pairs), the warm starts of a replicate's fit.
@@ -344,7 +347,7 @@ def _fit(
     value = objective.value(theta, hazards)
     gradient, hessian = objective.derivatives(theta, hazards)
     iterations = 0
-    converged = at_rounding = False
+    converged = at_rounding = flat_step = False
     while True:
         projected = _projected_gradient(theta, gradient, lower)
         gradient_norm = float(np.abs(projected).max(initial=0.0))
@@ -374,27 +377,34 @@ def _fit(
         if shrinking.any():
             limit = (1 - BARRIER_FRACTION) * hazards[shrinking] / -change[shrinking]
             step = min(1.0, float(limit.min()))
-        candidate_value = value
+        margin = ROUNDING * abs(value)
         for _ in range(MAX_HALVINGS):
             candidate = theta + step * segment
             candidate_hazards = objective.hazards(candidate)
             candidate_value = objective.value(candidate, candidate_hazards)
             if candidate_value <= value + ARMIJO * step * slope:
                 break
-            if not -step * slope > ROUNDING * abs(value):
+            if not -step * slope > margin:
                 # The objective is convex, so a shorter step cannot fall by more than
                 # its slope promises, which is below rounding already: no halving can
                 # show a decrease beyond it.
-                candidate_value = value
                 break
             step /= 2
         else:
-            candidate_value = value
-        if not value - candidate_value > ROUNDING * abs(value):
-            # No decrease beyond rounding: the optimum to float precision (with much
-            # data, the gradient's sum over patterns cancels to its rounding level).
-            converged = at_rounding = True
-            break
+            candidate_value = value  # nothing found: no decrease
+        if not value - candidate_value > margin:
+            # No decrease beyond rounding. Near the optimum a full Newton step still
+            # gains in the gradient what the objective no longer shows: one such step
+            # is taken (if it does not raise the objective beyond rounding either), so
+            # the tolerance can be met; the next step without a decrease ends the fit
+            # at rounding level (with much data, the gradient's sum over patterns
+            # cancels to its rounding level).
+            if step < 1.0 or candidate_value > value + margin or flat_step:
+                converged = at_rounding = True
+                break
+            flat_step = True
+        else:
+            flat_step = False
         # The accepted point's hazards and objective are those of the search.
         theta, hazards, value = candidate, candidate_hazards, candidate_value
         gradient, hessian = objective.derivatives(theta, hazards)

@@ -29,7 +29,7 @@ from attribution.kernels.presence import (
 )
 from attribution.models.base import NotFittedError
 from attribution.models.presence import Presence
-from attribution.models.presence_fit import _Design, fit_presence
+from attribution.models.presence_fit import _Design, _newton_segment, fit_presence
 from attribution.models.presence_statistics import StepCounts
 from attribution.models.registry import make_model
 from tests.builders import J, channel_credit, load
@@ -370,6 +370,7 @@ def test_sums_over_many_blocks_match_a_dense_design_whatever_the_threads() -> No
     """Enough patterns for the sums by mask to be cut into several blocks of patterns."""
     rng = np.random.default_rng(8)
     n, c = 3 * BLOCK_PATTERNS + 11, 6
+    assert n // BLOCK_PATTERNS == 3  # three blocks of patterns (far below the caps)
     present = rng.integers(0, 1 << c, n)
     statistics = StepCounts(
         guard=1,
@@ -400,6 +401,26 @@ def test_sums_over_many_blocks_match_a_dense_design_whatever_the_threads() -> No
     np.testing.assert_allclose(matrix, x.T @ (second[:, None] * x), rtol=1e-12, atol=1e-9)
     ids = design.present_id
     np.testing.assert_allclose(second_present, np.bincount(ids, second), rtol=1e-12, atol=1e-9)
+
+
+def test_the_newton_step_is_newton_s_on_the_face_of_the_held_bounds() -> None:
+    """Parameter 1 is held (pushed out at its bound); parameter 2's Newton point falls
+    below its bound, so it is held too and the step solved again: the step ends at a
+    feasible point, and the free parameter takes Newton's step with both on their
+    bound (a quadratic: its exact minimiser on that face)."""
+    hessian = np.array([[2.0, 0.5, 0.3], [0.5, 1.0, 0.2], [0.3, 0.2, 1.5]])
+    theta = np.array([1.0, 0.0, 0.05])
+    gradient = np.array([-1.0, 0.4, 2.0])
+    lower = np.zeros(3)
+    held = np.array([False, True, False])
+    step = _newton_segment(theta, gradient, hessian, lower, held)
+    assert np.all(theta + step >= lower)
+    assert step[1] == 0.0 and step[2] == pytest.approx(-0.05)
+    # The free parameter minimises the quadratic model with the others fixed.
+    expected = -(gradient[0] + hessian[0, 1:] @ step[1:]) / hessian[0, 0]
+    assert step[0] == pytest.approx(expected, rel=1e-12)
+    # The unconstrained Newton point would leave the feasible set.
+    assert (theta + np.linalg.solve(hessian, -gradient))[2] < 0
 
 
 def test_gradient_and_hessian_match_finite_differences() -> None:
@@ -486,6 +507,18 @@ def test_fit_is_the_maximum_of_the_likelihood(seed: int) -> None:
     )
     assert objective(theta) <= best.fun + 1e-8
     np.testing.assert_allclose(theta, best.x, atol=1e-4)
+
+
+def test_small_fits_meet_the_tolerance_not_just_rounding() -> None:
+    """With few patterns, the last Newton step's decrease of the objective is below its
+    rounding while the gradient it removes is not: the fit takes that step and meets the
+    tolerance, rather than stopping one step short at rounding level."""
+    for seed in range(12):
+        for n in (60, 300, 1500):
+            *_, journeys = random_paths(seed, n, channels="abcd")
+            model = Presence(pairs="auto").fit(journeys)
+            assert model.converged_ and not model.converged_at_rounding_, (seed, n)
+            assert model.gradient_norm_ <= model.tolerance, (seed, n)
 
 
 @pytest.mark.parametrize("patterns", [0, 3])
