@@ -324,45 +324,55 @@ def weighted_feature_sums(
         present_sums[0] += present_sums[b]
         recent_sums[0] += recent_sums[b]
         cross[0] += cross[b]
+    by_present = np.zeros((n_present if by_mask else 0, n_parameters))
+    if by_mask:
+        _recency_by_present(
+            second, present_id, recent_id, recent_features, recent_offsets, by_present
+        )
     return _feature_sums(
-        first, second, present_id, recent_id, present_features, present_offsets,
-        recent_features, recent_offsets, n_parameters, by_mask,
-        present_sums[0], recent_sums[0], cross[0],
+        present_features, present_offsets, recent_features, recent_offsets, n_parameters,
+        present_sums[0], recent_sums[0], cross[0], by_present,
     )  # fmt: skip
 
 
 @njit(cache=True)
-def _feature_sums(
-    first: np.ndarray,
+def _recency_by_present(
     second: np.ndarray,
     present_id: np.ndarray,
     recent_id: np.ndarray,
+    recent_features: np.ndarray,
+    recent_offsets: np.ndarray,
+    by_present: np.ndarray,
+) -> None:
+    """Adds ``Σ_t second_t x_t`` by present mask, its recency part, to ``by_present``."""
+    for t in range(len(second)):
+        w = second[t]
+        if w != 0.0:
+            p, r = present_id[t], recent_id[t]
+            for i in range(recent_offsets[r], recent_offsets[r + 1]):
+                by_present[p, recent_features[i]] += w
+
+
+@njit(cache=True)
+def _feature_sums(
     present_features: np.ndarray,
     present_offsets: np.ndarray,
     recent_features: np.ndarray,
     recent_offsets: np.ndarray,
     n_parameters: int,
-    by_mask: bool,
     present_sums: np.ndarray,
     recent_sums: np.ndarray,
     cross: np.ndarray,
+    by_present: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`weighted_feature_sums` from the sums by mask (``present_sums``,
     ``recent_sums``: ``first`` and ``second`` by mask; ``cross``: ``second_t P_t`` by
-    recent mask)."""
+    recent mask) and, when it has rows, ``by_present`` holding its recency part."""
     n_present = len(present_offsets) - 1
     n_recent = len(recent_offsets) - 1
-    n = len(first)
+    by_mask = len(by_present) > 0
     first_present, second_present = present_sums[0], present_sums[1]
     first_recent, second_recent = recent_sums[0], recent_sums[1]
-    by_present = np.zeros((n_present if by_mask else 0, n_parameters), np.float64)
-    if by_mask:  # Σ second_t x_t by present mask: its recency part
-        for t in range(n):
-            w = second[t]
-            if w != 0.0:
-                p, r = present_id[t], recent_id[t]
-                for i in range(recent_offsets[r], recent_offsets[r + 1]):
-                    by_present[p, recent_features[i]] += w
     gradient = np.zeros(n_parameters, np.float64)
     matrix = np.zeros((n_parameters, n_parameters), np.float64)
     for p in range(n_present):

@@ -160,8 +160,8 @@ class _Design:
         """The design of the patterns ``rows`` alone (the same masks and parameters)."""
         return replace(
             self,
-            present_id=np.ascontiguousarray(self.present_id[rows]),
-            recent_id=np.ascontiguousarray(self.recent_id[rows]),
+            present_id=self.present_id[rows],
+            recent_id=self.recent_id[rows],
         )
 
     def hazards(self, theta: np.ndarray) -> np.ndarray:
@@ -280,9 +280,9 @@ class _Objective:
         self.converting = design.rows(rows)
         self.all_at_risk = counts.at_risk
         self.all_conversions = counts.conversions
-        self.at_risk = np.ascontiguousarray(counts.at_risk[rows])
-        self.conversions = np.ascontiguousarray(counts.conversions[rows])
-        idle_at_risk = np.ascontiguousarray(counts.at_risk[idle])
+        self.at_risk = counts.at_risk[rows]
+        self.conversions = counts.conversions[rows]
+        idle_at_risk = counts.at_risk[idle]
         self.exposure = design.rows(idle).sums(idle_at_risk, np.zeros(len(idle)), False)[0]
         self.penalty = penalty
         self.scale = max(counts.total_conversions, 1.0)
