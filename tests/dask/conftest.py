@@ -1,5 +1,6 @@
-"""One LocalCluster of two worker processes per test module (started once: a cluster
-takes seconds to start), as CI runs it."""
+"""One LocalCluster of two worker processes per test process (a cluster and its workers'
+first kernel loads take seconds), as CI runs it; the test that kills workers waits for
+the nannies' new ones before and after it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ pytest.importorskip("distributed")
 from distributed import Client, LocalCluster
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client() -> Iterator[Client]:
     with (
         LocalCluster(

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -50,5 +51,8 @@ def test_killed_workers_do_not_change_the_result(client: Client, tmp_path: Path)
 
 
 @pytest.fixture(autouse=True)
-def _two_workers(client: Client) -> None:
+def _two_workers(client: Client) -> Iterator[None]:
+    """Two live workers before the test and after it (the cluster is shared)."""
+    client.wait_for_workers(2, timeout=60)
+    yield
     client.wait_for_workers(2, timeout=60)
