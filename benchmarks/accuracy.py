@@ -51,9 +51,9 @@ import pandas as pd
 
 import attribution as at
 from attribution.compare import compare
-from attribution.simulate import scenario_names, simulate
+from attribution.simulate import simulate
 from attribution.simulate.robustness import robustness_names
-from benchmarks.harness import report
+from benchmarks.harness import report, scenario_list
 from benchmarks.ours import our_models
 from benchmarks.peers.catalog import PEERS, peer_names
 from benchmarks.peers.inputs import write_inputs
@@ -435,13 +435,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)
     args.seeds = [int(s) for s in str(args.seeds).split(",") if s]
-    presets, robust = list(scenario_names()), list(robustness_names())
-    names = presets + robust
-    groups = {"all": names, "presets": presets, "robustness": robust}
-    args.scenarios = groups.get(str(args.scenarios)) or str(args.scenarios).split(",")
-    unknown = sorted(set(args.scenarios) - set(names))
-    if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    args.scenarios = scenario_list(parser, str(args.scenarios))
     args.peers = peer_names(parser, str(args.peers))
     return args
 

@@ -3,6 +3,7 @@ processes, Markdown tables, verdicts against targets, and a description of the m
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -125,6 +126,23 @@ def timed(function: Callable[[], object], repeats: int) -> tuple[float, list[flo
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def scenario_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """The simulator scenarios named by ``--scenarios``: ``all`` (the presets, then the
+    robustness scenarios), ``presets``, ``robustness`` or comma-separated names; an
+    unknown name is a usage error listing the known ones."""
+    from attribution.simulate import scenario_names
+    from attribution.simulate.robustness import robustness_names
+
+    presets, robust = list(scenario_names()), list(robustness_names())
+    names = presets + robust
+    groups = {"all": names, "presets": presets, "robustness": robust}
+    chosen = groups.get(text) or text.split(",")
+    unknown = sorted(set(chosen) - set(names))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    return chosen
 
 
 def report(results: Any, render: Callable[[Any], str], json_path: Path | None) -> None:

@@ -90,3 +90,32 @@ def test_target_verdicts(target: Target, verdict: str) -> None:
 def test_target_cells() -> None:
     assert Target("job", 1.234, "s", at_most=2.0).cells() == ["job", "1.23 s", "≤ 2 s", "met"]
     assert Target("c", 90.0, "%", at_least=85, at_most=95).cells()[2] == "85-95 %"
+
+
+def test_scenario_lists_name_presets_robustness_or_both() -> None:
+    import argparse
+
+    from attribution.simulate import scenario_names
+    from attribution.simulate.robustness import robustness_names
+
+    parser = argparse.ArgumentParser()
+    presets, robust = list(scenario_names()), list(robustness_names())
+    assert harness.scenario_list(parser, "all") == presets + robust
+    assert harness.scenario_list(parser, "presets") == presets
+    assert harness.scenario_list(parser, "robustness") == robust
+    assert harness.scenario_list(parser, "b2b,fast_decay") == ["b2b", "fast_decay"]
+    with pytest.raises(SystemExit):
+        harness.scenario_list(parser, "b2b,nope")
+
+
+def test_path_accuracy_runs_robustness_scenarios_and_says_what_they_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import accuracy_paths
+
+    assert accuracy_paths.parse_args([]).scenarios[-1] == "exposure_response"
+    accuracy_paths.main(["--journeys", "300", "--seeds", "1", "--scenarios", "late_passenger"])
+    out = capsys.readouterr().out
+    assert "Robustness scenarios: late_passenger." in out
+    assert "its path tables are `last_touch_trap`'s" in out
+    assert "| late_passenger | " in out
