@@ -156,8 +156,8 @@ def render(results: Results) -> str:
             "counts, whatever their timing)."
             + (
                 " `late_passenger` is `last_touch_trap` with the passenger's touch moved "
-                "earlier in time, so where it keeps its place in the paths (as in these "
-                "runs) its path tables are `last_touch_trap`'s."
+                "earlier in time, never before the last causal touch, so its path tables "
+                "are `last_touch_trap`'s."
                 if "late_passenger" in robust
                 else ""
             ),

@@ -111,11 +111,18 @@ def test_scenario_lists_name_presets_robustness_or_both() -> None:
 def test_path_accuracy_runs_robustness_scenarios_and_says_what_they_are(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from benchmarks import accuracy_paths
+    from attribution.simulate import scenario_names
+    from attribution.simulate.robustness import robustness_names
+    from benchmarks import accuracy, accuracy_paths
 
-    assert accuracy_paths.parse_args([]).scenarios[-1] == "exposure_response"
+    every = [*scenario_names(), *robustness_names()]
+    assert accuracy_paths.parse_args([]).scenarios == every
+    assert accuracy.parse_args(["--peers", ""]).scenarios == every
+    accuracy_paths.main(["--journeys", "300", "--seeds", "1", "--scenarios", "fast_decay"])
+    out = capsys.readouterr().out
+    assert "Robustness scenarios: fast_decay." in out and "| fast_decay | " in out
+    assert "late_passenger" not in out
     accuracy_paths.main(["--journeys", "300", "--seeds", "1", "--scenarios", "late_passenger"])
     out = capsys.readouterr().out
     assert "Robustness scenarios: late_passenger." in out
     assert "its path tables are `last_touch_trap`'s" in out
-    assert "| late_passenger | " in out

@@ -1,6 +1,7 @@
-"""One LocalCluster of two worker processes per test process (a cluster and its workers'
-first kernel loads take seconds), as CI runs it; the test that kills workers waits for
-the nannies' new ones before and after it."""
+"""One LocalCluster of two worker processes for the dask test files a test process runs
+(a cluster and its workers' first kernel loads take seconds), closed when they are done,
+as CI runs it; the test that kills workers waits for the nannies' new ones before and
+after it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ pytest.importorskip("distributed")
 from distributed import Client, LocalCluster
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client() -> Iterator[Client]:
     with (
         LocalCluster(

@@ -20,13 +20,16 @@ import attribution.dask as adk
 from tests.dask.data import FIXTURES, assert_same_result, write_split
 
 
-def kill_the_workers_in_the_fit_pass(client: Client, killed: list[int]) -> None:
+def kill_the_workers_in_the_fit_pass(
+    client: Client, killed: list[int], stop: threading.Event
+) -> None:
     """Wait until a worker is running a fit task, then kill every worker process
     (SIGKILL: no goodbye to the scheduler), so that nothing held in a worker's memory
-    survives; the nannies start new ones."""
+    survives; the nannies start new ones. Gives up when ``stop`` is set (the run ended
+    first), so it never outlives the test on the shared cluster."""
     pids = client.run(os.getpid)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         if any(str(k).startswith("fit-") for keys in client.processing().values() for k in keys):
             for pid in pids.values():
                 os.kill(pid, signal.SIGKILL)
@@ -41,10 +44,16 @@ def test_killed_workers_do_not_change_the_result(client: Client, tmp_path: Path)
     models = ["linear", "w_shaped", "markov", "shapley"]
     local = at.attribute(at.load(touches, outcomes), models, scorecard=True)
     killed: list[int] = []
-    killer = threading.Thread(target=kill_the_workers_in_the_fit_pass, args=(client, killed))
+    stop = threading.Event()
+    killer = threading.Thread(
+        target=kill_the_workers_in_the_fit_pass, args=(client, killed, stop), daemon=True
+    )
     killer.start()
-    got = adk.attribute(touches, outcomes, models, client=client, partitions=12, scorecard=True)
-    killer.join()
+    try:
+        got = adk.attribute(touches, outcomes, models, client=client, partitions=12, scorecard=True)
+    finally:
+        stop.set()
+        killer.join()
     assert killed, "no fit task was seen running"
     assert not set(killed) & set(client.run(os.getpid).values())
     assert_same_result(local, got)

@@ -259,8 +259,8 @@ def test_importing_attribution_does_not_import_dask() -> None:
 
 
 def test_models_are_checked_before_any_cluster_or_data(tmp_path: Path) -> None:
-    # No cluster is running and the input does not exist: the unknown model and the bad
-    # parameter are reported first, without waiting for either.
+    # No client is given and the input does not exist: the unknown model and the bad
+    # parameter are reported first, without waiting for a cluster or the data.
     from attribution.dask import attribute
 
     with pytest.raises(ParameterError, match="nope"):
