@@ -946,14 +946,13 @@ def _replicates(
     # Data-driven models whose credit is a split by rates of the fitted model
     # (AttributionModel.split_amounts): their replicates' roll-ups are sums linear in
     # the weights too, with each replicate model's rates applied after.
-    split = [
-        (label, model)
-        for label, model in fitted.models.items()
-        if not model.linear_in_weights
-        and not card
-        and not model.counts_groups_once
-        and type(model).split_amounts is not AttributionModel.split_amounts
-    ]
+    split = {}
+    for label, model in fitted.models.items():
+        if model.linear_in_weights or card or model.counts_groups_once:
+            continue
+        amounts = model.split_amounts(credits[label][0])
+        if amounts is not None:
+            split[label] = (model, np.ascontiguousarray(amounts, dtype=np.float64))
     design, read = _linear_design(
         journeys, windows, plan, fit, linear, credits, group_of, untouched_groups, features,
         split,
@@ -980,22 +979,23 @@ def _replicates(
             if card
             else np.zeros((len(labels), len(FEATURES), b))
         )
-    for label, _ in split:
+    for label, (model, amounts) in split.items():
         models = fitted.replicate_models.get(label, [])
+        n_bases = amounts.shape[1]
         for dims in plan.rollups:
-            first, pairs, pair_channel, pair_group = read[("split", label, dims)]
-            terms = out[:, first : first + pairs * 3].reshape(b, pairs, 3)
+            first, pairs, pair_key, pair_group = read[("split", label, dims)]
+            terms = out[:, first : first + pairs * n_bases].reshape(b, pairs, n_bases)
             table = values[(label, dims)]
             table[:, :] = np.nan
             for r in range(b):
                 replicate_model = models[r] if r < len(models) else None
                 if replicate_model is None:
                     continue
-                rates = replicate_model.split_rates()[pair_channel]
+                rates = replicate_model.split_rates(model)[pair_key]
                 table[:, r] = np.bincount(
                     pair_group, weights=(terms[r] * rates).sum(axis=1), minlength=len(table)
                 )
-    done = {label for label, _ in split}
+    done = set(split)
     for label, model in fitted.models.items():
         if model.linear_in_weights or label in done:
             continue
@@ -1076,7 +1076,7 @@ def _linear_design(
     group_of: Callable[[Journeys, Rollup], np.ndarray],
     untouched_groups: dict[tuple[Window, Rollup], tuple[pd.DataFrame, np.ndarray, np.ndarray]],
     features: np.ndarray | None,
-    split: list[tuple[str, AttributionModel]],
+    split: dict[str, tuple[AttributionModel, np.ndarray]],
 ) -> tuple[Design, dict[Any, Any]]:
     """The sums of one partition that are linear in the journey weights, as the columns
     of a :class:`Design`, and where to read each (first column and count)."""
@@ -1091,7 +1091,7 @@ def _linear_design(
         wanted[rows] = True
     for _, positions, _ in untouched_groups.values():
         wanted[positions] = True
-    for label, model in split:
+    for label, (model, _) in split.items():
         credited = credits[label][0]
         windowed = windows[plan.window_of(model)]
         rows = np.flatnonzero(windowed.converted) if credited is not windowed else np.arange(n)
@@ -1165,28 +1165,23 @@ def _linear_design(
                              card_size, once, _NO_FEATURES, first)
             )  # fmt: skip
             add_items(rows, pipeline, min(card_size, mean_length))
-    for label, model in split:
+    for label, (model, amounts) in split.items():
         credited = credits[label][0]
-        amounts = np.ascontiguousarray(model.split_amounts(credited), dtype=np.float64)
         channel = np.ascontiguousarray(credited.channel, dtype=np.int64)
-        n_channels = credited.n_channels
+        keys, n_keys = model.split_keys(credited)
+        n_bases = amounts.shape[1]
         for dims in plan.rollups:
             group = group_of(credited, dims)
-            touch_pairs = group * n_channels + channel
-            present = np.zeros(len(fit.keys[dims]) * n_channels, np.bool_)
-            present[touch_pairs] = True
-            pair_keys = np.flatnonzero(present)
-            pair = (np.cumsum(present) - 1)[touch_pairs]
-            first = design.columns(len(pair_keys) * 3)
+            pair_codes, pair = _present_pairs(group * n_keys + keys, len(fit.keys[dims]) * n_keys)
+            first = design.columns(len(pair_codes) * n_bases)
             read[("split", label, dims)] = (
-                first, len(pair_keys), pair_keys % n_channels, pair_keys // n_channels
+                first, len(pair_codes), pair_codes % n_keys, pair_codes // n_keys
             )  # fmt: skip
             add_items(
                 rows_of[label],
-                partial(_split_part, credited.offsets, channel,
-                        np.ascontiguousarray(pair.ravel(), dtype=np.int64), amounts, n_channels,
-                        first),
-                3.0 * credited.n_touches / max(credited.n_journeys, 1),
+                partial(_split_part, credited.offsets, channel, pair, amounts,
+                        credited.n_channels, first),
+                n_bases * credited.n_touches / max(credited.n_journeys, 1),
             )  # fmt: skip
     for key, (labels, positions, codes) in untouched_groups.items():
         first = design.columns(len(labels))
@@ -1216,6 +1211,18 @@ def _linear_design(
             float(n_features),
         )  # fmt: skip
     return design, read
+
+
+def _present_pairs(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``codes`` (each below ``size``), ascending, and each code's index
+    among them: by a table of ``size`` flags when that is small beside the codes, else
+    by sorting."""
+    if size <= 8 * len(codes) + (1 << 20):
+        present = np.zeros(size, np.bool_)
+        present[codes] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[codes]
+    distinct, index = np.unique(codes, return_inverse=True)
+    return distinct, np.ascontiguousarray(index.ravel(), dtype=np.int64)
 
 
 def _split_part(

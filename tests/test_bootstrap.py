@@ -20,8 +20,14 @@ from tests.builders import J, touches_frame
 from tests.dask.data import sample
 
 JOURNEYS = [
-    J(["a", "b", "c"], value=30, days=[0, 2, 5], milestones={"lead_created_at": 2}),
-    J(["b", "a"], value=10, days=[1, 3]),
+    J(
+        ["a", "b", "c"],
+        value=30,
+        days=[0, 2, 5],
+        milestones={"lead_created_at": 2},
+        teams=["marketing", "sales", "marketing"],
+    ),
+    J(["b", "a"], value=10, days=[1, 3], teams=["sales", "sales"]),
     J(["c"], converted=False, days=[4]),
     J(["a", "c", "c"], converted=False, days=[0, 1, 6]),
     J(["b"], value=5, days=[2]),
@@ -62,26 +68,30 @@ def duplicated(weights: np.ndarray) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-@pytest.mark.parametrize("name", model_names())
-def test_each_replicate_is_a_run_on_duplicated_journeys(name: str) -> None:
-    PARAMETERS = {k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name}
+#: Every model with its example parameters, and the other game of ``shapley``.
+REPLICATED = [(name, EXAMPLE_PARAMETERS.get(name, {})) for name in model_names()] + [
+    ("shapley", {"game": "observed_rates"})
+]
+
+
+@pytest.mark.parametrize(("name", "options"), REPLICATED)
+@pytest.mark.parametrize("by", [("channel",), ("team",)])
+def test_each_replicate_is_a_run_on_duplicated_journeys(
+    name: str, options: dict, by: tuple[str, ...]
+) -> None:
+    parameters = {name: options} if options else None
     loaded = at.load(touches_frame(JOURNEYS))
     try:
         result = at.attribute(
-            loaded, [name], by=("channel",), bootstrap=FixedWeights(3), parameters=PARAMETERS
+            loaded, [name], by=by, bootstrap=FixedWeights(3), parameters=parameters
         )
     except at.models.ModelNotApplicable:
         pytest.skip(f"{name} cannot run on this data")
     assert result.replicates is not None
-    table = result.replicates[(name, ("channel",))]
+    table = result.replicates[(name, by)]
     for r in range(3):
-        plain = at.attribute(
-            at.load(duplicated(FIXED[:, r])),
-            [name],
-            by=("channel",),
-            parameters={k: v for k, v in EXAMPLE_PARAMETERS.items() if k == name},
-        )
-        expected = plain.credits.set_index("channel")["credited_value"]
+        plain = at.attribute(at.load(duplicated(FIXED[:, r])), [name], by=by, parameters=parameters)
+        expected = plain.credits.set_index(list(by))["credited_value"]
         got = table[r].reindex(expected.index).fillna(0.0)
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-9)
 

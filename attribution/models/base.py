@@ -212,15 +212,25 @@ class AttributionModel(ABC):
         return None
 
     def split_amounts(self, journeys: Journeys) -> np.ndarray | None:
-        """For a fitted model whose credit of a touch of channel ``c`` in journey ``j`` is
-        ``Σ_b rate[c, b] · amount[j, b] / m`` (``m``: the journey's touches of ``c``;
-        :meth:`split_rates` the rates), each journey's amounts (journeys x bases), linear
-        in its weight and value, so bootstrap replicates of its roll-ups are sums
-        weighted by the replicate factors. ``None`` (the default): no such form."""
+        """For a fitted model whose credit of touch ``i`` (of channel ``c``) in journey
+        ``j`` is ``Σ_b rate[k_i, b] · amount[j, b] / m`` (``k_i``: the touch's key of
+        :meth:`split_keys`; ``m``: the journey's touches of ``c``; :meth:`split_rates` the
+        rates), each journey's amounts (journeys x bases), linear in its weight and value,
+        so bootstrap replicates of its roll-ups are sums weighted by the replicate
+        factors. ``None`` (the default): no such form."""
         return None
 
-    def split_rates(self) -> np.ndarray:
-        """The rates of :meth:`split_amounts` (channels x bases), of the fitted model."""
+    def split_keys(self, journeys: Journeys) -> tuple[np.ndarray, int]:
+        """The key of each touch's rate in :meth:`split_amounts`' form, and the number of
+        keys: by default the touch's channel. Every touch of a channel in a journey has
+        the same key (a key may add what the journey is, e.g. its channel set)."""
+        return np.ascontiguousarray(journeys.channel, dtype=np.int64), journeys.n_channels
+
+    def split_rates(self, keyed_like: AttributionModel | None = None) -> np.ndarray:
+        """The rates of :meth:`split_amounts` (keys x bases) of this fitted model, over
+        the keys of ``keyed_like``'s :meth:`split_keys` (default: its own): a bootstrap
+        replicate's model gives its rates over the keys of the model fitted on the data,
+        which keyed the touches."""
         raise NotImplementedError
 
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:

@@ -17,8 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from attribution.journeys import Journeys
-from attribution.kernels.subsets import MAX_MASK_CHANNELS, coalition_groups, journey_masks
-from attribution.models.base import ModelNotApplicable
+from attribution.kernels.subsets import (
+    MAX_MASK_CHANNELS,
+    coalition_groups,
+    journey_masks,
+    journey_types,
+)
+from attribution.models.base import ModelNotApplicable, ReplicateColumns
 from attribution.models.channel_coding import channel_positions, merged_channel_names
 
 
@@ -100,6 +105,50 @@ class CoalitionCounts:
             value=np.bincount(inverse, value[keep], minlength=size),
             channel_names=channel_names,
         )
+
+    def journey_index(self, journeys: Journeys) -> np.ndarray | None:
+        """Each journey's index among these coalitions (-1: no touches), or ``None`` when
+        the journeys are coded otherwise or hold a coalition these counts lack."""
+        if tuple(journeys.channel_names) != self.channel_names:
+            return None
+        index = journey_types(journey_masks(journeys.offsets, journeys.channel), self.masks)
+        return None if (index == -2).any() else index
+
+    def replicate_columns(self, journeys: Journeys) -> ReplicateColumns | None:
+        """Every bootstrap replicate's counts of ``journeys`` (whose counts these are, or a
+        superset) at once: each count is a sum over journeys of the journey's weight,
+        conversions or value at its coalition, so a replicate's are the same sums weighted
+        by its factors; the coalitions a replicate draws no journey of are left out, as
+        counting its journeys leaves them out (``None``: journeys coded otherwise)."""
+        index = self.journey_index(journeys)
+        if index is None:
+            return None
+        size = len(self.masks)
+        weight = np.asarray(journeys.weight, np.float64)
+        conversions = np.asarray(journeys.conversions, np.float64)
+        value = np.asarray(journeys.value, np.float64)
+
+        def rows(a: int, z: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            chosen = np.flatnonzero(index[a:z] >= 0) + a
+            lengths = np.zeros(z - a, np.int64)
+            lengths[chosen - a] = 3
+            at = index[chosen]
+            columns = np.stack((at, size + at, 2 * size + at), axis=1).ravel()
+            data = np.stack((weight[chosen], conversions[chosen], value[chosen]), axis=1)
+            return lengths, columns, data.ravel()
+
+        def replicate(sums: np.ndarray) -> CoalitionCounts:
+            journeys_sum = sums[:size]
+            kept = journeys_sum != 0
+            return CoalitionCounts(
+                masks=self.masks[kept],
+                journeys=journeys_sum[kept],
+                conversions=sums[size : 2 * size][kept],
+                value=sums[2 * size : 3 * size][kept],
+                channel_names=self.channel_names,
+            )
+
+        return ReplicateColumns(3 * size, rows, 3.0, replicate)
 
     @property
     def active_channels(self) -> np.ndarray:

@@ -319,8 +319,9 @@ class Markov(AttributionModel):
             axis=1,
         )
 
-    def split_rates(self) -> np.ndarray:
-        """Per channel, the value rate on its basis (0 on the other bases)."""
+    def split_rates(self, keyed_like: AttributionModel | None = None) -> np.ndarray:
+        """Per channel (every Markov model's keys), the value rate on its basis (0 on the
+        other bases)."""
         self._check_fitted("rate_value_")
         rates = np.zeros((len(self.rate_value_), 3))
         rates[np.arange(len(self.rate_value_)), self.basis_value_] = self.rate_value_

@@ -66,6 +66,8 @@ from attribution.models.shapley_rates import (
     Unobserved,
     fit_rate_game,
     rate_game_credit,
+    rate_split_keys,
+    rate_split_rates,
 )
 from attribution.notes import Note
 from attribution.seeds import check_seed
@@ -199,9 +201,10 @@ class Shapley(AttributionModel):
     def replicate_columns(
         self, journeys: Journeys, context: Any, statistics: Any
     ) -> ReplicateColumns | None:
-        """The game model's replicate columns (model-based game; None for observed rates)."""
+        """The replicate columns of the coalition counts (observed rates) or of the game
+        model's statistics (model-based game)."""
         if self.game == "observed_rates":
-            return None
+            return statistics.replicate_columns(journeys)
         return self._new_game_model().replicate_columns(journeys, context, statistics)
 
     def fit_statistics(self, statistics: Any) -> Shapley:
@@ -276,6 +279,31 @@ class Shapley(AttributionModel):
             return rate_game_credit(self.rate_game_, journeys)
         model: Any = self.game_model_
         return exposure_credit(model.exposure_terms(journeys), journeys, shapley=True).credit
+
+    def split_amounts(self, journeys: Journeys) -> np.ndarray | None:
+        """Under the observed-rate game, each journey's value and weight (the bases of
+        :func:`~attribution.models.shapley_rates.rate_split_rates`); the model-based game's
+        credit has no such form (None)."""
+        self._check_fitted("game_")
+        if self.game_ != "observed_rates":
+            return None
+        return np.stack(
+            (np.asarray(journeys.value, np.float64), np.asarray(journeys.weight, np.float64)),
+            axis=1,
+        )
+
+    def split_keys(self, journeys: Journeys) -> tuple[np.ndarray, int]:
+        """Observed-rate game: a touch's key is its journey's coalition and its channel."""
+        self._check_fitted("rate_game_")
+        return rate_split_keys(self.counts_, journeys)
+
+    def split_rates(self, keyed_like: AttributionModel | None = None) -> np.ndarray:
+        self._check_fitted("rate_game_")
+        like = self if keyed_like is None else keyed_like
+        if not isinstance(like, Shapley):
+            raise TypeError(f"rates keyed like {type(like).__name__}, not a shapley model")
+        like._check_fitted("rate_game_")
+        return rate_split_rates(self.rate_game_, like.counts_.masks)
 
     # ----------------------------------------------------------------- reporting
     def channel_columns(self) -> dict[str, np.ndarray]:

@@ -267,6 +267,43 @@ def rate_game_credit(fit: RateGameFit, journeys: Journeys) -> TouchCredit:
     return TouchCredit(conversions, value)
 
 
+def rate_split_keys(counts: CoalitionCounts, journeys: Journeys) -> tuple[np.ndarray, int]:
+    """Each touch's key for the bootstrap's split of :func:`rate_game_credit`: its
+    journey's coalition (index among ``counts``) times the channels, plus its channel;
+    and the number of keys."""
+    index = counts.journey_index(journeys)
+    if index is None:
+        raise ValueError(
+            "the split needs journeys encoded like the statistics the model was fitted on, "
+            "with coalitions among them"
+        )
+    n_channels = len(counts.channel_names)
+    touch_index = np.repeat(index, np.diff(journeys.offsets))
+    keys = touch_index * n_channels + np.asarray(journeys.channel, np.int64)
+    return np.ascontiguousarray(keys, dtype=np.int64), len(counts.masks) * n_channels
+
+
+def rate_split_rates(fit: RateGameFit, masks: np.ndarray) -> np.ndarray:
+    """The value rates of :func:`rate_game_credit` over the keys of :func:`rate_split_keys`
+    for coalitions ``masks`` (sorted; a superset of the fit's), on the bases (value,
+    weight): journey ``j`` of coalition ``t`` gets ``value_j · n(t) / value(t) ·
+    phi[t, c]`` for channel ``c`` when ``value(t) != 0``, else ``weight_j · phi[t, c]``,
+    split evenly over its touches of ``c``. Coalitions the fit lacks have rates 0."""
+    counts = fit.counts
+    n_channels = len(counts.channel_names)
+    bits = (counts.masks[:, None] >> np.arange(n_channels)) & 1
+    slot_type, slot_channel = np.nonzero(bits)  # member slots in order: ascending channel
+    position = np.searchsorted(masks, counts.masks)
+    total = counts.value[slot_type]
+    phi = fit.phi_value
+    rates = np.zeros((len(masks) * n_channels, 2))
+    key = position[slot_type] * n_channels + slot_channel
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates[key, 0] = np.where(total != 0, counts.journeys[slot_type] / total * phi, 0.0)
+    rates[key, 1] = np.where(total == 0, phi, 0.0)
+    return rates
+
+
 def _solve_dense(
     counts: CoalitionCounts,
     compact: np.ndarray,

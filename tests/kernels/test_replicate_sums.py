@@ -168,3 +168,57 @@ def test_markov_split_terms_give_its_credit() -> None:
     credit = model.credit(journeys)
     expected = np.bincount(channel, weights=credit.value, minlength=journeys.n_channels)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_coalition_replicate_columns_are_the_counts_of_the_reweighted_journeys() -> None:
+    from attribution.models.coalitions import CoalitionCounts
+
+    journeys = random_journeys(70, 3)
+    statistics = CoalitionCounts.of(journeys)
+    columns = statistics.replicate_columns(journeys)
+    assert columns is not None
+    lengths, indices, data = columns.rows(0, journeys.n_journeys)
+    dense = np.zeros((journeys.n_journeys, columns.n_columns))
+    np.add.at(dense, (np.repeat(np.arange(journeys.n_journeys), lengths), indices), data)
+    for weights in (RNG.integers(0, 4, journeys.n_journeys), np.ones(journeys.n_journeys)):
+        got = columns.statistics(weights @ dense)
+        expected = CoalitionCounts.of(journeys.reweighted(weights.astype(float)))
+        np.testing.assert_array_equal(got.masks, expected.masks)
+        for name in ("journeys", "conversions", "value"):
+            np.testing.assert_allclose(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+def test_observed_rate_shapley_split_terms_give_every_replicate_models_credit() -> None:
+    """The split of the observed-rate game: the touches' terms keyed by (coalition,
+    channel), weighted by a replicate's factors and priced by the rates of the model
+    fitted on that replicate (keyed like the data's model), give that model's credit of
+    the reweighted journeys by channel; and with weights 1, the data model's own."""
+    from attribution.kernels.markov import split_rows
+    from attribution.models import Shapley
+
+    journeys = random_journeys(90, 3)
+    model = Shapley(game="observed_rates").fit(journeys)
+    amounts = model.split_amounts(journeys)
+    assert amounts is not None
+    keys, n_keys = model.split_keys(journeys)
+    channel = journeys.channel.astype(np.int64)
+    n_bases = amounts.shape[1]
+    lengths, indices, data = split_rows(
+        channel, journeys.offsets, keys, amounts, journeys.n_channels, 0
+    )
+    dense = np.zeros((journeys.n_journeys, n_keys * n_bases))
+    np.add.at(dense, (np.repeat(np.arange(journeys.n_journeys), lengths), indices), data)
+    key_channel = np.arange(n_keys) % journeys.n_channels
+    for weights in (np.ones(journeys.n_journeys), RNG.integers(0, 4, journeys.n_journeys)):
+        replicate = journeys.reweighted(weights.astype(float))
+        fitted = Shapley(game="observed_rates").fit(replicate)
+        terms = (weights @ dense).reshape(n_keys, n_bases)
+        credited = (terms * fitted.split_rates(model)).sum(axis=1)
+        got = np.bincount(key_channel, weights=credited, minlength=journeys.n_channels)
+        credit = fitted.credit(replicate)
+        expected = np.bincount(
+            replicate.channel.astype(np.int64),
+            weights=credit.value,
+            minlength=journeys.n_channels,
+        )
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
