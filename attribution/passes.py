@@ -41,6 +41,7 @@ from attribution.models.base import (
     clone,
     same_model,
 )
+from attribution.models.shapley_game import credited_journeys
 from attribution.notes import Note
 from attribution.periods import PERIOD_DIMENSION, cohort_times
 from attribution.plan import RunPlan
@@ -1006,6 +1007,11 @@ def _replicates(
                 card_sums[(label, dims)][:, :, :] = np.nan
                 card_pipeline[(label, dims)][:, :] = np.nan
         windowed = windows[plan.window_of(model)]
+        if not card and _replicate_credit(
+            label, model, models, windowed, credits[label][0], keys, boot, plan, fit,
+            group_of, values,
+        ):  # fmt: skip
+            continue
         for first, count in replicate_blocks(b, windowed.n_journeys):
             factors = boot.multipliers(keys, windowed.weight, first, count)
             for r in range(count):
@@ -1055,6 +1061,49 @@ def _replicates(
     return ReplicateSums(
         values, untouched, value_in, card_sums, card_pipeline, card_untouched_frames
     )
+
+
+def _replicate_credit(
+    label: str,
+    model: AttributionModel,
+    models: list[AttributionModel | None],
+    windowed: Journeys,
+    credited: Journeys,
+    keys: np.ndarray,
+    boot: Bootstrap,
+    plan: RunPlan,
+    fit: PartitionFit,
+    group_of: Callable[[Journeys, Rollup], np.ndarray],
+    values: dict[tuple[str, Rollup], np.ndarray],
+) -> bool:
+    """Every replicate's roll-ups of a data-driven model from its one-pass replicate
+    credit (:meth:`AttributionModel.replicate_credit`) into ``values``, in blocks of
+    replicates whose factors fit the memory budget; False (nothing done) when the model
+    has no such pass. ``credited``: the journeys the data's model credits (all of
+    ``windowed``, or its converted journeys)."""
+    if model.counts_groups_once:
+        return False
+    b = boot.replicates
+    rows = np.flatnonzero(credited_journeys(credited) & (credited.value != 0))
+    positions = rows if credited is windowed else np.flatnonzero(windowed.converted)[rows]
+    sizes = [len(fit.keys[dims]) for dims in plan.rollups]
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    n_columns = int(starts[-1])
+    groups = np.zeros((credited.n_touches, len(sizes)), np.int64)
+    for d, dims in enumerate(plan.rollups):
+        groups[:, d] = starts[d] + group_of(credited, dims)
+    padded = list(models) + [None] * (b - len(models))
+    for first, count in replicate_blocks(b, len(rows)):
+        factors = boot.multipliers(keys[positions], windowed.weight[positions], first, count)
+        sums = model.replicate_credit(
+            padded[first : first + count], credited, rows, factors, groups, n_columns
+        )
+        if sums is None:
+            return False
+        for d, dims in enumerate(plan.rollups):
+            chosen = sums[:, starts[d] : starts[d + 1]]
+            values[(label, dims)][:, first : first + count] = chosen.T
+    return True
 
 
 _NO_FEATURES = np.zeros((0, 0))

@@ -80,9 +80,14 @@ def _journey_shapley(
     """Shapley values of one journey's game (see the module docstring) into ``out[:k]``.
 
     ``scratch`` (float, 6 x 65), ``integers`` (int, 3 x 64) and ``partners`` (float,
-    64 x 64: the pair parts between paired members) are work space; ``q`` holds
-    ``Q`` over the subsets of the paired members and is returned, grown if it was too
-    small, so callers reuse it across journeys.
+    64 x 64: the factors ``z`` between paired members) are work space; ``q`` holds
+    ``Q`` over the subsets of the paired members (and two more arrays of that size) and
+    is returned, grown if it was too small, so callers reuse it across journeys.
+
+    ``Q`` is built by products, a subset from the one without its highest member ``h``:
+    ``Q(R + h) = Q(R) · y_h · Π_{b ∈ R} z_hb``, the last product itself built the same
+    way over the subsets ``R`` of the members below ``h``; so the only exponentials are
+    one per member and per pair.
     """
     paired = integers[0]
     free = integers[1]
@@ -92,6 +97,7 @@ def _journey_shapley(
     by_size = scratch[2]
     symmetric = scratch[3]
     inner_by_size = scratch[4]
+    y_paired = scratch[5]
     position[:k] = -1
     for p in range(n_pairs):
         if pair_parts[p] > 0.0:
@@ -112,40 +118,43 @@ def _journey_shapley(
         position[paired[a]] = a  # bit of a paired member in the subsets of M
     for i in range(f):
         y[i] = np.exp(-parts[free[i]])
+    for a in range(m):
+        y_paired[a] = np.exp(-parts[paired[a]])
     _shapley_weights(k, weights)
     scale = np.exp(-base)
-    if len(q) < 1 << m:
-        q = np.empty(1 << m, np.float64)
-    # log Q(A) over the subsets A of M by adding one member to a smaller subset (its
-    # part and its pairs with the members already in), then Q and its sum by size.
+    full = 1 << m
+    if len(q) < 3 * full:
+        q = np.empty(3 * full, np.float64)
+    products = q[full : 2 * full]
+    sizes = q[2 * full : 3 * full]
     for a in range(m):
-        partners[a, :m] = 0.0
+        partners[a, :m] = 1.0
     for p in range(n_pairs):
         first, second = position[pairs[p, 0]], position[pairs[p, 1]]
         if first >= 0 and second >= 0:
-            partners[first, second] += pair_parts[p]
-            partners[second, first] += pair_parts[p]
+            factor = np.exp(-pair_parts[p])
+            partners[first, second] *= factor
+            partners[second, first] *= factor
     by_size[: m + 1] = 0.0
-    q[0] = 0.0
-    for subset in range(1, 1 << m):
-        low = subset & -subset
-        a = 0
-        while (1 << a) != low:
-            a += 1
-        rest = subset ^ low
-        log_q = q[rest] - parts[paired[a]]
-        for b in range(a + 1, m):
-            if rest >> b & 1:
-                log_q -= partners[a, b]
-        q[subset] = log_q
-    for subset in range(1 << m):
-        q[subset] = np.exp(q[subset])
-        size = 0
-        rest = subset
-        while rest:
-            rest &= rest - 1
-            size += 1
-        by_size[size] += q[subset]
+    q[0] = 1.0
+    sizes[0] = 0.0
+    by_size[0] = 1.0
+    for h in range(m):
+        top = 1 << h
+        # products[R] = Π_{b ∈ R} z_hb over the subsets R of the members below h.
+        products[0] = 1.0
+        for b in range(h):
+            low = 1 << b
+            factor = partners[h, b]
+            for rest in range(low):
+                products[low | rest] = products[rest] * factor
+        factor = y_paired[h]
+        for rest in range(top):
+            value = q[rest] * factor * products[rest]
+            q[top | rest] = value
+            size = sizes[rest] + 1.0
+            sizes[top | rest] = size
+            by_size[int(size)] += value
     for i in range(f):
         _symmetric(y, f, i, symmetric)
         total = 0.0
@@ -164,15 +173,11 @@ def _journey_shapley(
         for a in range(m):
             bit = 1 << a
             total = 0.0
-            for subset in range(1 << m):
-                if subset & bit:
-                    continue
-                size = 0
-                rest = subset
-                while rest:
-                    rest &= rest - 1
-                    size += 1
-                total += (q[subset] - q[subset | bit]) * inner_by_size[size]
+            # The subsets without member a: high bits above a, low bits below it.
+            for high in range(full >> (a + 1)):
+                for low in range(bit):
+                    subset = (high << (a + 1)) | low
+                    total += (q[subset] - q[subset | bit]) * inner_by_size[int(sizes[subset])]
             out[paired[a]] = scale * total
     for i in range(k):
         position[i] = -1

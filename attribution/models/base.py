@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -232,6 +232,25 @@ class AttributionModel(ABC):
         replicate's model gives its rates over the keys of the model fitted on the data,
         which keyed the touches."""
         raise NotImplementedError
+
+    def replicate_credit(
+        self,
+        replicates: Sequence[AttributionModel | None],
+        journeys: Journeys,
+        rows: np.ndarray,
+        factors: np.ndarray,
+        groups: np.ndarray,
+        n_columns: int,
+    ) -> np.ndarray | None:
+        """Every bootstrap replicate's credited value by column in one pass, ``self``
+        being the model fitted on the data and ``replicates`` the replicates' models
+        (``None``: not fitted; its row is NaN). ``journeys``: the journeys this model
+        credits; ``rows``: those with a value to credit, drawn by ``factors`` (rows x
+        replicates); ``groups``: each touch's column in every roll-up (touches x
+        roll-ups). Returns replicates x ``n_columns``: each replicate model's credit of
+        the reweighted journeys, summed by column. ``None`` (the default): the engine
+        reweights and credits each replicate instead."""
+        return None
 
     def fit_statistics(self: ModelT, statistics: Any) -> ModelT:
         """Fit from (merged) sufficient statistics; returns ``self``."""

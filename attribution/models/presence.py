@@ -95,6 +95,7 @@ import numpy as np
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.kernels.presence import journey_terms, pattern_rows
+from attribution.kernels.presence_replicates import replicate_credit_sums
 from attribution.models.base import AttributionModel, ReplicateColumns, TouchCredit, clone
 from attribution.models.presence_fit import ROUNDING, PresenceFit, fit_presence
 from attribution.models.presence_statistics import StepCounts
@@ -345,6 +346,20 @@ class Presence(AttributionModel):
         terms = self.exposure_terms(journeys, credited_journeys(journeys))
         return exposure_credit(terms, journeys, shapley=False).credit
 
+    def replicate_credit(
+        self,
+        replicates: Sequence[AttributionModel | None],
+        journeys: Journeys,
+        rows: np.ndarray,
+        factors: np.ndarray,
+        groups: np.ndarray,
+        n_columns: int,
+    ) -> np.ndarray:
+        """Every replicate's removal-effect credit in one pass (:func:`exposure_replicate_sums`)."""
+        return exposure_replicate_sums(
+            replicates, journeys, rows, factors, groups, n_columns, shapley=False
+        )
+
     def _check_coding(self, journeys: Journeys) -> None:
         if tuple(journeys.channel_names) != self.channel_names_:
             raise ValueError(
@@ -431,3 +446,64 @@ class Presence(AttributionModel):
 
 def _is_integer(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def exposure_replicate_sums(
+    replicates: Sequence[AttributionModel | None],
+    journeys: Journeys,
+    rows: np.ndarray,
+    factors: np.ndarray,
+    groups: np.ndarray,
+    n_columns: int,
+    *,
+    shapley: bool,
+) -> np.ndarray:
+    """The value that each replicate's fitted :class:`Presence` model (``None``: a
+    replicate that could not be fitted, whose sums are NaN) credits to every column, its
+    exposure game solved by Shapley values (``shapley``) or removal effects, over
+    ``journeys`` (the credited journeys, coded like the models) drawn by ``factors``
+    (``rows`` x replicates; ``rows``: the journeys with a value to credit). ``groups``:
+    each touch's column in every roll-up. One pass for all replicates
+    (:func:`~attribution.kernels.presence_replicates.replicate_credit_sums`)."""
+    count = len(replicates)
+    n_channels = journeys.n_channels
+    baseline = np.zeros(count)
+    presence_effect = np.zeros((count, n_channels))
+    recent_effect = np.zeros((count, n_channels))
+    pair_effect = np.zeros((count, n_channels, n_channels))
+    valid = np.zeros(count, np.bool_)
+    guard = recent = -1
+    for r, model in enumerate(replicates):
+        if model is None:
+            continue
+        assert isinstance(model, Presence)
+        model._check_fitted("baseline_")
+        model._check_coding(journeys)
+        guard, recent = int(model.guard_steps), int(model.recent_steps)
+        valid[r] = True
+        baseline[r] = model.baseline_
+        presence_effect[r] = model.presence_effects_
+        recent_effect[r] = model.recent_effects_
+        for (a, b), effect in zip(model.pair_codes_, model.pair_effects_, strict=True):
+            pair_effect[r, min(a, b), max(a, b)] = effect
+    if not valid.any():
+        return np.full((count, n_columns), np.nan)
+    sums = replicate_credit_sums(
+        np.ascontiguousarray(journeys.channel),
+        np.asarray(journeys.offsets, np.int64),
+        np.ascontiguousarray(rows, dtype=np.int64),
+        np.asarray(journeys.value, np.float64),
+        np.ascontiguousarray(factors, dtype=np.float64),
+        guard,
+        recent,
+        baseline,
+        presence_effect,
+        recent_effect,
+        pair_effect,
+        valid,
+        np.ascontiguousarray(groups, dtype=np.int64),
+        n_columns,
+        shapley,
+    )
+    sums[~valid] = np.nan
+    return sums

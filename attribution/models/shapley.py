@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
@@ -54,7 +55,7 @@ from attribution.models.base import (
     same_model,
 )
 from attribution.models.coalitions import CoalitionCounts
-from attribution.models.presence import Presence
+from attribution.models.presence import Presence, exposure_replicate_sums
 from attribution.models.shapley_game import ExposureModel, exposure_credit
 from attribution.models.shapley_rates import (
     MAX_EXACT_LIMIT,
@@ -304,6 +305,26 @@ class Shapley(AttributionModel):
             raise TypeError(f"rates keyed like {type(like).__name__}, not a shapley model")
         like._check_fitted("rate_game_")
         return rate_split_rates(self.rate_game_, like.counts_.masks)
+
+    def replicate_credit(
+        self,
+        replicates: Sequence[AttributionModel | None],
+        journeys: Journeys,
+        rows: np.ndarray,
+        factors: np.ndarray,
+        groups: np.ndarray,
+        n_columns: int,
+    ) -> np.ndarray | None:
+        """Under the model-based game with a :class:`Presence` game model, every
+        replicate's credit in one pass (:func:`~attribution.models.presence.
+        exposure_replicate_sums` with Shapley values); else None."""
+        self._check_fitted("game_")
+        if self.game_ == "observed_rates" or not isinstance(self.game_model_, Presence):
+            return None
+        games = [None if m is None else m.game_model_ for m in replicates]  # type: ignore[attr-defined]
+        return exposure_replicate_sums(
+            games, journeys, rows, factors, groups, n_columns, shapley=True
+        )
 
     # ----------------------------------------------------------------- reporting
     def channel_columns(self) -> dict[str, np.ndarray]:
