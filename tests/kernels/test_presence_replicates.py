@@ -52,14 +52,17 @@ def reference_sums(
             members = sorted(set(path))
 
             def hazard(
-                kept: frozenset[int], base=base, parts=parts, pair_parts=pair_parts
+                kept: frozenset[int],
+                base: float = base,
+                parts: dict[int, float] = parts,
+                pair_parts: dict[tuple[int, int], float] = pair_parts,
             ) -> float:
                 total = base + sum(parts[c] for c in kept)
                 total += sum(p for (a, c), p in pair_parts.items() if a in kept and c in kept)
                 return -math.expm1(-total)
 
             if shapley:
-                phi = permutation_shapley(hazard, members)  # type: ignore[arg-type]
+                phi = permutation_shapley(hazard, members)
                 values = [phi[c] for c in members]
             else:
                 everyone = hazard(frozenset(members))

@@ -828,3 +828,35 @@ def test_a_replicate_fit_warm_started_from_the_data_is_the_cold_fit(pairs: objec
         np.testing.assert_allclose(
             warm.credit(replicate).value, cold.credit(replicate).value, rtol=1e-4, atol=1e-6
         )
+
+
+def test_the_baseline_given_the_effects_maximises_the_likelihood_in_it() -> None:
+    """A replicate's warm start first moves the baseline to its optimum with the data's
+    effects held: ``ℓ`` is then flat in ``b`` there and lower on either side."""
+    from attribution.models.presence_fit import (
+        MIN_BASELINE,
+        _baseline_given_effects,
+        _Design,
+        _Objective,
+    )
+
+    journeys = model_journeys(5, 3000, 0.02, {0: 0.15, 2: 0.05}, (1, 3, 0.3))
+    data = Presence(pairs="none").fit(journeys)
+    rng = np.random.default_rng(4)
+    replicate = journeys.reweighted(rng.poisson(1.0, journeys.n_journeys).astype(float))
+    counts = data.statistics(replicate)
+    objective = _Objective(counts, _Design.of(counts, ()), float(data.penalty))
+    # From the data's baseline, and from far above and below it.
+    for scale in (1.0, 8.0, 0.01):
+        theta = data.presence_fit_.theta.copy()
+        theta[0] *= scale
+        best = _baseline_given_effects(objective, theta, MIN_BASELINE)
+
+        def likelihood(b: float, theta: np.ndarray = theta) -> float:
+            return objective.log_likelihood(np.concatenate(([b], theta[1:])))
+
+        assert best > MIN_BASELINE
+        assert likelihood(best) >= likelihood(best * (1 + 1e-4))
+        assert likelihood(best) >= likelihood(best * (1 - 1e-4))
+        derivative = (likelihood(best * (1 + 1e-6)) - likelihood(best * (1 - 1e-6))) / (2e-6 * best)
+        assert abs(derivative) <= 1e-4 * counts.total_conversions
