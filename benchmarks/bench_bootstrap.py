@@ -3,17 +3,20 @@
     python -m benchmarks.bench_bootstrap [--journeys 1000000] [--replicates 200]
         [--repeats 3] [--samples 200] [--sample-journeys 2000]
         [--reference-journeys 1000000] [--scenario b2b] [--skip cost,calibration]
-        [--jobs rule,markov,shapley]
+        [--jobs rule,markov,shapley,shapley_observed]
         [--quick] [--json FILE]
 
 **cost**: on ``--journeys`` synthetic journeys (10 touches each, 12 channels, parquet),
-three jobs: every rule model ``"all"`` runs (one ``attribute`` call), ``markov`` (order
-1) and exact ``shapley``. Each job runs in fresh processes (:mod:`benchmarks.fresh`)
+four jobs: every rule model ``"all"`` runs (one ``attribute`` call), ``markov`` (order
+1), exact ``shapley`` (its default, model-based game) and exact ``shapley`` with
+``game="observed_rates"`` (the coalition-rate game, the engine's exact Shapley when the
+issue's target was set). Each job runs in fresh processes (:mod:`benchmarks.fresh`)
 that load the data, warm numba's kernels on the first thousand journeys, and time the
 call: plain (median of ``--repeats`` calls) and with ``--replicates`` bootstrap
 replicates (one call), rolled up by channel and team. Peak memory is each process's
 ``VmHWM``. Targets: rule models bootstrapped <= 10x one plain run of them; Markov
-<= 30 s; shapley <= 60 s; each job's peak with the bootstrap <= 2x without.
+<= 30 s; shapley (either game) <= 60 s; each job's peak with the bootstrap <= 2x
+without.
 
 **calibration**: ``--samples`` independent samples of ``--sample-journeys`` buyers of one
 simulator scenario (``attribution.simulate.simulate(scenario, journeys, seed=s)`` for
@@ -63,7 +66,14 @@ REFERENCE_SEED = 1_000_003
 WARM_JOURNEYS = 1_000
 PROCESS_JOB = "benchmarks.bench_bootstrap:process_job"
 #: Target seconds with the bootstrap, per job (rule models: a ratio to the plain run).
-SECONDS_TARGETS = {"markov": 30.0, "shapley": 60.0}
+SECONDS_TARGETS = {"markov": 30.0, "shapley": 60.0, "shapley_observed": 60.0}
+#: The cost jobs: key (``--jobs``), label, models, their parameters.
+JOBS: tuple[tuple[str, str, list[str] | None, dict[str, dict[str, str]]], ...] = (
+    ("rule", "rule models", None, {}),
+    ("markov", "markov", ["markov"], {}),
+    ("shapley", "shapley", ["shapley"], {}),
+    ("shapley_observed", "shapley_observed", ["shapley"], {"shapley": {"game": "observed_rates"}}),
+)
 RULE_RATIO_TARGET = 10.0
 MEMORY_RATIO_TARGET = 2.0
 #: The coverage (%) a good 90% interval has over many samples.
@@ -130,21 +140,30 @@ class BootstrapResults:
     targets: list[Target] = field(default_factory=list)
 
 
-def process_job(touches: str, outcomes: str, models: str, replicates: str, repeats: str) -> dict:
+def process_job(
+    touches: str, outcomes: str, models: str, replicates: str, repeats: str, parameters: str
+) -> dict:
     """In a fresh process: load, warm the kernels on the first journeys, then time the
-    call (``replicates`` = 0: a plain run, the median of ``repeats`` calls)."""
+    call (``replicates`` = 0: a plain run, the median of ``repeats`` calls; ``parameters``:
+    the models' parameters as JSON)."""
     import attribution as at
     from attribution.bootstrap import Bootstrap
 
     loaded = at.load(touches, outcomes)
     names, b = models.split(","), int(replicates)
+    options = json.loads(parameters) or None
     bootstrap = Bootstrap(b) if b else None
     first = np.arange(min(WARM_JOURNEYS, loaded.journeys.n_journeys))
-    at.attribute(loaded.journeys.subset(first), names, bootstrap=Bootstrap(2) if b else None)
+    at.attribute(
+        loaded.journeys.subset(first),
+        names,
+        parameters=options,
+        bootstrap=Bootstrap(2) if b else None,
+    )
     times = []
     for _ in range(1 if b else int(repeats)):
         start = time.perf_counter()
-        at.attribute(loaded, names, bootstrap=bootstrap)
+        at.attribute(loaded, names, parameters=options, bootstrap=bootstrap)
         times.append(time.perf_counter() - start)
     return {"seconds": float(np.median(times))}
 
@@ -155,14 +174,15 @@ def measure_cost(args: argparse.Namespace, results: BootstrapResults) -> None:
     touches, outcomes = (str(p) for p in dataset(args.journeys, 12))
     rows = pq.read_metadata(touches).num_rows
     results.data = f"{args.journeys:,} journeys, {rows:,} touches, 12 channels (parquet)"
-    jobs = [("rule models", rule_models()), ("markov", ["markov"]), ("shapley", ["shapley"])]
-    jobs = [(job, models) for job, models in jobs if job.split()[0] in args.jobs]
-    for job, models in jobs:
+    for key, job, chosen, parameters in JOBS:
+        if key not in args.jobs:
+            continue
+        models = rule_models() if chosen is None else chosen
         measured = {}
         for b in (0, args.replicates):
             print(f"[bench_bootstrap] {job}, B = {b} ...", file=sys.stderr, flush=True)
             task = ["call", PROCESS_JOB, touches, outcomes, ",".join(models), str(b),
-                    str(args.repeats)]  # fmt: skip
+                    str(args.repeats), json.dumps(parameters)]  # fmt: skip
             measured[b] = fresh.run(task, timeout=args.timeout)
         plain, boot = measured[0], measured[args.replicates]
         results.cost.append(
@@ -308,9 +328,12 @@ def render(results: BootstrapResults) -> str:
                 ],
             ),
             "",
-            "Rule models: " + ", ".join(results.cost[0].models) + ".",
-            "",
         ]  # fmt: skip
+        rules = [r for r in results.cost if r.job == "rule models"]
+        if rules:
+            lines += ["Rule models: " + ", ".join(rules[0].models) + ".", ""]
+        if any(r.job == "shapley_observed" for r in results.cost):
+            lines += ['`shapley_observed`: `shapley` with `game="observed_rates"`.', ""]
     if results.coverage:
         missing = sum(c.missing for c in results.coverage)
         lines += [
@@ -347,7 +370,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenario", default="b2b", help="simulator scenario")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per process")
     parser.add_argument(
-        "--jobs", default="rule,markov,shapley", help="cost jobs to run: rule,markov,shapley"
+        "--jobs",
+        default=",".join(key for key, *_ in JOBS),
+        help=f"cost jobs to run: {','.join(key for key, *_ in JOBS)}",
     )
     parser.add_argument("--skip", default="", help=f"sections to leave out: {','.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
@@ -355,8 +380,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.skip = {x for x in str(args.skip).split(",") if x}
     args.jobs = {x for x in str(args.jobs).split(",") if x}
-    if unknown_jobs := sorted(args.jobs - {"rule", "markov", "shapley"}):
-        parser.error(f"unknown job(s) {', '.join(unknown_jobs)}; known: rule, markov, shapley")
+    known = [key for key, *_ in JOBS]
+    if unknown_jobs := sorted(args.jobs - set(known)):
+        parser.error(f"unknown job(s) {', '.join(unknown_jobs)}; known: {', '.join(known)}")
     if unknown := sorted(args.skip - set(SECTIONS)):
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
     if args.quick:

@@ -122,7 +122,12 @@ def test_scorecard_runs_with_and_without_the_scorecard(quick_run: dict[str, Any]
 
 def test_bootstrap_costs_every_job_and_counts_coverage(quick_run: dict[str, Any]) -> None:
     boot = quick_run["scripts"]["benchmarks.bench_bootstrap"]
-    assert [row["job"] for row in boot["cost"]] == ["rule models", "markov", "shapley"]
+    assert [row["job"] for row in boot["cost"]] == [
+        "rule models",
+        "markov",
+        "shapley",
+        "shapley_observed",
+    ]
     assert all(row["status"] == "ok" for row in boot["cost"])
     coverage = boot["coverage"]
     assert {c["model"] for c in coverage} == {"linear", "markov"}
