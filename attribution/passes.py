@@ -13,7 +13,10 @@ alike (:class:`~attribution.journeys.LabelTables`).
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -630,15 +633,44 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
                     Note("lead_stage_left_out", f"no lead-stage columns: {error}", model=label)
                 )
         if label in fit.replicate_statistics:
-            models: list[AttributionModel | None] = []
-            for r, statistics in enumerate(fit.replicate_statistics[label]):
-                try:
-                    models.append(fitted.models[label].fit_replicate(statistics))
-                except ModelNotApplicable as error:
-                    models.append(None)
-                    fitted.failures.setdefault(label, []).append((r, str(error)))
+            models, failures = _fit_replicates(
+                fitted.models[label], fit.replicate_statistics[label]
+            )
             fitted.replicate_models[label] = models
+            if failures:
+                fitted.failures.setdefault(label, []).extend(failures)
     return fitted
+
+
+#: Replicate fits run on this many threads (the fits' numba kernels release the GIL).
+REPLICATE_FIT_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _fit_replicates(
+    model: AttributionModel, statistics: Iterable[Any]
+) -> tuple[list[AttributionModel | None], list[tuple[int, str]]]:
+    """Each bootstrap replicate's model fitted on its ``statistics`` (``model``: fitted on
+    the data), in replicate order, and the replicates that could not be fitted (index,
+    reason; their model is None). Fits are independent, so they run on
+    :data:`REPLICATE_FIT_THREADS` threads, a few replicates' statistics taken ahead of
+    them at a time; each fit's result does not depend on the threads."""
+
+    def one(item: Any) -> tuple[AttributionModel | None, str | None]:
+        try:
+            return model.fit_replicate(item), None
+        except ModelNotApplicable as error:
+            return None, str(error)
+
+    results: list[tuple[AttributionModel | None, str | None]] = []
+    with ThreadPoolExecutor(REPLICATE_FIT_THREADS) as pool:
+        pending: deque[Future[tuple[AttributionModel | None, str | None]]] = deque()
+        for item in statistics:
+            pending.append(pool.submit(one, item))
+            if len(pending) >= 2 * REPLICATE_FIT_THREADS:
+                results.append(pending.popleft().result())
+        results.extend(future.result() for future in pending)
+    failures = [(r, reason) for r, (_, reason) in enumerate(results) if reason is not None]
+    return [fitted for fitted, _ in results], failures
 
 
 # -------------------------------------------------------------- credit pass

@@ -47,7 +47,7 @@ def _slot(keys: np.ndarray, present: np.int64, recent: np.int64, shift: np.uint6
     return slot
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _empty_table(bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A table of ``2^bits`` empty rows ``(present, recent, at_risk, conversions)``: the
     float rows, the same memory as integers (the keys) and the conversions' values."""
@@ -135,7 +135,7 @@ def count_patterns(
     return keys[found, 0], keys[found, 1], rows[found, 2], rows[found, 3], values[found]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def group_features(
     masks: np.ndarray,
     offset: int,
@@ -174,7 +174,7 @@ def group_features(
     return features, counts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _group_totals(theta: np.ndarray, features: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.empty(len(offsets) - 1, np.float64)
     for g in range(len(out)):
@@ -185,7 +185,7 @@ def _group_totals(theta: np.ndarray, features: np.ndarray, offsets: np.ndarray) 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pattern_hazards(
     theta: np.ndarray,
     present_id: np.ndarray,
@@ -205,7 +205,7 @@ def pattern_hazards(
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def log_likelihood(hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray) -> float:
     """``ℓ = Σ_t [y_t log(1 - e^{-λ_t}) - s_t λ_t]``: the logarithms on all threads, the
     sum in pattern order on one (so the total does not depend on the threads)."""
@@ -222,7 +222,7 @@ def log_likelihood(hazards: np.ndarray, at_risk: np.ndarray, conversions: np.nda
     return value
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def log_likelihood_terms(
     hazards: np.ndarray, at_risk: np.ndarray, conversions: np.ndarray, information: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,7 +247,7 @@ def log_likelihood_terms(
     return derivative, curvature, fisher
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _mask_sums(
     first: np.ndarray,
     second: np.ndarray,
@@ -335,7 +335,7 @@ def weighted_feature_sums(
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _recency_by_present(
     second: np.ndarray,
     present_id: np.ndarray,
@@ -353,7 +353,7 @@ def _recency_by_present(
                 by_present[p, recent_features[i]] += w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _feature_sums(
     present_features: np.ndarray,
     present_offsets: np.ndarray,
@@ -401,7 +401,7 @@ def _feature_sums(
     return gradient, matrix, second_present, by_present
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cholesky_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """``matrix⁻¹ rhs`` for a symmetric positive definite ``matrix`` (Cholesky,
     ``matrix = L Lᵀ``); ``rhs`` may have several columns. Written out so the small dense
@@ -433,7 +433,7 @@ def cholesky_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pair_score_sums(
     score_present: np.ndarray,
     information_present: np.ndarray,
@@ -470,7 +470,7 @@ def pair_score_sums(
     return u, i_zz, i_zf
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def journey_terms(
     channel: np.ndarray,
     offsets: np.ndarray,
@@ -702,7 +702,7 @@ def _pattern_index(
     return low
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pattern_rows(
     channel: np.ndarray,
     offsets: np.ndarray,
