@@ -23,6 +23,10 @@ from attribution.bootstrap import Bootstrap, replicate_blocks
 
 #: Bytes of sparse entries (int64 column + float64 value) built at a time.
 ENTRY_BUDGET = 64e6
+#: Sparse rows up to this many bytes in all are built once and kept for every block of
+#: replicates (larger designs are rebuilt per block of replicates, holding one block of
+#: rows at a time).
+KEPT_ROWS_BUDGET = 256e6
 
 #: A part's rows over records ``start .. stop`` of the design (positions among its
 #: records): each record's entry count, then the entries' columns and values in order.
@@ -72,14 +76,23 @@ class Design:
         lam = np.ascontiguousarray(lam[self.records], dtype=np.float64)
         size = self.block_size()
         blocks = [(start, min(start + size, n)) for start in range(0, n, size)]
-        for first, count in replicate_blocks(boot.replicates, max(self.n_columns, 1), budget):
+        replicates = replicate_blocks(boot.replicates, max(self.n_columns, 1), budget)
+        entries = sum(estimate for _, estimate in self.parts) * 16 * n
+        # Rows kept across blocks of replicates when there are several and they fit.
+        kept: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = (
+            {} if len(replicates) > 1 and entries <= KEPT_ROWS_BUDGET else None
+        )
+        for first, count in replicates:
             out = np.zeros((count, self.n_columns))
             if self.n_columns and self.parts:
-                for start, stop in blocks:
-                    indptr, indices, data = self._block(start, stop)
-                    boot.add_sums(
-                        indptr, indices, data, keys[start:stop], lam[start:stop], first, out
-                    )
+                for index, (start, stop) in enumerate(blocks):
+                    if kept is not None and index in kept:
+                        rows = kept[index]
+                    else:
+                        rows = self._block(start, stop)
+                        if kept is not None:
+                            kept[index] = rows
+                    boot.add_sums(*rows, keys[start:stop], lam[start:stop], first, out)
             yield first, out
 
     def _block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,4 +123,4 @@ def spread(rows: Rows, positions: np.ndarray, start: int, stop: int) -> Rows:
     return lengths, rows[1], rows[2]
 
 
-__all__ = ["ENTRY_BUDGET", "Design", "Rows", "spread"]
+__all__ = ["ENTRY_BUDGET", "KEPT_ROWS_BUDGET", "Design", "Rows", "spread"]

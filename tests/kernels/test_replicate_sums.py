@@ -222,3 +222,44 @@ def test_observed_rate_shapley_split_terms_give_every_replicate_models_credit() 
             minlength=journeys.n_channels,
         )
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_design_blocks_of_replicates_and_journeys_give_the_dense_product(
+    kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several blocks of replicates (a small budget for the sums) and of journeys (a
+    small entry budget), the rows kept across replicate blocks or rebuilt: the same sums
+    as the dense matrix times the factors."""
+    from attribution import replicate_design
+    from attribution.bootstrap import Bootstrap
+    from attribution.replicate_design import Design
+
+    monkeypatch.setattr(replicate_design, "ENTRY_BUDGET", 16 * 3 * 50.0)
+    monkeypatch.setattr(replicate_design, "KEPT_ROWS_BUDGET", 1e12 if kept else 0.0)
+    n, n_columns = 2500, 9  # journey blocks hold at least 1024 journeys
+    keys = RNG.integers(0, 2**63, n).astype(np.uint64)
+    lam = RNG.choice([1.0, 3.0], n)
+    dense = RNG.random((n, n_columns)) * (RNG.random((n, n_columns)) < 0.3)
+    built = []
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        built.append((start, stop))
+        block = dense[start:stop]
+        lengths = (block != 0).sum(axis=1)
+        r, c = np.nonzero(block)
+        return lengths.astype(np.int64), c.astype(np.int64), block[r, c]
+
+    design = Design(np.arange(n))
+    design.columns(n_columns)
+    design.add(rows, 3.0)
+    boot = Bootstrap(7, seed=3)
+    got = dict(design.blocks(boot, keys, lam, budget=8 * n_columns * 2))
+    assert sorted(got) == [0, 2, 4, 6]
+    sums = np.concatenate([got[first] for first in sorted(got)])
+    # The factors of the block draws, which a test above checks against the scalar ones.
+    expected = poisson_multipliers(keys, lam, np.uint64(3), 0, 7).T @ dense
+    np.testing.assert_allclose(sums, expected, rtol=1e-12, atol=1e-12)
+    journey_blocks = len(set(built))
+    assert journey_blocks > 1
+    assert len(built) == (journey_blocks if kept else 4 * journey_blocks)
