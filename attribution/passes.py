@@ -632,7 +632,16 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
                 fitted.notes.append(
                     Note("lead_stage_left_out", f"no lead-stage columns: {error}", model=label)
                 )
-        if label in fit.replicate_statistics:
+        if twin is not None and twin in fitted.replicate_models:
+            # Its replicates' fits are the twin's replicates too (the same warm-started
+            # fits of the same statistics): taken, not repeated.
+            fitted.replicate_models[label] = [
+                None if inner is None else clone(model).fit_on_inner(inner)
+                for inner in fitted.replicate_models[twin]
+            ]
+            if twin in fitted.failures:
+                fitted.failures[label] = list(fitted.failures[twin])
+        elif label in fit.replicate_statistics:
             models, failures = _fit_replicates(
                 fitted.models[label], fit.replicate_statistics[label]
             )

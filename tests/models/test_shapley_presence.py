@@ -379,10 +379,21 @@ def test_refitting_the_caller_s_presence_leaves_an_earlier_shapley_alone() -> No
     np.testing.assert_array_equal(shapley_model.credit(first).value, credit)
 
 
-def test_sharing_the_presence_fit_leaves_the_bootstrap_intervals_alone() -> None:
+def test_sharing_the_presence_fit_leaves_the_bootstrap_intervals_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _, _, _, _, journeys = random_paths(6, 200)
     boot = Bootstrap(5, seed=2)
+    fits = []
+    original = Presence.fit_replicate
+
+    def counted(self: Presence, statistics: object) -> Presence:
+        fits.append(1)
+        return original(self, statistics)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Presence, "fit_replicate", counted)
     both = at.attribute(journeys, ["presence", "shapley"], by=["channel"], bootstrap=boot)
+    assert len(fits) == 5  # each replicate's presence fit made once, for both models
     alone = at.attribute(journeys, ["shapley"], by=["channel"], bootstrap=boot)
     credits = both.credits[both.credits["model"] == "shapley"].reset_index(drop=True)
     assert {"credited_value_low", "share_high"} <= set(alone.credits.columns)
