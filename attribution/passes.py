@@ -666,7 +666,8 @@ def _fit_replicates(
 
     def one(item: Any) -> tuple[AttributionModel | None, str | None]:
         try:
-            return model.fit_replicate(item), None
+            # Kept for its credit only (the replicates' models are held all at once).
+            return model.fit_replicate(item).for_credit(), None
         except ModelNotApplicable as error:
             return None, str(error)
 

@@ -294,8 +294,9 @@ class AttributionModel(ABC):
 
     def for_credit(self: ModelT) -> ModelT:
         """This fitted model with only what :meth:`credit` reads, for a model the engine
-        only credits with (the scorecard's lead stage): a data-driven model may leave out
-        the statistics it keeps for its reports. By default the model itself."""
+        only credits with (the scorecard's lead stage, the bootstrap's replicates): a
+        data-driven model may leave out the statistics it keeps for its reports. By
+        default the model itself."""
         return self
 
     def _check_fitted(self, attribute: str) -> None:

@@ -306,6 +306,17 @@ class Shapley(AttributionModel):
         like._check_fitted("rate_game_")
         return rate_split_rates(self.rate_game_, like.counts_.masks)
 
+    def for_credit(self) -> Shapley:
+        """Under the model-based game, a copy whose game model keeps only what its credit
+        reads (:meth:`AttributionModel.for_credit`); the observed-rate game's credit reads
+        its whole solved game."""
+        self._check_fitted("game_")
+        if self.game_ == "observed_rates":
+            return self
+        slim = copy.copy(self)
+        slim.game_model_ = self.game_model_.for_credit()
+        return slim
+
     def replicate_credit(
         self,
         replicates: Sequence[AttributionModel | None],

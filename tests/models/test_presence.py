@@ -860,3 +860,18 @@ def test_the_baseline_given_the_effects_maximises_the_likelihood_in_it() -> None
         assert likelihood(best) >= likelihood(best * (1 - 1e-4))
         derivative = (likelihood(best * (1 + 1e-6)) - likelihood(best * (1 - 1e-6))) / (2e-6 * best)
         assert abs(derivative) <= 1e-4 * counts.total_conversions
+
+
+def test_for_credit_drops_the_counts_and_credits_alike() -> None:
+    from attribution.models import Shapley
+
+    journeys = model_journeys(5, 800, 0.02, {0: 0.15, 2: 0.05}, (1, 3, 0.3))
+    model = Presence().fit(journeys)
+    slim = model.for_credit()
+    assert len(slim.statistics_.present) == 0 and len(model.statistics_.present) > 0
+    for got, expected in zip(
+        (slim.credit(journeys), Shapley().fit(journeys).for_credit().credit(journeys)),
+        (model.credit(journeys), Shapley().fit(journeys).credit(journeys)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got.value, expected.value)
