@@ -33,6 +33,7 @@ from attribution.bootstrap import journey_keys as keys_of
 from attribution.io.intake import Intake
 from attribution.journeys import MISSING_LABEL, Journeys, LabelTables
 from attribution.kernels.markov import split_rows
+from attribution.kernels.presence_replicates import MAX_CHUNKS
 from attribution.kernels.replicates import group_rows
 from attribution.kernels.scorecard import journey_group_sums
 from attribution.kernels.segments import NO_TIME
@@ -651,8 +652,24 @@ def fit_models(plan: RunPlan, fit: PartitionFit, options: RunOptions) -> FittedR
     return fitted
 
 
-#: Replicate fits run on this many threads (the fits' numba kernels release the GIL).
+#: Replicate fits run on this many threads (presence's fit kernels release the GIL;
+#: other models' fits gain little), when numba's threading layer is threadsafe.
 REPLICATE_FIT_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _fit_threads() -> int:
+    """Threads for the replicate fits: :data:`REPLICATE_FIT_THREADS` under a threadsafe
+    numba threading layer (OpenMP, TBB), else 1 and no pool: the ``workqueue`` layer
+    (numba's fallback when neither is installed) aborts the process when parallel
+    kernels are launched from two threads at once, as a fit on a worker thread and the
+    next replicate's statistics on the calling thread would."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet: the layer is not chosen
+        return 1
+    return REPLICATE_FIT_THREADS if layer in ("omp", "tbb") else 1
 
 
 def _fit_replicates(
@@ -662,7 +679,8 @@ def _fit_replicates(
     the data), in replicate order, and the replicates that could not be fitted (index,
     reason; their model is None). Fits are independent, so they run on
     :data:`REPLICATE_FIT_THREADS` threads, a few replicates' statistics taken ahead of
-    them at a time; each fit's result does not depend on the threads."""
+    them at a time (:func:`_fit_threads`); each fit's result does not depend on the
+    threads."""
 
     def one(item: Any) -> tuple[AttributionModel | None, str | None]:
         try:
@@ -671,14 +689,18 @@ def _fit_replicates(
         except ModelNotApplicable as error:
             return None, str(error)
 
+    threads = _fit_threads()
     results: list[tuple[AttributionModel | None, str | None]] = []
-    with ThreadPoolExecutor(REPLICATE_FIT_THREADS) as pool:
-        pending: deque[Future[tuple[AttributionModel | None, str | None]]] = deque()
-        for item in statistics:
-            pending.append(pool.submit(one, item))
-            if len(pending) >= 2 * REPLICATE_FIT_THREADS:
-                results.append(pending.popleft().result())
-        results.extend(future.result() for future in pending)
+    if threads == 1:
+        results = [one(item) for item in statistics]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            pending: deque[Future[tuple[AttributionModel | None, str | None]]] = deque()
+            for item in statistics:
+                pending.append(pool.submit(one, item))
+                if len(pending) >= 2 * threads:
+                    results.append(pending.popleft().result())
+            results.extend(future.result() for future in pending)
     failures = [(r, reason) for r, (_, reason) in enumerate(results) if reason is not None]
     return [fitted for fitted, _ in results], failures
 
@@ -962,9 +984,12 @@ def _replicates(
     each of their sums is a column of one sparse journeys x columns matrix (a rule
     model's credit of each journey by group, from the credit pass's ``credits``), and
     every replicate of every column comes from one product with the replicate factors
-    (:class:`~attribution.replicate_design.Design`). Data-driven models credit each
-    replicate of the partition with the model fitted on that replicate's merged
-    statistics."""
+    (:class:`~attribution.replicate_design.Design`). Data-driven models are credited
+    with each replicate's model (fitted on that replicate's merged statistics): a split
+    by rates (:meth:`AttributionModel.split_amounts`) from the same product; else every
+    replicate in one pass (:meth:`AttributionModel.replicate_credit`); else each
+    replicate's reweighted journeys credited in turn (and so every data-driven model
+    with a scorecard)."""
     boot = options.bootstrap
     assert boot is not None
     b = boot.replicates
@@ -1026,17 +1051,19 @@ def _replicates(
         models = fitted.replicate_models.get(label, [])
         n_bases = amounts.shape[1]
         for dims in plan.rollups:
-            first, pairs, pair_key, pair_group = read[("split", label, dims)]
-            terms = out[:, first : first + pairs * n_bases].reshape(b, pairs, n_bases)
-            table = values[(label, dims)]
-            table[:, :] = np.nan
-            for r in range(b):
-                replicate_model = models[r] if r < len(models) else None
-                if replicate_model is None:
-                    continue
-                rates = replicate_model.split_rates(model)[pair_key]
+            values[(label, dims)][:, :] = np.nan
+        for r in range(b):
+            replicate_model = models[r] if r < len(models) else None
+            if replicate_model is None:
+                continue
+            every_rate = replicate_model.split_rates(model)  # once for every roll-up
+            for dims in plan.rollups:
+                first, pairs, pair_key, pair_group = read[("split", label, dims)]
+                terms = out[r, first : first + pairs * n_bases].reshape(pairs, n_bases)
+                table = values[(label, dims)]
+                rates = every_rate[pair_key]
                 table[:, r] = np.bincount(
-                    pair_group, weights=(terms[r] * rates).sum(axis=1), minlength=len(table)
+                    pair_group, weights=(terms * rates).sum(axis=1), minlength=len(table)
                 )
     done = set(split)
     for label, model in fitted.models.items():
@@ -1135,7 +1162,9 @@ def _replicate_credit(
     for d, dims in enumerate(plan.rollups):
         groups[:, d] = starts[d] + group_of(credited, dims)
     padded = list(models) + [None] * (b - len(models))
-    for first, count in replicate_blocks(b, len(rows)):
+    # The kernel holds its factors (rows x block) and its chunks' sums (MAX_CHUNKS x
+    # block x columns): blocks of replicates within the budget for both.
+    for first, count in replicate_blocks(b, max(len(rows), MAX_CHUNKS * n_columns)):
         factors = boot.multipliers(keys[positions], windowed.weight[positions], first, count)
         sums = model.replicate_credit(
             padded[first : first + count], credited, rows, factors, groups, n_columns

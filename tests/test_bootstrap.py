@@ -376,3 +376,87 @@ def test_merged_hazard_replicates_share_the_rows_of_the_merged_data() -> None:
     np.testing.assert_allclose(
         got.replicates[key].to_numpy(), expected.replicates[key].to_numpy(), rtol=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "shortcut"),
+    [
+        ("presence", {"pairs": [("paid_search", "webinar"), ("sdr_call", "email_nurture")]},
+         "replicate_credit"),
+        ("shapley", {}, "replicate_credit"),
+        ("shapley", {"game": "observed_rates"}, "split_amounts"),
+        ("markov", {}, "split_amounts"),
+    ],
+)  # fmt: skip
+def test_one_pass_replicates_equal_crediting_each_reweighted_replicate(
+    name: str, options: dict, shortcut: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-pass replicate credit (presence games) and the split by rates (markov,
+    the observed-rate game) against the engine's general path, which reweights each
+    replicate's journeys and credits them with its model: the same replicate tables, by
+    channel, team and both, over enough journeys for several of the kernel's chunks and
+    with explicit pairs (given in either order)."""
+    from attribution.models.base import AttributionModel
+    from attribution.simulate import simulate
+
+    loaded = simulate("synergy", 1500, seed=2).load()
+    kwargs = {
+        "by": ("channel",),
+        "also_by": [("team",), ("channel", "team")],
+        "parameters": {name: options} if options else None,
+        "bootstrap": Bootstrap(4, seed=3),
+    }
+    used = []
+    kinds = {"replicate_credit": ("Presence", "Shapley"), "split_amounts": ("Markov", "Shapley")}
+    for kind_name in kinds[shortcut]:
+        kind = getattr(at.models, kind_name)
+        real = kind.__dict__[shortcut]
+
+        def counted(self: object, *args: object, real: object = real) -> object:
+            result = real(self, *args)  # type: ignore[operator]
+            used.append(result is not None)
+            return result
+
+        monkeypatch.setattr(kind, shortcut, counted)
+    fast = at.attribute(loaded, [name], **kwargs)  # type: ignore[arg-type]
+    assert fast.replicates is not None
+    assert any(used)  # the shortcut ran
+    monkeypatch.undo()
+    models = {type(m) for m in fast.models.values()}
+    for kind in models | {type(getattr(m, "game_model_", m)) for m in fast.models.values()}:
+        monkeypatch.setattr(kind, shortcut, AttributionModel.__dict__[shortcut])
+    slow = at.attribute(loaded, [name], **kwargs)  # type: ignore[arg-type]
+    assert slow.replicates is not None and fast.replicates.keys() == slow.replicates.keys()
+    for key, table in fast.replicates.items():
+        pd.testing.assert_frame_equal(table, slow.replicates[key], rtol=1e-11, atol=1e-9)
+
+
+@pytest.mark.parametrize(("layer", "pool"), [("workqueue", False), ("omp", True)])
+def test_replicate_fits_use_threads_only_under_a_threadsafe_layer(
+    layer: str, pool: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numba's workqueue layer aborts the process on parallel kernels launched from two
+    threads at once: under it the replicate fits run one after another, on the caller's
+    thread; the results are the same either way."""
+    import numba
+
+    from attribution import passes
+
+    loaded = at.load(touches_frame(JOURNEYS * 4))
+    expected = at.attribute(loaded, ["markov"], by=("channel",), bootstrap=Bootstrap(6))
+    monkeypatch.setattr(numba, "threading_layer", lambda: layer)
+    monkeypatch.setattr(passes, "REPLICATE_FIT_THREADS", 2)
+    pools = []
+    real = passes.ThreadPoolExecutor
+
+    def tracked(*args: object) -> object:
+        pools.append(args)
+        return real(*args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(passes, "ThreadPoolExecutor", tracked)
+    got = at.attribute(loaded, ["markov"], by=("channel",), bootstrap=Bootstrap(6))
+    assert bool(pools) == pool
+    assert got.replicates is not None and expected.replicates is not None
+    pd.testing.assert_frame_equal(
+        got.replicates[("markov", ("channel",))], expected.replicates[("markov", ("channel",))]
+    )

@@ -470,7 +470,7 @@ def pair_score_sums(
     return u, i_zz, i_zf
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, parallel=True)
 def journey_terms(
     channel: np.ndarray,
     offsets: np.ndarray,

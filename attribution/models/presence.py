@@ -375,8 +375,11 @@ class Presence(AttributionModel):
         factors: np.ndarray,
         groups: np.ndarray,
         n_columns: int,
-    ) -> np.ndarray:
-        """Every replicate's removal-effect credit in one pass (:func:`exposure_replicate_sums`)."""
+    ) -> np.ndarray | None:
+        """Every replicate's removal-effect credit in one pass
+        (:func:`exposure_replicate_sums`; None for a subclass, which may credit otherwise)."""
+        if type(self) is not Presence:
+            return None
         return exposure_replicate_sums(
             replicates, journeys, rows, factors, groups, n_columns, shapley=False
         )
@@ -497,7 +500,8 @@ def exposure_replicate_sums(
     for r, model in enumerate(replicates):
         if model is None:
             continue
-        assert isinstance(model, Presence)
+        if type(model) is not Presence:
+            raise TypeError(f"one-pass replicate credit of Presence, not {type(model).__name__}")
         model._check_fitted("baseline_")
         model._check_coding(journeys)
         guard, recent = int(model.guard_steps), int(model.recent_steps)

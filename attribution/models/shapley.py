@@ -330,7 +330,8 @@ class Shapley(AttributionModel):
         replicate's credit in one pass (:func:`~attribution.models.presence.
         exposure_replicate_sums` with Shapley values); else None."""
         self._check_fitted("game_")
-        if self.game_ == "observed_rates" or not isinstance(self.game_model_, Presence):
+        # Presence itself (a subclass may credit otherwise).
+        if self.game_ == "observed_rates" or type(self.game_model_) is not Presence:
             return None
         games = [None if m is None else m.game_model_ for m in replicates]  # type: ignore[attr-defined]
         return exposure_replicate_sums(

@@ -203,8 +203,17 @@ def test_bootstrap_ci_and_seed_as_locally(
 ) -> None:
     touches, outcomes = folders
     options = {"by": ("channel",), "bootstrap": 6, "ci": 0.8, "seed": 9}
-    local = at.attribute(at.load(*frames), ["linear", "markov"], **options)  # type: ignore[arg-type]
-    got = adk.attribute(touches, outcomes, ["linear", "markov"], client=client, **options)  # type: ignore[arg-type]
+    # markov and observed-rate shapley split by rates, presence and model-game shapley
+    # take the one-pass replicate credit: on the partitions as locally.
+    models = {
+        "linear": at.models.Linear(),
+        "markov": at.models.Markov(),
+        "presence": at.models.Presence(),
+        "shapley": at.models.Shapley(),
+        "shapley_observed": at.models.Shapley(game="observed_rates"),
+    }
+    local = at.attribute(at.load(*frames), models, **options)  # type: ignore[arg-type]
+    got = adk.attribute(touches, outcomes, models, client=client, **options)  # type: ignore[arg-type]
     assert got.bootstrap == at.bootstrap.Bootstrap(6, ci=0.8, seed=9)
     assert_same_result(local, got)
     with pytest.raises(at.ParameterError, match="give bootstrap=B"):

@@ -148,3 +148,29 @@ def test_replicate_credit_sums_match_python(shapley: bool, guard: int, recent: i
         if chosen is not None:
             assert got[r, :N_CHANNELS].sum() == pytest.approx(drawn[r])
             assert got[r, N_CHANNELS:].sum() == pytest.approx(drawn[r])
+
+
+def test_chunks_of_many_journeys_sum_like_the_parts() -> None:
+    """With several thousand journeys the kernel splits them into chunks, each with its
+    own sums: their total is the sum of the kernel's results on the two halves."""
+    rng = np.random.default_rng(8)
+    lengths = rng.integers(1, 9, 5000)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    channel = rng.integers(0, N_CHANNELS, offsets[-1]).astype(np.int64)
+    value = rng.integers(1, 20, 5000).astype(float)
+    rows = np.arange(5000, dtype=np.int64)
+    factors = rng.integers(0, 3, (5000, 3)).astype(float)
+    delta = np.zeros((3, N_CHANNELS, N_CHANNELS))
+    delta[:, 0, 3] = 0.2
+    groups = channel[:, None].copy()
+    arguments = (
+        1, 1, np.full(3, 0.01), rng.random((3, N_CHANNELS)), rng.random((3, N_CHANNELS)),
+        delta, np.ones(3, np.bool_), groups, N_CHANNELS, True,
+    )  # fmt: skip
+    whole = replicate_credit_sums(channel, offsets, rows, value, factors, *arguments)
+    halves = sum(
+        replicate_credit_sums(channel, offsets, part, value, factors[part], *arguments)
+        for part in (rows[:1500], rows[1500:])
+    )
+    np.testing.assert_allclose(whole, halves, rtol=1e-12)
+    np.testing.assert_allclose(whole.sum(axis=1), factors.T @ value, rtol=1e-12)
