@@ -667,8 +667,13 @@ def _fit_threads() -> int:
 
     try:
         layer = numba.threading_layer()
-    except ValueError:  # no parallel kernel has run yet: the layer is not chosen
-        return 1
+    except ValueError:
+        # No parallel kernel has run yet, so no layer is chosen: a tiny one chooses it
+        # (on this thread; the layer is fixed for the process from then on).
+        from attribution.kernels.presence import log_likelihood
+
+        log_likelihood(np.ones(1), np.zeros(1), np.zeros(1))
+        layer = numba.threading_layer()
     return REPLICATE_FIT_THREADS if layer in ("omp", "tbb") else 1
 
 

@@ -399,7 +399,7 @@ def test_one_pass_replicates_equal_crediting_each_reweighted_replicate(
     from attribution.models.base import AttributionModel
     from attribution.simulate import simulate
 
-    loaded = simulate("synergy", 1500, seed=2).load()
+    loaded = simulate("synergy", 6000, seed=2).load()  # over 2,048 credited journeys
     kwargs = {
         "by": ("channel",),
         "also_by": [("team",), ("channel", "team")],
