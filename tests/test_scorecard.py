@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import attribution as at
 from attribution.models.base import clone
 from attribution.models.hazard import Hazard
+from attribution.models.registry import model_names
 from attribution.scorecards import Costs, credit_shares, lead_stage
 from tests.builders import J, touches_frame
 
@@ -546,13 +547,12 @@ def test_costs_by_period_need_a_run_by_period() -> None:
     assert plain.set_index("channel").loc["webinar", "cost"] == 200
 
 
-def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() -> None:
-    """hazard's leads are the credit of hazard fitted on the lead stage (each lead a
-    conversion at its creation, worth 1), over the touches up to lead creation; the
-    reference guard, a check of the main run, plays no part in them."""
+def journeys_with_leads(n: int) -> list[J]:
+    """``n`` random journeys of 1 to 5 touches over four channels; 60% have a lead (after
+    their first touch), and half of those an opportunity 5 days after the lead."""
     rng = np.random.default_rng(3)
     journeys = []
-    for _ in range(120):
+    for _ in range(n):
         length = int(rng.integers(1, 6))
         days = np.sort(np.round(rng.uniform(0, 60, length), 3))
         milestones = {}
@@ -564,7 +564,14 @@ def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() ->
             milestones["converted_at"] = milestones["opportunity_created_at"]
         path = [str(c) for c in rng.choice(["a", "b", "c", "d"], length)]
         journeys.append(J(path, converted, 10.0, list(days), milestones=milestones))
-    loaded = at.load(touches_frame(journeys))
+    return journeys
+
+
+def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() -> None:
+    """hazard's leads are the credit of hazard fitted on the lead stage (each lead a
+    conversion at its creation, worth 1), over the touches up to lead creation; the
+    reference guard, a check of the main run, plays no part in them."""
+    loaded = at.load(touches_frame(journeys_with_leads(120)))
     model = {"hazard": Hazard(half_lives=(1.0, 7.0), pair_half_lives=(3.0,), pairs="none")}
     card = at.scorecard(loaded, model, by=("channel",)).set_index("channel")
     # By hand, through the public model API.
@@ -583,6 +590,27 @@ def test_a_data_driven_model_credits_leads_with_its_refit_on_the_lead_stage() ->
     without = {"hazard": clone(model["hazard"]).set_params(reference_guard_days=None)}
     other = at.scorecard(loaded, without, by=("channel",)).set_index("channel")
     pd.testing.assert_series_equal(other["leads"], card["leads"])
+
+
+def test_every_conserving_model_credits_every_lead() -> None:
+    """The leads column of every conserving model, data-driven ones included, sums to the
+    journeys with a lead, a lead before any touch in the (no touch) row. Each model is
+    refitted on the lead stage: hazard's and markov's opportunity-stage fits conserve
+    only in total, and on the leads they do not add up."""
+    journeys = [
+        *journeys_with_leads(120),
+        J(["c"], converted=False, days=[40], milestones={"lead_created_at": 2}),
+    ]
+    n_leads = sum("lead_created_at" in j.milestones for j in journeys)
+    loaded = at.load(touches_frame(journeys))
+    models = [m for m in model_names() if m not in ("influenced", "custom_stage")]
+    result = at.attribute(loaded, models, by=("channel",), period="quarter", scorecard=True)
+    assert result.scorecards is not None
+    card = result.scorecards[result.by]
+    assert card.loc[card["channel"] == "(no touch)", "leads"].sum() > 0
+    for model in models:
+        leads = card.loc[card["model"] == model, "leads"].sum()
+        assert leads == pytest.approx(n_leads, rel=1e-9), model
 
 
 def test_period_boundaries_are_utc() -> None:
