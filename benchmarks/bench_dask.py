@@ -1,7 +1,7 @@
 """The Dask engine at scale: memory bounded by the partition, not the data.
 
     python -m benchmarks.bench_dask                   # 100M touches, 2 workers x 4 GB
-    python -m benchmarks.bench_dask --quick           # seconds: 200k touches
+    python -m benchmarks.bench_dask --quick           # seconds: 20k touches
 
 The data are the speed benchmarks' synthetic journeys (:mod:`benchmarks.synthetic`: 12
 channels, ~10 touches per journey), written by this script in chunks of
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> Results | None:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--scheduler", help="use a running cluster (its workers as they are)")
     parser.add_argument("--shuffle", action="store_true", help="also run through the shuffle")
-    parser.add_argument("--quick", action="store_true", help="200k touches, in seconds")
+    parser.add_argument("--quick", action="store_true", help="20k touches, in seconds")
     parser.add_argument("--json", type=Path, help="write the results as JSON")
     parser.add_argument("--local-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> Results | None:
         local_child(*args.local_child)
         return None
     if args.quick:
-        args.touches, args.local_touches, args.journeys_per_file = 2e5, 5e4, 5_000
+        args.touches, args.local_touches, args.journeys_per_file = 2e4, 1e4, 500
     big = dataset(int(args.touches), args.journeys_per_file)
     small = dataset(int(args.local_touches), args.journeys_per_file)
     runs = [local_run(*small)]
