@@ -28,7 +28,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class _Units:
-    """Registered with xdist only (the suite also runs without it: ``-p no:xdist``)."""
+    """Registered only when xdist is loaded (one process without it:
+    ``-p no:xdist -o addopts=-ra``)."""
 
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
