@@ -2,7 +2,7 @@
 pyproject.toml): a test file stays in one process, so a module's browser or data fixture
 is made once; the Dask package is one unit, so one process starts its LocalCluster once
 for all of its files; and that unit, the longest, is handed out first, so the other
-processes share the remaining files while it runs and no long unit is left for the end.
+processes share the remaining files (in collection order) while it runs.
 
 (xdist's own ``loadgroup`` cannot group a package here: under pytest 9 the group suffix
 it writes never reaches the node ids it schedules by.)"""
@@ -27,21 +27,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: _unit(item.nodeid) != SHARED)
 
 
-class _Units:
-    """Registered only when xdist is loaded (one process without it:
-    ``-p no:xdist -o addopts=-ra``)."""
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """File units with the Dask package as one, for ``--dist loadfile`` (the addopts);
+    any other ``--dist`` keeps xdist's own scheduler."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
 
-    @pytest.hookimpl
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        from xdist.scheduler import LoadFileScheduling
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
 
-        class Scheduling(LoadFileScheduling):
-            def _split_scope(self, nodeid: str) -> str:
-                return _unit(nodeid)
-
-        return Scheduling(config, log)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_Units(), "work_units")
+    return Scheduling(config, log)
