@@ -4,8 +4,13 @@ The page draws its charts with Vega-Embed, Vega-Lite and Vega, inlined as one sc
 the file opens from disk with no network. The script comes from the ``vl-convert-python``
 package, whose :func:`vl_convert.javascript_bundle` returns the three libraries and all
 their dependencies as one classic script (about 0.9 MB) that sets ``vegaEmbed``,
-``vegaLite`` and ``vega`` on ``window``. Building it takes a second or two, so it is
-built once per process.
+``vegaLite`` and ``vega`` on ``window``. Building it takes a second or two and gives the
+same script every time for a given vl-convert release, so it is built once per process
+and kept on disk between processes (:func:`cache_path`): the file is named by a digest of
+the vl-convert version, the Vega-Lite version and :data:`GLOBALS`, ends with the SHA-256
+of the script it holds, and is rebuilt whenever that check fails. The cache is only a
+saving: a folder that cannot be written is skipped, and the report is the same either
+way.
 
 What the bundle can fetch: Vega's loader fetches data and images given by URL; the page
 gives every dataset inline and no image, and draws with the SVG renderer, so nothing is
@@ -22,9 +27,13 @@ redistribution, the BSD ones with their copyright notice and disclaimer, which
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 EXTRA = "report"
 REPORT_MODULES = {"jinja2": "jinja2", "vl_convert": "vl-convert-python"}
@@ -96,10 +105,69 @@ class Bundle:
     vega_embed: str
 
 
+CACHE_FOLDER = "pipeline-attribution"
+DIGEST_MARK = "\n//sha256:"
+"""What separates a cached script from the SHA-256 of its text, at the end of the file."""
+
+
+def cache_path(converter_version: str, vega_lite: str) -> Path:
+    """Where the script of this vl-convert release and Vega-Lite version is kept:
+    ``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/pipeline-attribution/chart-bundle-<key>.js``,
+    the key a digest of both versions and :data:`GLOBALS`."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(f"{converter_version}\n{vega_lite}\n{GLOBALS}".encode()).hexdigest()
+    return Path(root) / CACHE_FOLDER / f"chart-bundle-{key[:16]}.js"
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _read_cached(path: Path) -> str | None:
+    """The script kept at ``path``, or None when it is missing, unreadable or fails its
+    digest."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    code, mark, digest = text.rpartition(DIGEST_MARK)
+    return code if mark and digest == _digest(code) else None
+
+
+def _write_cached(path: Path, code: str) -> None:
+    """Keep ``code`` at ``path``, atomically (a temporary file in the same folder, then
+    renamed over it); skipped when the folder cannot be written."""
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+        ) as handle:
+            temporary = handle.name
+            handle.write(f"{code}{DIGEST_MARK}{_digest(code)}")
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _javascript(vega_lite: str) -> str:
+    """The libraries as one script: from the disk cache, or built and then cached."""
+    import vl_convert
+
+    path = cache_path(vl_convert.__version__, vega_lite)
+    code = _read_cached(path)
+    if code is None:
+        code = vl_convert.javascript_bundle(GLOBALS, vl_version=vega_lite)
+        _write_cached(path, code)
+    return code
+
+
 @cache
 def chart_bundle() -> Bundle:
     """The Vega-Embed + Vega-Lite + Vega script (latest Vega-Lite of vl-convert), with
-    :data:`NOTICE` in front; built once per process."""
+    :data:`NOTICE` in front; built once per process, read from the disk cache when a
+    previous process built it."""
     require_report_dependencies()
     import vl_convert
 
@@ -109,7 +177,7 @@ def chart_bundle() -> Bundle:
         "vega_lite": vega_lite,
         "vega_embed": vl_convert.get_vega_embed_version(),
     }
-    code = vl_convert.javascript_bundle(GLOBALS, vl_version=vega_lite)
+    code = _javascript(vega_lite)
     if "</script" in code.lower() or "<!--" in code:
         raise RuntimeError("the chart bundle contains '</script' or '<!--' and cannot be inlined")
     script = f"/*! {NOTICE.format(**versions)}\n*/\n{code}"

@@ -380,6 +380,8 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_exit_codes_and_no_traceback(data: Path) -> None:
+    """The real entry point (``python -m attribution``): 0 on success, 2 with a one-line
+    error naming the file it could not find, never a traceback."""
     ok = cli(
         "run",
         *inputs_of(data),
@@ -393,16 +395,19 @@ def test_exit_codes_and_no_traceback(data: Path) -> None:
     assert missing.returncode == 2
     assert "absent.parquet" in missing.stderr and "not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_bad_values_and_usage_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad_time = data / "bad.csv"
     pd.DataFrame(
         {"journey_id": [1], "timestamp": ["soon"], "channel": ["a"], "converted": [True]}
     ).to_csv(bad_time, index=False)
-    failed = cli("validate", bad_time)
-    assert failed.returncode == 2
-    assert "column 'timestamp'" in failed.stderr and "'soon'" in failed.stderr
-    assert "Traceback" not in failed.stderr
-    usage = cli("run")
-    assert usage.returncode == 2 and "INPUT" in usage.stderr
+    assert run("validate", bad_time) == 2
+    err = capsys.readouterr().err
+    assert "column 'timestamp'" in err and "'soon'" in err
+    assert "Traceback" not in err
+    assert run("run") == 2
+    assert "INPUT" in capsys.readouterr().err
 
 
 class _Leaky(Linear):
