@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
 import os
 import tempfile
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def _javascript(vega_lite: str) -> str:
     """The libraries as one script: from the disk cache, or built and then cached."""
     import vl_convert
 
-    path = cache_path(vl_convert.__version__, vega_lite)
+    path = cache_path(importlib.metadata.version(REPORT_MODULES["vl_convert"]), vega_lite)
     code = _read_cached(path)
     if code is None:
         code = vl_convert.javascript_bundle(GLOBALS, vl_version=vega_lite)

@@ -3,6 +3,7 @@ when it does not, and never needed for the report to be written."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Builder:
 
 
 def _path() -> Path:
-    return bundle.cache_path(vl_convert.__version__, VEGA_LITE)
+    return bundle.cache_path(importlib.metadata.version("vl-convert-python"), VEGA_LITE)
 
 
 def test_the_second_process_reads_the_script_the_first_built(
