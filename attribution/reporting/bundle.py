@@ -8,9 +8,10 @@ their dependencies as one classic script (about 0.9 MB) that sets ``vegaEmbed``,
 same script every time for a given vl-convert release, so it is built once per process
 and kept on disk between processes (:func:`cache_path`): the file is named by a digest of
 the vl-convert version, the Vega-Lite version and :data:`GLOBALS`, ends with the SHA-256
-of the script it holds, and is rebuilt whenever that check fails. The cache is only a
-saving: a folder that cannot be written is skipped, and the report is the same either
-way.
+of the script it holds (which catches a truncated or damaged file, not a deliberate
+edit), and is rebuilt whenever that check fails; writing it removes the files of other
+versions. The cache is only a saving: a folder that cannot be written is skipped, and
+the report is the same either way.
 
 What the bundle can fetch: Vega's loader fetches data and images given by URL; the page
 gives every dataset inline and no image, and draws with the SVG renderer, so nothing is
@@ -27,6 +28,7 @@ redistribution, the BSD ones with their copyright notice and disclaimer, which
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -107,60 +109,92 @@ class Bundle:
 
 
 CACHE_FOLDER = "pipeline-attribution"
-DIGEST_MARK = "\n//sha256:"
-"""What separates a cached script from the SHA-256 of its text, at the end of the file."""
+CACHE_FORMAT = 1
+"""Part of every cache key: raised when the way the script is built changes, so a file
+built the old way is never read."""
+DIGEST_MARK = b"\n//sha256:"
+"""What separates a cached script from the SHA-256 of its bytes, at the end of the file."""
+PATTERN = "chart-bundle-*.js"
 
 
-def cache_path(converter_version: str, vega_lite: str) -> Path:
+def cache_path(converter_version: str, vega_lite: str) -> Path | None:
     """Where the script of this vl-convert release and Vega-Lite version is kept:
     ``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/pipeline-attribution/chart-bundle-<key>.js``,
-    the key a digest of both versions and :data:`GLOBALS`."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    key = hashlib.sha256(f"{converter_version}\n{vega_lite}\n{GLOBALS}".encode()).hexdigest()
+    the key a digest of :data:`CACHE_FORMAT`, both versions and :data:`GLOBALS`. None (no
+    cache) when neither gives an absolute folder: a relative ``XDG_CACHE_HOME`` is
+    ignored, as the XDG specification says, and no file is ever put in the current
+    folder."""
+    root = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(root):
+        root = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(root):
+        return None
+    text = f"{CACHE_FORMAT}\n{converter_version}\n{vega_lite}\n{GLOBALS}"
+    key = hashlib.sha256(text.encode()).hexdigest()
     return Path(root) / CACHE_FOLDER / f"chart-bundle-{key[:16]}.js"
 
 
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+def _digest(code: bytes) -> bytes:
+    return hashlib.sha256(code).hexdigest().encode()
 
 
 def _read_cached(path: Path) -> str | None:
     """The script kept at ``path``, or None when it is missing, unreadable or fails its
-    digest."""
+    digest (a truncated or damaged file; the digest is in the same file, so it is no
+    guard against a deliberate edit by whoever can write the user's cache folder)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    code, mark, digest = text.rpartition(DIGEST_MARK)
-    return code if mark and digest == _digest(code) else None
+    code, mark, digest = data.rpartition(DIGEST_MARK)
+    if not mark or digest != _digest(code):
+        return None
+    try:
+        return code.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _write_cached(path: Path, code: str) -> None:
     """Keep ``code`` at ``path``, atomically (a temporary file in the same folder, then
-    renamed over it); skipped when the folder cannot be written."""
+    renamed over it), and remove the folder's scripts of other versions; skipped when
+    the folder cannot be written. A temporary file is removed however the write ends."""
+    data = code.encode("utf-8")
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as handle:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
             temporary = handle.name
-            handle.write(f"{code}{DIGEST_MARK}{_digest(code)}")
+            handle.write(data + DIGEST_MARK + _digest(data))
         os.replace(temporary, path)
+        temporary = None
+        for old in path.parent.glob(PATTERN):
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
+        pass
+    finally:
         if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _javascript(vega_lite: str) -> str:
-    """The libraries as one script: from the disk cache, or built and then cached."""
+    """The libraries as one script: from the disk cache, or built and then cached (not
+    cached when vl-convert's installed version cannot be read)."""
     import vl_convert
 
-    path = cache_path(importlib.metadata.version(REPORT_MODULES["vl_convert"]), vega_lite)
-    code = _read_cached(path)
+    try:
+        version = importlib.metadata.version(REPORT_MODULES["vl_convert"])
+    except importlib.metadata.PackageNotFoundError:
+        path = None
+    else:
+        path = cache_path(version, vega_lite)
+    code = _read_cached(path) if path is not None else None
     if code is None:
         code = vl_convert.javascript_bundle(GLOBALS, vl_version=vega_lite)
-        _write_cached(path, code)
+        if path is not None:
+            _write_cached(path, code)
     return code
 
 

@@ -398,6 +398,9 @@ def test_exit_codes_and_no_traceback(data: Path) -> None:
 
 
 def test_bad_values_and_usage_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In this process (an interpreter's start-up saved; the real entry point's exit codes
+    and the absence of a traceback are checked by ``test_exit_codes_and_no_traceback``):
+    an exception ``main`` did not turn into a message would fail this test by raising."""
     bad_time = data / "bad.csv"
     pd.DataFrame(
         {"journey_id": [1], "timestamp": ["soon"], "channel": ["a"], "converted": [True]}
@@ -405,7 +408,6 @@ def test_bad_values_and_usage_exit_2(data: Path, capsys: pytest.CaptureFixture[s
     assert run("validate", bad_time) == 2
     err = capsys.readouterr().err
     assert "column 'timestamp'" in err and "'soon'" in err
-    assert "Traceback" not in err
     assert run("run") == 2
     assert "INPUT" in capsys.readouterr().err
 
