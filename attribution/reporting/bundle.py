@@ -33,10 +33,11 @@ import hashlib
 import importlib
 import importlib.metadata
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from attribution.io.writers import atomic_path
 
 EXTRA = "report"
 REPORT_MODULES = {"jinja2": "jinja2", "vl_convert": "vl-convert-python"}
@@ -143,40 +144,23 @@ def _read_cached(path: Path) -> str | None:
     digest (a truncated or damaged file; the digest is in the same file, so it is no
     guard against a deliberate edit by whoever can write the user's cache folder)."""
     try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    code, mark, digest = data.rpartition(DIGEST_MARK)
-    if not mark or digest != _digest(code):
-        return None
-    try:
-        return code.decode("utf-8")
-    except UnicodeDecodeError:
+        code, mark, digest = path.read_bytes().rpartition(DIGEST_MARK)
+        return code.decode("utf-8") if mark and digest == _digest(code) else None
+    except (OSError, UnicodeDecodeError):
         return None
 
 
 def _write_cached(path: Path, code: str) -> None:
-    """Keep ``code`` at ``path``, atomically (a temporary file in the same folder, then
-    renamed over it), and remove the folder's scripts of other versions; skipped when
-    the folder cannot be written. A temporary file is removed however the write ends."""
+    """Keep ``code`` at ``path`` (:func:`~attribution.io.writers.atomic_path`: a temporary
+    file in the same folder, renamed over it, removed however the write ends), and remove
+    the folder's scripts of other versions; skipped when the folder cannot be written."""
     data = code.encode("utf-8")
-    temporary: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            temporary = handle.name
-            handle.write(data + DIGEST_MARK + _digest(data))
-        os.replace(temporary, path)
-        temporary = None
+    with contextlib.suppress(OSError):
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(data + DIGEST_MARK + _digest(data))
         for old in path.parent.glob(PATTERN):
             if old != path:
                 old.unlink(missing_ok=True)
-    except OSError:
-        pass
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
 
 def _javascript(vega_lite: str) -> str:
